@@ -1,0 +1,73 @@
+"""The command line: ``python -m engine <command> …``.
+
+Each command lives in its own module exposing ``register(subparsers)``; the module sets
+``func`` on its parser, which receives the parsed namespace and returns an exit code. Heavy
+imports stay inside the command functions so ``--help`` is instant.
+
+Errors: a :class:`~engine.errors.StratLabError` (or an argument error) prints one line,
+``error: <problem and fix>``, on stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from engine.errors import StratLabError
+
+#: Command modules, in the order ``--help`` lists them.
+COMMAND_MODULES = ["engine.cli.data", "engine.cli.backtest"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, as for engine errors
+        self.exit(2, f"error: {message} (see `python -m engine {self.prog.split()[-1]} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m engine", description="Strategy Lab engine")
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def _clean(obj: Any) -> Any:
+    """JSON has no NaN/Infinity: map non-finite floats to None, recursively."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    """Print one JSON document on stdout (strict JSON: non-finite numbers become null)."""
+    json.dump(_clean(obj), sys.stdout, default=str)
+    sys.stdout.write("\n")
+
+
+def stderr_progress(done: int, total: int, message: str = "") -> None:
+    """A progress callback for the command line: one updating line on stderr."""
+    pct = 100.0 * done / total if total else 100.0
+    sys.stderr.write(f"\r{done}/{total} ({pct:5.1f}%) {message[:60]:<60}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except StratLabError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
