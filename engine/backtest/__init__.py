@@ -1,0 +1,38 @@
+"""Backtesting: strategies, the compiled simulator, metrics, batches and sweeps.
+
+Public names::
+
+    run_backtest(data, strategy, params, settings) -> BacktestResult
+    run_batch(data, strategy, param_sets, settings) -> BatchResult
+    sweep(data, strategy, grid, settings) -> SweepResult
+    run_portfolio(frames, strategy, params, settings, max_positions) -> PortfolioResult
+    BacktestSettings, STRATEGIES, get_strategy, METRIC_NAMES, parse_grid
+"""
+
+from engine.backtest.metrics import METRIC_NAMES
+from engine.backtest.runner import (
+    BacktestResult,
+    BacktestSettings,
+    BatchResult,
+    SweepResult,
+    parse_grid,
+    run_backtest,
+    run_batch,
+    sweep,
+)
+from engine.backtest.strategies import GENOME_PARAMS, STRATEGIES, get_strategy
+
+__all__ = [
+    "BacktestResult",
+    "BacktestSettings",
+    "BatchResult",
+    "GENOME_PARAMS",
+    "METRIC_NAMES",
+    "STRATEGIES",
+    "SweepResult",
+    "get_strategy",
+    "parse_grid",
+    "run_backtest",
+    "run_batch",
+    "sweep",
+]
