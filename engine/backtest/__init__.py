@@ -10,6 +10,7 @@ Public names::
 """
 
 from engine.backtest.metrics import METRIC_NAMES
+from engine.backtest.portfolio import run_portfolio
 from engine.backtest.runner import (
     BacktestResult,
     BacktestSettings,
@@ -34,5 +35,6 @@ __all__ = [
     "parse_grid",
     "run_backtest",
     "run_batch",
+    "run_portfolio",
     "sweep",
 ]

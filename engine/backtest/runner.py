@@ -122,7 +122,7 @@ def ohlcv_arrays(data: pl.DataFrame) -> tuple[np.ndarray, ...]:
     )
 
 
-def _trade_levels(strategy: Strategy, params: Mapping[str, Any], s: BacktestSettings
+def trade_levels(strategy: Strategy, params: Mapping[str, Any], s: BacktestSettings
                   ) -> tuple[float, float, float]:
     """(stop-loss, take-profit, size) fractions for the kernel; 0 means off / all-in."""
     genes = strategy.trade_genes(params)
@@ -132,13 +132,19 @@ def _trade_levels(strategy: Strategy, params: Mapping[str, Any], s: BacktestSett
     return float(sl or 0.0), float(tp or 0.0), float(size or 0.0)
 
 
-def _trades_frame(records: np.ndarray, ts: pl.Series) -> pl.DataFrame:
+def trades_frame(records: np.ndarray, ts: pl.Series,
+                 symbols: Sequence[str] | None = None) -> pl.DataFrame:
+    """Kernel trade records as a frame; with ``symbols``, a leading ``symbol`` column."""
+    schema = ({"symbol": pl.Utf8} | TRADE_SCHEMA) if symbols else TRADE_SCHEMA
     if records.shape[0] == 0:
-        return pl.DataFrame(schema=TRADE_SCHEMA)
+        return pl.DataFrame(schema=schema)
+    extra = ({"symbol": [symbols[int(k)] for k in records[:, kernel.T_SYMBOL]]}
+             if symbols else {})
     entry = records[:, kernel.T_ENTRY_BAR].astype(np.int64)
     exit_ = records[:, kernel.T_EXIT_BAR].astype(np.int64)
     return pl.DataFrame(
         {
+            **extra,
             "entry_time": ts.gather(entry),
             "exit_time": ts.gather(exit_),
             "entry_price": records[:, kernel.T_ENTRY_PRICE],
@@ -150,8 +156,20 @@ def _trades_frame(records: np.ndarray, ts: pl.Series) -> pl.DataFrame:
             "commission": records[:, kernel.T_COMM],
             "bars_held": exit_ - entry,
         },
-        schema=TRADE_SCHEMA,
+        schema=schema,
     )
+
+
+def compute_signals(data: pl.DataFrame, strat: Strategy, p: Mapping[str, Any]) -> np.ndarray:
+    """The int8 signal array of one resolved parameter set on one frame."""
+    bank = IndicatorBank.build(data, strat.indicator_keys(p))
+    rows, vals = strat.pack(p, bank.index)
+    c = np.ascontiguousarray(data.get_column("close").cast(pl.Float64).to_numpy())
+    v = np.ascontiguousarray(data.get_column("volume").cast(pl.Float64).to_numpy())
+    sig = np.empty(c.shape[0], np.int8)
+    kernel.signals_nb(strat.kernel_id, bank.matrix, np.asarray(rows, np.int64),
+                      np.asarray(vals, np.float64), c, v, sig)
+    return sig
 
 
 def run_backtest(
@@ -164,13 +182,9 @@ def run_backtest(
     settings = settings or BacktestSettings()
     strat = get_strategy(strategy)
     p = strat.resolve(params)
-    o, h, l, c, v = ohlcv_arrays(data)
-    bank = IndicatorBank.build(data, strat.indicator_keys(p))
-    rows, vals = strat.pack(p, bank.index)
-    sig = np.empty(c.shape[0], np.int8)
-    kernel.signals_nb(strat.kernel_id, bank.matrix, np.asarray(rows, np.int64),
-                      np.asarray(vals, np.float64), c, v, sig)
-    sl, tp, size = _trade_levels(strat, p, settings)
+    o, h, l, c, _ = ohlcv_arrays(data)
+    sig = compute_signals(data, strat, p)
+    sl, tp, size = trade_levels(strat, p, settings)
     eq = np.empty_like(c)
     pos = np.empty_like(c)
     n_tr, stats, records = kernel.simulate_nb(
@@ -196,7 +210,7 @@ def run_backtest(
         params=p,
         settings=settings,
         metrics=metrics_dict(mrow, ppy),
-        trades=_trades_frame(records[:n_tr], ts),
+        trades=trades_frame(records[:n_tr], ts),
         equity=equity,
         signals=sig,
     )
@@ -253,7 +267,7 @@ def run_batch(
     for i, (r, vv) in enumerate(packed):
         rows[i, : len(r)] = r
         vals[i, : len(vv)] = vv
-    levels = np.array([_trade_levels(strat, p, settings) for p in resolved], np.float64)
+    levels = np.array([trade_levels(strat, p, settings) for p in resolved], np.float64)
     sl, tp, size = (np.ascontiguousarray(levels[:, k]) for k in range(3))
     step = chunk_size if chunk_size > 0 else m
     for start in range(0, m, step):
