@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, DateTime
 from sqlmodel import Field, SQLModel
 
 
@@ -31,12 +31,13 @@ class Dataset(SQLModel, table=True):
     path: str
     timeframe: str = Field(default="1d", max_length=16)
     n_rows: int = 0
-    start: datetime | None = None
-    end: datetime | None = None
+    # sa_type=DateTime: naive UTC storage (sqlmodel >= 0.0.50 otherwise demands aware values)
+    start: datetime | None = Field(default=None, sa_type=DateTime)
+    end: datetime | None = Field(default=None, sa_type=DateTime)
     n_rejected: int = 0
     report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     description: str = ""
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime)
 
 
 class BacktestRun(SQLModel, table=True):
