@@ -131,13 +131,15 @@ def _units_nb(budget, price, commission, whole_units):
 
 @njit(cache=True)
 def simulate_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac, size_frac,
-                cash0, commission, whole_units, equity, pos_out, record, trades):
+                cash0, commission, whole_units, equity, pos_out, stats, record, trades):
     """Run one backtest; write the equity curve (and position) per bar.
 
     ``sl_frac``/``tp_frac`` <= 0 switch stops off; ``size_frac`` <= 0 means all-in.
-    Returns ``(n_trades, stats, trades)`` where ``stats`` holds running trade statistics
-    (n, wins, gross profit, gross loss, sum of returns, best, worst, bars held) and
-    ``trades`` the records when ``record`` is true (grown as needed).
+    ``stats`` (8 zeros) receives running trade statistics (n, wins, gross profit, gross
+    loss, sum of returns, best, worst, bars held); ``trades`` receives the records when
+    ``record`` is true and must hold ``count_nonzero(signal) + 1`` rows (every trade starts
+    with a signal). Returns the number of trades. No array is (re)allocated in the loop, so
+    the loop stays free of reference counting.
     """
     n = close.shape[0]
     cash = cash0
@@ -148,7 +150,6 @@ def simulate_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac, 
     sl = 0.0
     tp = 0.0
     n_tr = 0
-    stats = np.zeros(8)  # n, wins, gross profit, gross loss, sum ret, best, worst, bars held
 
     for i in range(n):
         if i > 0:
@@ -161,7 +162,7 @@ def simulate_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac, 
                     comm = abs(size) * px * commission
                     cash += size * px - comm
                     pnl = size * (px - entry_price) - entry_comm - comm
-                    n_tr, trades = _record_nb(record, trades, n_tr, stats, entry_bar, i,
+                    n_tr = _record_nb(record, trades, n_tr, stats, entry_bar, i,
                                               entry_price, px, size, pnl, EXIT_SIGNAL,
                                               entry_comm + comm)
                     size = 0.0
@@ -202,7 +203,7 @@ def simulate_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac, 
                     comm = abs(size) * fill * commission
                     cash += size * fill - comm
                     pnl = size * (fill - entry_price) - entry_comm - comm
-                    n_tr, trades = _record_nb(record, trades, n_tr, stats, entry_bar, i,
+                    n_tr = _record_nb(record, trades, n_tr, stats, entry_bar, i,
                                               entry_price, fill, size, pnl, hit,
                                               entry_comm + comm)
                     size = 0.0
@@ -211,9 +212,9 @@ def simulate_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac, 
         pos_out[i] = size
     if size != 0.0:
         pnl = size * (close[n - 1] - entry_price) - entry_comm
-        n_tr, trades = _record_nb(record, trades, n_tr, stats, entry_bar, n - 1, entry_price,
+        n_tr = _record_nb(record, trades, n_tr, stats, entry_bar, n - 1, entry_price,
                                   close[n - 1], size, pnl, EXIT_END, entry_comm)
-    return n_tr, stats, trades
+    return n_tr
 
 
 @njit(cache=True)
@@ -235,10 +236,6 @@ def _record_nb(record, trades, n_tr, stats, entry_bar, exit_bar, entry_price, ex
         stats[6] = min(stats[6], ret)
     stats[7] += exit_bar - entry_bar
     if record:
-        if n_tr >= trades.shape[0]:
-            grown = np.empty((trades.shape[0] * 2 + 16, N_TRADE_FIELDS))
-            grown[:n_tr] = trades[:n_tr]
-            trades = grown
         trades[n_tr, T_ENTRY_BAR] = entry_bar
         trades[n_tr, T_EXIT_BAR] = exit_bar
         trades[n_tr, T_ENTRY_PRICE] = entry_price
@@ -249,7 +246,7 @@ def _record_nb(record, trades, n_tr, stats, entry_bar, exit_bar, entry_price, ex
         trades[n_tr, T_REASON] = reason
         trades[n_tr, T_COMM] = comm
         trades[n_tr, T_SYMBOL] = sym
-    return n_tr + 1, trades
+    return n_tr + 1
 
 
 # --------------------------------------------------------------------------------------
@@ -352,10 +349,10 @@ def run_batch_nb(strategy, bank, rows, vals, open_, high, low, close, volume, al
         sig = np.empty(n, np.int8)
         eq = np.empty(n)
         pos = np.empty(n)
+        stats = np.zeros(8)
         signals_nb(strategy, bank, rows[j], vals[j], close, volume, sig)
-        _, stats, _ = simulate_nb(open_, high, low, close, sig, allow_short, sl_frac[j],
-                                  tp_frac[j], size_frac[j], cash0, commission, whole_units,
-                                  eq, pos, False, dummy)
+        simulate_nb(open_, high, low, close, sig, allow_short, sl_frac[j], tp_frac[j],
+                    size_frac[j], cash0, commission, whole_units, eq, pos, stats, False, dummy)
         metrics_nb(eq, pos, stats, cash0, close, periods_per_year, out[j])
 
 
@@ -365,14 +362,14 @@ def run_batch_nb(strategy, bank, rows, vals, open_, high, low, close, volume, al
 @njit(cache=True)
 def simulate_portfolio_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac,
                           size_frac, max_positions, cash0, commission, whole_units, equity,
-                          npos_out, trades):
+                          npos_out, stats, trades):
     """Several symbols (rows of the 2-D arrays) on aligned bars, one cash account.
 
     Same per-symbol rules as :func:`simulate_nb`. At each open: pending exits fill first,
     then pending entries in symbol order while fewer than ``max_positions`` are open, each
     sized ``size_frac`` of the equity marked at that open (a long never spends more cash
-    than there is). Returns ``(n_trades, stats, trades)``; ``npos_out`` gets the number of
-    open positions at each close.
+    than there is). ``trades`` must hold ``count_nonzero(signal) + n_symbols`` rows. Returns
+    the number of trades; ``npos_out`` gets the number of open positions at each close.
     """
     s_n, n = close.shape
     cash = cash0
@@ -382,7 +379,6 @@ def simulate_portfolio_nb(open_, high, low, close, signal, allow_short, sl_frac,
     entry_comm = np.zeros(s_n)
     sl = np.zeros(s_n)
     tp = np.zeros(s_n)
-    stats = np.zeros(8)
     n_tr = 0
     for i in range(n):
         if i > 0:
@@ -394,7 +390,7 @@ def simulate_portfolio_nb(open_, high, low, close, signal, allow_short, sl_frac,
                     comm = abs(size[k]) * px * commission
                     cash += size[k] * px - comm
                     pnl = size[k] * (px - entry_price[k]) - entry_comm[k] - comm
-                    n_tr, trades = _record_nb(True, trades, n_tr, stats, entry_bar[k], i,
+                    n_tr = _record_nb(True, trades, n_tr, stats, entry_bar[k], i,
                                               entry_price[k], px, size[k], pnl, EXIT_SIGNAL,
                                               entry_comm[k] + comm, k)
                     size[k] = 0.0
@@ -455,7 +451,7 @@ def simulate_portfolio_nb(open_, high, low, close, signal, allow_short, sl_frac,
                     comm = abs(size[k]) * fill * commission
                     cash += size[k] * fill - comm
                     pnl = size[k] * (fill - entry_price[k]) - entry_comm[k] - comm
-                    n_tr, trades = _record_nb(True, trades, n_tr, stats, entry_bar[k], i,
+                    n_tr = _record_nb(True, trades, n_tr, stats, entry_bar[k], i,
                                               entry_price[k], fill, size[k], pnl, hit,
                                               entry_comm[k] + comm, k)
                     size[k] = 0.0
@@ -470,7 +466,7 @@ def simulate_portfolio_nb(open_, high, low, close, signal, allow_short, sl_frac,
     for k in range(s_n):
         if size[k] != 0.0:
             pnl = size[k] * (close[k, n - 1] - entry_price[k]) - entry_comm[k]
-            n_tr, trades = _record_nb(True, trades, n_tr, stats, entry_bar[k], n - 1,
+            n_tr = _record_nb(True, trades, n_tr, stats, entry_bar[k], n - 1,
                                       entry_price[k], close[k, n - 1], size[k], pnl, EXIT_END,
                                       entry_comm[k], k)
-    return n_tr, stats, trades
+    return n_tr

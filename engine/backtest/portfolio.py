@@ -82,11 +82,12 @@ def run_portfolio(
     n = sig.shape[1]
     eq = np.empty(n)
     npos = np.empty(n)
-    n_tr, stats, records = kernel.simulate_portfolio_nb(
+    stats = np.zeros(8)
+    records = np.empty((int(np.count_nonzero(sig)) + len(symbols), kernel.N_TRADE_FIELDS))
+    n_tr = kernel.simulate_portfolio_nb(
         arrays["open"], arrays["high"], arrays["low"], arrays["close"], sig,
         settings.allow_short, sl, tp, size, max_positions, float(settings.cash),
-        float(settings.commission), not settings.fractional, eq, npos,
-        np.empty((16, kernel.N_TRADE_FIELDS)),
+        float(settings.commission), not settings.fractional, eq, npos, stats, records,
     )
     ts = aligned[symbols[0]].get_column("timestamp")
     basket = (arrays["close"] / arrays["close"][:, :1]).mean(axis=0)

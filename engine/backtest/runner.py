@@ -187,10 +187,11 @@ def run_backtest(
     sl, tp, size = trade_levels(strat, p, settings)
     eq = np.empty_like(c)
     pos = np.empty_like(c)
-    n_tr, stats, records = kernel.simulate_nb(
+    stats = np.zeros(8)
+    records = np.empty((int(np.count_nonzero(sig)) + 1, kernel.N_TRADE_FIELDS))
+    n_tr = kernel.simulate_nb(
         o, h, l, c, sig, settings.allow_short, sl, tp, size, float(settings.cash),
-        float(settings.commission), not settings.fractional, eq, pos, True,
-        np.empty((16, kernel.N_TRADE_FIELDS)),
+        float(settings.commission), not settings.fractional, eq, pos, stats, True, records,
     )
     ppy = periods_per_year(data.get_column("timestamp"))
     mrow = np.empty(kernel.N_KERNEL_METRICS)
