@@ -46,13 +46,13 @@ class BacktestRun(SQLModel, table=True):
     __tablename__ = "backtest_runs"
 
     id: int | None = Field(default=None, primary_key=True)
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True, sa_type=DateTime)
     symbols: str  # comma-separated, one for a single-symbol run
     strategy: str = Field(max_length=64)
     params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
-    start: datetime | None = None
-    end: datetime | None = None
+    start: datetime | None = Field(default=None, sa_type=DateTime)
+    end: datetime | None = Field(default=None, sa_type=DateTime)
     data_fingerprint: str = ""
     metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     trades: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
