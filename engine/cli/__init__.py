@@ -14,6 +14,7 @@ import argparse
 import importlib
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -71,3 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StratLabError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
+    except BrokenPipeError:  # `... | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return 0
+    except Exception as exc:
+        if os.environ.get("STRATLAB_DEBUG"):
+            raise
+        sys.stderr.write(f"error: internal error {type(exc).__name__}: {exc} "
+                         "(set STRATLAB_DEBUG=1 for the traceback and please report it)\n")
+        return 1
