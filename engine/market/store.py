@@ -93,7 +93,10 @@ def store_frame(
     is in ``replaceable_sources`` (a download refreshing an earlier download). Bundled
     samples are never replaced (import under another symbol instead).
     """
+    from engine.market.samples import ensure_samples
+
     symbol = normalise_symbol(symbol)
+    ensure_samples()  # so a sample's symbol is known to be taken
     ddir = get_settings().datasets_dir
     ddir.mkdir(parents=True, exist_ok=True)
     final = ddir / f"{symbol}.parquet"
