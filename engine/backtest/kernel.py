@@ -269,14 +269,32 @@ def metrics_nb(equity, pos, stats, cash0, close, periods_per_year, out):
         out[1] = ((final / cash0) ** (1.0 / years) - 1.0) * 100.0
     else:
         out[1] = -100.0 if final <= 0 else 0.0
-    # per-bar returns
+    # pass 1: mean return, drawdown, exposure
     m = 0.0
     cnt = 0
-    for t in range(1, n):
-        if equity[t - 1] > 0:
-            m += equity[t] / equity[t - 1] - 1.0
+    peak = equity[0]
+    peak_i = 0
+    worst = 0.0
+    longest = 0
+    exposed = 0
+    for t in range(n):
+        e = equity[t]
+        if t > 0 and equity[t - 1] > 0:
+            m += e / equity[t - 1] - 1.0
             cnt += 1
+        if e >= peak:
+            peak = e
+            peak_i = t
+        else:
+            d = e / peak - 1.0 if peak > 0 else -1.0
+            if d < worst:
+                worst = d
+            if t - peak_i > longest:
+                longest = t - peak_i
+        if pos[t] != 0.0:
+            exposed += 1
     mean = m / cnt if cnt > 0 else 0.0
+    # pass 2: dispersion around the mean (two passes for accuracy)
     ss = 0.0
     dss = 0.0
     for t in range(1, n):
@@ -294,24 +312,6 @@ def metrics_nb(equity, pos, stats, cash0, close, periods_per_year, out):
         out[4] = mean / dd * ann
     else:
         out[4] = np.inf if mean > 0 else 0.0
-    # drawdown
-    peak = equity[0]
-    peak_i = 0
-    worst = 0.0
-    longest = 0
-    exposed = 0
-    for t in range(n):
-        if equity[t] >= peak:
-            peak = equity[t]
-            peak_i = t
-        else:
-            d = equity[t] / peak - 1.0 if peak > 0 else -1.0
-            if d < worst:
-                worst = d
-            if t - peak_i > longest:
-                longest = t - peak_i
-        if pos[t] != 0.0:
-            exposed += 1
     out[5] = worst * 100.0
     out[6] = longest
     nt = stats[0]
