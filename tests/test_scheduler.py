@@ -1,0 +1,123 @@
+"""The shared background scheduler: persistence, failure records, one instance at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from engine import scheduler as sch
+
+CALLS: list[str] = []
+RUNNING = threading.Event()
+RELEASE = threading.Event()
+
+
+def ok_job(tag: str) -> dict:
+    CALLS.append(tag)
+    return {"tag": tag}
+
+
+def failing_job() -> None:
+    raise ValueError("the job broke on purpose")
+
+
+def slow_job() -> None:
+    RUNNING.set()
+    RELEASE.wait(10)
+
+
+def _wait(pred, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def sched():
+    s = sch.create_scheduler()
+    s.start()
+    yield s
+    s.shutdown(wait=False)
+
+
+def test_jobs_survive_a_restart_of_the_scheduler():
+    first = sch.create_scheduler()
+    first.start(paused=True)
+    sch.schedule("tests.test_scheduler:ok_job", job_id="nightly", trigger="interval", hours=24,
+                 args=["x"], scheduler=first)
+    next_run = first.get_job("nightly").next_run_time
+    first.shutdown(wait=False)
+
+    second = sch.create_scheduler()
+    second.start(paused=True)
+    try:
+        job = second.get_job("nightly")
+        assert job is not None and job.func_ref == "tests.test_scheduler:ok_job"
+        assert job.next_run_time == next_run
+        assert [j.id for j in sch.list_jobs(second)] == ["nightly"]
+        # scheduling again with the same id replaces, never duplicates
+        sch.schedule("tests.test_scheduler:ok_job", job_id="nightly", trigger="interval",
+                     hours=12, args=["y"], scheduler=second)
+        assert len(second.get_jobs()) == 1
+    finally:
+        second.shutdown(wait=False)
+
+
+def test_success_and_failure_are_recorded_with_the_traceback(sched):
+    sch.schedule("tests.test_scheduler:ok_job", job_id="ok", args=["a"], scheduler=sched)
+    sch.schedule("tests.test_scheduler:failing_job", job_id="bad", scheduler=sched)
+    assert _wait(lambda: {r.job_id for r in sch.last_runs() if r.status != "running"}
+                 >= {"ok", "bad"})
+    runs = {r.job_id: r for r in sch.last_runs()}
+    assert runs["ok"].status == "success" and runs["ok"].result == {"tag": "a"}
+    assert runs["bad"].status == "error"
+    assert "ValueError: the job broke on purpose" in runs["bad"].error
+    assert "Traceback" in runs["bad"].error
+    assert sched.running  # a failing job does not take the scheduler down
+    assert sch.scheduler_state(sched)["failed_runs"] == 1
+
+
+def test_one_job_never_runs_twice_at_once(sched):
+    RUNNING.clear()
+    RELEASE.clear()
+    sch.schedule("tests.test_scheduler:slow_job", job_id="slow", trigger="interval",
+                 seconds=0.2, scheduler=sched)
+    sch.run_now("slow", scheduler=sched)
+    assert RUNNING.wait(5)
+    time.sleep(0.8)  # several intervals pass while the first run is still going
+    running = [r for r in sch.last_runs("slow") if r.status == "running"]
+    RELEASE.set()
+    assert len(running) == 1
+
+
+def test_pause_resume_remove_and_unknown_jobs(sched):
+    sch.schedule("tests.test_scheduler:ok_job", job_id="p", trigger="interval", hours=1,
+                 args=["p"], scheduler=sched)
+    sch.pause_job("p", scheduler=sched)
+    assert sch.list_jobs(sched)[0].paused
+    sch.resume_job("p", scheduler=sched)
+    assert not sch.list_jobs(sched)[0].paused
+    sch.remove_job("p", scheduler=sched)
+    assert sch.list_jobs(sched) == []
+    with pytest.raises(sch.StratLabError, match="no scheduled job"):
+        sch.run_now("p", scheduler=sched)
+    with pytest.raises(sch.StratLabError, match="module:function"):
+        sch.schedule("ok_job", job_id="x", scheduler=sched)
+
+
+def test_process_wide_scheduler_is_created_once_and_runs_startup_hooks():
+    seen = []
+    hook = sch.on_startup(lambda: seen.append(1))
+    try:
+        a = sch.get_scheduler()
+        b = sch.get_scheduler()
+        assert a is b and a.running and seen == [1]
+    finally:
+        sch.shutdown()
+        sch._startup_hooks.remove(hook)
+    assert sch._scheduler is None
