@@ -150,8 +150,13 @@ def simulate_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac, 
     sl = 0.0
     tp = 0.0
     n_tr = 0
+    bankrupt = False
 
     for i in range(n):
+        if bankrupt:
+            equity[i] = 0.0
+            pos_out[i] = 0.0
+            continue
         if i > 0:
             sig = signal[i - 1]
             px = open_[i]
@@ -210,6 +215,18 @@ def simulate_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac, 
         # 3. mark to market at the close
         equity[i] = cash + size * close[i]
         pos_out[i] = size
+        # 4. equity wiped out (a short that ran away): liquidate at the close and stop, as
+        #    backtesting.py does; the trade is reported as a stop_loss
+        if size != 0.0 and equity[i] <= 0.0:
+            px = close[i]
+            comm = abs(size) * px * commission
+            pnl = size * (px - entry_price) - entry_comm - comm
+            n_tr = _record_nb(record, trades, n_tr, stats, entry_bar, i, entry_price, px, size,
+                              pnl, EXIT_STOP_LOSS, entry_comm + comm)
+            size = 0.0
+            equity[i] = 0.0
+            pos_out[i] = 0.0
+            bankrupt = True
     if size != 0.0:
         pnl = size * (close[n - 1] - entry_price) - entry_comm
         n_tr = _record_nb(record, trades, n_tr, stats, entry_bar, n - 1, entry_price,
@@ -380,7 +397,12 @@ def simulate_portfolio_nb(open_, high, low, close, signal, allow_short, sl_frac,
     sl = np.zeros(s_n)
     tp = np.zeros(s_n)
     n_tr = 0
+    bankrupt = False
     for i in range(n):
+        if bankrupt:
+            equity[i] = 0.0
+            npos_out[i] = 0.0
+            continue
         if i > 0:
             # 1. pending exits at the open
             for k in range(s_n):
@@ -463,6 +485,19 @@ def simulate_portfolio_nb(open_, high, low, close, signal, allow_short, sl_frac,
                 cnt += 1
         equity[i] = eq
         npos_out[i] = cnt
+        if cnt > 0 and eq <= 0.0:  # wiped out: liquidate everything at the close and stop
+            for k in range(s_n):
+                if size[k] != 0.0:
+                    px = close[k, i]
+                    comm = abs(size[k]) * px * commission
+                    pnl = size[k] * (px - entry_price[k]) - entry_comm[k] - comm
+                    n_tr = _record_nb(True, trades, n_tr, stats, entry_bar[k], i,
+                                      entry_price[k], px, size[k], pnl, EXIT_STOP_LOSS,
+                                      entry_comm[k] + comm, k)
+                    size[k] = 0.0
+            equity[i] = 0.0
+            npos_out[i] = 0.0
+            bankrupt = True
     for k in range(s_n):
         if size[k] != 0.0:
             pnl = size[k] * (close[k, n - 1] - entry_price[k]) - entry_comm[k]

@@ -177,6 +177,9 @@ def assert_same_trades(goog, rule, p, *, short=False, sl=None, tp=None, commissi
         o = opens[j]
         if reason == "signal":
             assert px == o
+        elif reason == "stop_loss" and (peer_sl is None or np.isnan(peer_sl)):
+            # equity wiped out: liquidated at that bar's close, as backtesting.py does
+            assert px == GOOG["Close"].to_numpy()[j]
         else:
             level = peer_sl if reason == "stop_loss" else peer_tp
             worse_for_long = reason == "stop_loss"
@@ -300,7 +303,7 @@ def test_rsi_long_short_without_stops_other_params(goog):
 
 
 def test_equity_wipeout_matches_backtesting_py(goog):
-    """KNOWN MISMATCH (reported to the lead): what happens when equity reaches 0.
+    """What happens when equity reaches 0: liquidate at the close and stop, like the peer.
 
     RSI(14, 30, 70), long/short, commission 0.001, no stops: a short of 85 GOOG at 116.95
     (2004-09-20) loses everything by 2005-05-18 (close 239.16, equity -397.79).
