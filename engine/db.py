@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from engine.config import get_settings
 
 #: Modules that define table classes; each later subpackage appends its own here.
-TABLE_MODULES: list[str] = ["engine.tables"]
+TABLE_MODULES: list[str] = ["engine.tables", "engine.llm.tables"]
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
