@@ -1,0 +1,55 @@
+"""Strategy Lab — the Streamlit entry point: ``streamlit run app.py``.
+
+A router and a frame: page config, session state (initialised in one place,
+:mod:`ui.state`), the shared sidebar, then ``st.navigation`` runs the chosen page from
+``app_pages/``. The engine does the work; pages read state, call it and draw Plotly.
+
+Why ``app_pages/`` and not ``pages/``: Streamlit treats a ``pages/`` folder beside the
+entry point as a legacy multipage app until some session has called ``st.navigation``. The
+first request after a server start that asks for a page URL directly (a reconnecting tab,
+a bookmark) would then run that page file alone — no shell, no session defaults, the
+legacy navigation — and AppTest's ``switch_page`` would do the same on every run.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.errors import StratLabError
+from ui import components, state
+
+st.set_page_config(
+    page_title="Strategy Lab",
+    page_icon=":material/query_stats:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+state.init_session_state()
+
+# A page that just imported a dataset asks for it to become the active one; this must be
+# applied before the sidebar's dataset picker is drawn.
+if st.session_state.get("dataset_pending"):
+    st.session_state["dataset"] = st.session_state.pop("dataset_pending")
+
+page = st.navigation(
+    [
+        st.Page(components.PAGES["overview"], title="Overview", icon=":material/home:",
+                default=True),
+        st.Page(components.PAGES["market"], title="Market Data",
+                icon=":material/candlestick_chart:"),
+        st.Page(components.PAGES["backtest"], title="Backtest", icon=":material/science:"),
+    ]
+)
+
+with st.sidebar:
+    st.markdown("### :material/query_stats: Strategy Lab")
+try:
+    from engine.market import list_datasets
+
+    st.session_state["datasets"] = list_datasets()
+except StratLabError as exc:  # a broken catalogue must not take every page down
+    st.session_state["datasets"] = []
+    st.sidebar.error(str(exc))
+components.sidebar(st.session_state["datasets"])
+
+page.run()

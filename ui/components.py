@@ -1,0 +1,182 @@
+"""Page components shared by several pages: the sidebar, metric cards, the import report.
+
+They draw what the engine returned; they never compute what the engine should.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+PAGES = {
+    "overview": "app_pages/overview.py",
+    "market": "app_pages/market_data.py",
+    "backtest": "app_pages/backtest.py",
+}
+
+
+# ------------------------------------------------------------------------------ datasets
+
+def dataset_kind(info: Any) -> str:
+    """"synthetic sample", "imported", … — synthetic data is always labelled so."""
+    kind = {"sample": "sample", "import": "imported", "download": "downloaded"}.get(
+        info.source, info.source)
+    return f"synthetic {kind}" if info.synthetic else kind
+
+
+def dataset_label(info: Any) -> str:
+    """How a dataset is named in pickers: ``SYN-TREND · synthetic sample``."""
+    return f"{info.symbol} · {dataset_kind(info)}"
+
+
+def datasets_frame(infos: Sequence[Any]) -> pl.DataFrame:
+    """The catalogue as a table for display."""
+    return pl.DataFrame(
+        {
+            "Symbol": [i.symbol for i in infos],
+            "Source": [i.source for i in infos],
+            "Synthetic": [bool(i.synthetic) for i in infos],
+            "Timeframe": [i.timeframe for i in infos],
+            "Rows": [int(i.n_rows) for i in infos],
+            "From": [f"{i.start:%Y-%m-%d}" if i.start else "" for i in infos],
+            "To": [f"{i.end:%Y-%m-%d}" if i.end else "" for i in infos],
+            "Rejected rows": [int(i.n_rejected) for i in infos],
+            "Description": [i.description for i in infos],
+        }
+    )
+
+
+def sidebar(infos: Sequence[Any]) -> Any | None:
+    """The shared sidebar: the active dataset (used by Market Data and Backtest)."""
+    with st.sidebar:
+        if not infos:
+            st.info("No datasets yet: import a CSV or Parquet file on **Market Data**.")
+            return None
+        by_symbol = {i.symbol: i for i in infos}
+        if st.session_state.get("dataset") not in by_symbol:
+            st.session_state["dataset"] = next(iter(by_symbol))
+        symbol = st.selectbox(
+            "Dataset", list(by_symbol), key="dataset", persist_state="session",
+            format_func=lambda s: dataset_label(by_symbol[s]),
+            help="The dataset Market Data charts and Backtest runs on.",
+        )
+        info = by_symbol[symbol]
+        rng = f"{info.start:%Y-%m-%d} → {info.end:%Y-%m-%d}" if info.start else "empty"
+        st.caption(f"{info.n_rows:,} bars · {info.timeframe} · {rng}")
+        if info.synthetic:
+            st.caption(":orange[Synthetic data — not a real market.]")
+        return info
+
+
+# ------------------------------------------------------------------------------- metrics
+
+@lru_cache(maxsize=1)
+def metric_docs() -> dict[str, str]:
+    """Metric name → meaning, read from the table in engine.backtest.metrics' docstring."""
+    from engine.backtest import metrics
+
+    docs: dict[str, str] = {}
+    for line in (metrics.__doc__ or "").splitlines():
+        m = re.match(r"^([a-z_]+(?: / [a-z_]+)*)\s{2,}(.+)$", line.strip())
+        if m:
+            for name in m.group(1).split(" / "):
+                docs[name] = m.group(2).strip()
+    return docs
+
+
+def fmt(value: Any, kind: str = "num") -> str:
+    """A metric value for a card: ``pct`` → "12.3 %", ``int``, ``num`` → 2 decimals."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if kind == "pct":
+        return f"{value:,.2f} %"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "money":
+        return f"{value:,.2f}"
+    return f"{value:,.2f}"
+
+
+#: The cards of a backtest, in order: (metric, label, kind).
+CARDS: tuple[tuple[str, str, str], ...] = (
+    ("total_return_pct", "Total return", "pct"),
+    ("buy_hold_return_pct", "Buy & hold", "pct"),
+    ("cagr_pct", "CAGR", "pct"),
+    ("sharpe", "Sharpe", "num"),
+    ("sortino", "Sortino", "num"),
+    ("max_drawdown_pct", "Max drawdown", "pct"),
+    ("win_rate_pct", "Win rate", "pct"),
+    ("profit_factor", "Profit factor", "num"),
+    ("n_trades", "Trades", "int"),
+    ("exposure_pct", "Exposure", "pct"),
+)
+
+
+def metric_cards(metrics: Mapping[str, Any], per_row: int = 5) -> None:
+    """st.metric cards for a backtest; total return shows its edge over buy-and-hold."""
+    docs = metric_docs()
+    for start in range(0, len(CARDS), per_row):
+        cols = st.columns(per_row)
+        for col, (name, label, kind) in zip(cols, CARDS[start:start + per_row]):
+            delta = None
+            if name == "total_return_pct":
+                r, bh = metrics.get(name), metrics.get("buy_hold_return_pct")
+                if r is not None and bh is not None and math.isfinite(r) and math.isfinite(bh):
+                    delta = f"{r - bh:+,.2f} pp vs B&H"
+            col.metric(label, fmt(metrics.get(name), kind), delta=delta,
+                       help=docs.get(name), border=True)
+
+
+# ---------------------------------------------------------------------------- data report
+
+def import_report(report: Mapping[str, Any], *, key: str) -> None:
+    """Draw an ImportReport (``.to_dict()`` or a dataset's stored report)."""
+    rows, rejected = report.get("rows", 0), report.get("rejected", 0)
+    c = st.columns(5)
+    c[0].metric("Rows kept", f"{rows:,}", border=True)
+    c[1].metric("Rows rejected", f"{rejected:,}", border=True,
+                help="Rows dropped by validation; the reasons are listed below.")
+    c[2].metric("Duplicates", f"{report.get('duplicates', 0):,}", border=True,
+                help="Repeated timestamps (the first occurrence in the file is kept).")
+    c[3].metric("Gaps", f"{report.get('n_gaps', len(report.get('gaps') or [])):,}",
+                border=True, help=f"{report.get('missing_bars', 0):,} missing bars in all")
+    c[4].metric("Timeframe", str(report.get("timeframe", "?")), border=True)
+    start, end = report.get("start"), report.get("end")
+    if start and end:
+        st.caption(f"Range: {str(start)[:19].replace('T', ' ')} → "
+                   f"{str(end)[:19].replace('T', ' ')} · {report.get('source_rows', 0):,} "
+                   "rows in the source")
+    for w in report.get("warnings") or []:
+        st.warning(w)
+    by_reason = report.get("rejected_by_reason") or {}
+    if by_reason:
+        st.markdown("**Rejected rows by reason**")
+        st.dataframe(
+            pl.DataFrame({"Reason": list(by_reason), "Rows": [int(v) for v in by_reason.values()]}),
+            hide_index=True, key=f"{key}_reasons",
+        )
+    examples = report.get("examples") or []
+    if examples:
+        st.markdown("**Examples of rejected rows**")
+        st.dataframe(_records_frame(examples), hide_index=True, key=f"{key}_examples")
+    gaps = report.get("gaps") or []
+    if gaps:
+        st.markdown("**Gaps** (missing bars between consecutive timestamps)")
+        st.dataframe(_records_frame(gaps), hide_index=True, key=f"{key}_gaps")
+    if not by_reason and not gaps and not report.get("duplicates"):
+        st.success("Clean data: no rejected rows, duplicates or gaps.")
+
+
+def _records_frame(records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """Heterogeneous report records as an all-text table (safe for any value types)."""
+    cols: list[str] = []
+    for r in records:
+        cols += [k for k in r if k not in cols]
+    return pl.DataFrame({c: [None if r.get(c) is None else str(r.get(c)) for r in records]
+                         for c in cols})
