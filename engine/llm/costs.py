@@ -38,7 +38,7 @@ from engine.tables import utcnow
 
 STALE_RESERVATION_SECONDS = 3600
 #: Statuses of rows that are real API calls (not cache hits or refusals).
-CALL_STATUSES = ("reserved", "ok", "error", "invalid", "timeout", "circuit_open")
+CALL_STATUSES = ("reserved", "ok", "error", "invalid", "timeout")
 
 
 class BudgetExceeded(StratLabError):
