@@ -21,6 +21,7 @@ from engine.errors import StratLabError
 from engine.market import dataset_fingerprint
 from engine.market.store import filter_window
 from ui import charts, components, state
+from ui.params import decimals, default_grid, typed, widget_step
 from ui.state import ensure, param_key
 
 #: Most combinations one sweep from the page may run.
@@ -32,43 +33,6 @@ ss = st.session_state
 
 
 # --------------------------------------------------------------------------- small helpers
-
-def _nice(x: float) -> float:
-    """A round step near ``x`` (1, 2, 2.5 or 5 times a power of ten)."""
-    if x <= 0:
-        return 1.0
-    e = math.floor(math.log10(x))
-    for f in (1, 2, 2.5, 5, 10):
-        if f * 10**e >= x:
-            return round(f * 10**e, 10)
-    return 10.0 ** (e + 1)
-
-
-def _widget_step(p) -> float:
-    return _nice((p.high - p.low) / 200)
-
-
-def _decimals(step: float) -> int:
-    """Decimals a number input needs to show multiples of ``step``."""
-    d = max(0, -math.floor(math.log10(step)))
-    return d + 1 if round(step * 10**d, 6) % 1 else d
-
-
-def _typed(p, v):
-    return int(round(float(v))) if p.kind is int else float(v)
-
-
-def _default_grid(p) -> tuple[float, float, float]:
-    """A starting range for sweeping ``p``: about half to twice its default."""
-    if p.kind is int:
-        lo = max(int(p.low), int(round(p.default * 0.5)))
-        hi = min(int(p.high), int(round(p.default * 2)))
-        return lo, max(hi, lo), max(1, int(round((hi - lo) / 10)))
-    lo = max(float(p.low), p.default * 0.5)
-    hi = min(float(p.high), p.default * 1.5)
-    step = _nice((hi - lo) / 10)
-    return round(lo, 6), round(hi, 6), step
-
 
 def _pct_to_fraction(pct: float) -> float | None:
     return round(pct / 100.0, 10) if pct else None
@@ -104,7 +68,7 @@ def _reopen(run_id: int) -> None:
     ss["bt_strategy"] = strat.name
     for p in strat.params:
         if p.name in row.params:
-            ss[param_key(strat.name, p.name)] = _typed(p, row.params[p.name])
+            ss[param_key(strat.name, p.name)] = typed(p, row.params[p.name])
     s = row.settings or {}
     ss["bt_sl_pct"] = round((s.get("stop_loss") or 0.0) * 100, 6)
     ss["bt_tp_pct"] = round((s.get("take_profit") or 0.0) * 100, 6)
@@ -125,7 +89,7 @@ def _use_params(strategy: str, params: dict) -> None:
     ss["bt_strategy"] = strategy
     for p in strat.params:
         if p.name in params:
-            ss[param_key(strategy, p.name)] = _typed(p, params[p.name])
+            ss[param_key(strategy, p.name)] = typed(p, params[p.name])
     ss["bt_notice"] = ("info", "Sweep's best parameters copied into the setup; press "
                        "**Run backtest** to see them in full.")
 
@@ -154,17 +118,17 @@ def setup(info) -> tuple[pl.DataFrame | None, str, dict, BacktestSettings | None
         cols = st.columns(3)
         for i, p in enumerate(strat.params):
             key = param_key(strategy, p.name)
-            ensure(key, _typed(p, p.default))
+            ensure(key, typed(p, p.default))
             help_ = f"{p.doc}. Range {p.low:g}–{p.high:g}, default {p.default:g}."
             if p.kind is int:
                 params[p.name] = cols[i % 3].number_input(
                     p.name, int(p.low), int(p.high), step=1, key=key, help=help_,
                     persist_state="session")
             else:
-                step = _widget_step(p)
+                step = widget_step(p)
                 params[p.name] = cols[i % 3].number_input(
                     p.name, float(p.low), float(p.high), step=step, key=key, help=help_,
-                    format=f"%.{_decimals(step)}f", persist_state="session")
+                    format=f"%.{decimals(step)}f", persist_state="session")
     with right:
         c1, c2 = st.columns(2)
         sl = c1.number_input("Stop-loss %", 0.0, 99.0, step=0.5, key="bt_sl_pct",
@@ -317,7 +281,7 @@ def sweep_tab(info, data, strategy, params, settings) -> None:
     grid: dict[str, list] = {}
     for name in sel:
         p = next(q for q in strat.params if q.name == name)
-        lo, hi, step = _default_grid(p)
+        lo, hi, step = default_grid(p)
         keys = [f"sw_{strategy}_{name}_{part}" for part in ("start", "stop", "step")]
         for k, v in zip(keys, (lo, hi, step)):
             ensure(k, v)
@@ -331,8 +295,8 @@ def sweep_tab(info, data, strategy, params, settings) -> None:
                                   key=keys[2], persist_state="session")
             spec = f"{name}={int(a)}:{int(b)}:{int(s)}"
         else:
-            wstep = _widget_step(p)
-            fmt = f"%.{_decimals(wstep)}f"
+            wstep = widget_step(p)
+            fmt = f"%.{decimals(wstep)}f"
             a = c[0].number_input(f"{name} from", float(p.low), float(p.high), step=wstep,
                                   format=fmt, key=keys[0], persist_state="session")
             b = c[1].number_input(f"{name} to", float(p.low), float(p.high), step=wstep,

@@ -110,3 +110,16 @@ def test_sweep_heatmap_and_line(bars):
     one = sweep(bars, "sma_cross", {"fast": [2, 4, 6]}, BacktestSettings())
     line = charts.sweep_line(one.results, "fast", "total_return_pct").data[0]
     assert list(line.x) == [2, 4, 6]
+
+
+def test_parameter_widget_settings_stay_inside_the_engine_bounds():
+    from engine.backtest import STRATEGIES
+    from ui import params as wp
+
+    assert [wp.nice(x) for x in (0.15, 0.3, 2.2, 7, 0.0004)] == [0.2, 0.5, 2.5, 10, 0.0005]
+    assert [wp.decimals(s) for s in (1, 0.5, 0.25, 0.01, 0.0025)] == [0, 1, 2, 2, 4]
+    for strat in STRATEGIES.values():
+        for p in strat.params:
+            lo, hi, step = wp.default_grid(p)
+            assert p.low <= lo <= hi <= p.high and step > 0, (strat.name, p.name)
+            assert isinstance(wp.typed(p, 3.0), int if p.kind is int else float)
