@@ -1,0 +1,166 @@
+"""``python -m engine analyze | screen | replay | costs | accuracy`` — the LLM analyst.
+
+- ``analyze SYM [--as-of DATE] [--consensus] [--provider auto|offline|anthropic] --json``
+  prints ``{"symbol", "as_of", "provider", "models", "decision": {seed keys}, "regime",
+  "risk": {"approved", "reasons"}, "cost_usd", "cached", …}``; exit 1 when no decision
+  could be obtained (the document then has ``decision: null`` and ``error``).
+- ``screen SYM... [--as-of DATE] [--batch] [--no-escalate] --json`` prints
+  ``{"provider", "rows": [{"rank", "symbol", "decision", "confidence", "tier", …}],
+  "cost_usd"}``.
+- ``replay SYM --start D --end D --every N [--consensus] [--max-cost USD] --json``
+  prints ``{"estimate", "n_decisions", "accuracy", "win_rate", "pnl_usd", "cost_usd",
+  "decisions": […]}``; the estimate goes to stderr first, and ``--max-cost`` refuses a
+  replay whose worst-case cost is higher.
+- ``costs --json`` prints ``{"today_usd", "month_usd", "daily_limit_usd",
+  "monthly_limit_usd", "calls", "cache_hit_rate", …}``.
+- ``accuracy [--no-fill] --json`` scores due outcomes, then prints the accuracy report.
+
+The API key is read from ``ANTHROPIC_API_KEY`` only.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from engine.cli import print_json, stderr_progress
+
+
+def register(subparsers: Any) -> None:
+    prov = {"choices": ["auto", "offline", "anthropic"], "default": "auto",
+            "help": "offline rules, Claude (needs ANTHROPIC_API_KEY) or auto (default)"}
+
+    p = subparsers.add_parser("analyze", help="AI analysis of one symbol (Claude or offline)")
+    p.add_argument("symbol")
+    p.add_argument("--as-of", dest="as_of", help="analyse as of this date (default: last bar)")
+    p.add_argument("--consensus", action="store_true", help="several models + contrarian")
+    p.add_argument("--provider", **prov)
+    p.add_argument("--prompt", default="master_analyst",
+                   help="decision prompt for a single analysis (default master_analyst)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_analyze)
+
+    p = subparsers.add_parser("screen", help="screen symbols cheaply, escalate the promising")
+    p.add_argument("symbols", nargs="+")
+    p.add_argument("--as-of", dest="as_of")
+    p.add_argument("--batch", action="store_true", help="Message Batches API (half price)")
+    p.add_argument("--no-escalate", dest="escalate", action="store_false")
+    p.add_argument("--provider", **prov)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_screen)
+
+    p = subparsers.add_parser("replay", help="replay the analyst over a past period")
+    p.add_argument("symbol")
+    p.add_argument("--start", required=True)
+    p.add_argument("--end", required=True)
+    p.add_argument("--every", type=int, default=5, help="one decision every N bars (default 5)")
+    p.add_argument("--consensus", action="store_true")
+    p.add_argument("--max-cost", dest="max_cost", type=float,
+                   help="refuse when the worst-case cost estimate is above this (USD)")
+    p.add_argument("--provider", **prov)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_replay)
+
+    p = subparsers.add_parser("costs", help="LLM spend against the daily and monthly limits")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_costs)
+
+    p = subparsers.add_parser("accuracy", help="accuracy and P&L of recorded AI decisions")
+    p.add_argument("--no-fill", dest="fill", action="store_false",
+                   help="do not score due outcomes first")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_accuracy)
+
+
+def _progress(args) -> Any:
+    return None if args.json else stderr_progress
+
+
+def cmd_analyze(args) -> int:
+    from engine.llm.analyst import analyze
+
+    doc = analyze(args.symbol, args.as_of, consensus=args.consensus, provider=args.provider,
+                  prompt=args.prompt)
+    if args.json:
+        print_json(doc)
+    else:
+        label = " (offline)" if doc["offline"] else ""
+        d = doc["decision"]
+        if d is None:
+            print(f"{doc['symbol']} as of {doc['as_of'][:10]}{label}: no decision — {doc['error']}")
+        else:
+            print(f"{doc['symbol']} as of {doc['as_of'][:10]}{label}: {d['decision']} "
+                  f"confidence {d['confidence']:.0f}, entry {d['entry_price']}, stop "
+                  f"{d['stop_loss']}, target {d['take_profit']}, size "
+                  f"{d['position_size_suggestion']}; regime {doc['regime']}; risk "
+                  f"{'approved' if doc['risk']['approved'] else 'rejected'}; "
+                  f"cost ${doc['cost_usd']:.4f}")
+            print(f"  {d['reasoning']}")
+    return 0 if doc["decision"] is not None else 1
+
+
+def cmd_screen(args) -> int:
+    from engine.llm.analyst import screen
+
+    rows = screen(args.symbols, args.as_of, provider=args.provider, batch=args.batch,
+                  escalate=args.escalate, on_progress=_progress(args))
+    doc = {"provider": rows[0]["provider"] if rows else args.provider, "rows": rows,
+           "cost_usd": sum(r.get("cost_usd") or 0.0 for r in rows)}
+    if args.json:
+        print_json(doc)
+    else:
+        for r in rows:
+            print(f"{r['rank']:>3} {r['symbol']:<14} {r['decision'] or '-':<5} "
+                  f"{(r['confidence'] or 0):>5.1f} {r['tier'] or '-':<9} "
+                  f"{'actionable' if r['actionable'] else ''} {r['error'] or ''}")
+    return 0
+
+
+def cmd_replay(args) -> int:
+    from engine.llm.analyst import estimate_replay, replay
+
+    est = estimate_replay(args.symbol, args.start, args.end, args.every,
+                          consensus=args.consensus, provider=args.provider)
+    sys.stderr.write(f"replay estimate: {est['n_decisions']} decisions, {est['calls']} calls, "
+                     f"up to ${est['max_cost_usd']:.4f} (expected ${est['expected_cost_usd']:.4f},"
+                     f" provider {est['provider']})\n")
+    doc = replay(args.symbol, args.start, args.end, args.every, consensus=args.consensus,
+                 provider=args.provider, max_cost_usd=args.max_cost,
+                 on_progress=_progress(args))
+    if args.json:
+        print_json(doc)
+    else:
+        acc = "n/a" if doc["accuracy"] is None else f"{doc['accuracy']:.1%}"
+        print(f"{doc['n_decisions']} decisions ({doc['provider']}): accuracy {acc}, "
+              f"P&L {doc['pnl_usd']:.2f} USD, cost ${doc['cost_usd']:.4f}")
+    return 0
+
+
+def cmd_costs(args) -> int:
+    from engine.llm.costs import cost_summary
+
+    doc = cost_summary()
+    if args.json:
+        print_json(doc)
+    else:
+        print(f"today ${doc['today_usd']:.4f} of ${doc['daily_limit_usd']:.2f}; month "
+              f"${doc['month_usd']:.4f} of ${doc['monthly_limit_usd']:.2f}; {doc['calls']} "
+              f"calls, cache hit rate {doc['cache_hit_rate']:.1%}, saved ${doc['saved_usd']:.4f}")
+    return 0
+
+
+def cmd_accuracy(args) -> int:
+    from engine.llm.tracking import accuracy_report, aggregate_daily, fill_outcomes
+
+    if args.fill:
+        fill_outcomes()
+        aggregate_daily()
+    doc = accuracy_report()
+    if args.json:
+        print_json(doc)
+    else:
+        o = doc["overall"]
+        acc = "n/a" if o["accuracy"] is None else f"{o['accuracy']:.1%}"
+        print(f"{o['decisions']} decisions, {o['scored']} scored: accuracy {acc}, P&L "
+              f"{o['pnl_usd']:.2f} USD, API cost ${o['api_cost_usd']:.4f}")
+    return 0
