@@ -5,7 +5,8 @@ Public names::
     run_backtest(data, strategy, params, settings) -> BacktestResult
     run_batch(data, strategy, param_sets, settings) -> BatchResult
     sweep(data, strategy, grid, settings) -> SweepResult
-    run_portfolio(frames, strategy, params, settings, max_positions) -> PortfolioResult
+    run_portfolio(frames, strategy, params, settings, max_positions) -> BacktestResult
+    run_signals(data, signals, settings) -> BacktestResult     (precomputed signals)
     BacktestSettings, STRATEGIES, get_strategy, METRIC_NAMES, parse_grid
 """
 
@@ -19,6 +20,7 @@ from engine.backtest.runner import (
     parse_grid,
     run_backtest,
     run_batch,
+    run_signals,
     sweep,
 )
 from engine.backtest.strategies import GENOME_PARAMS, STRATEGIES, get_strategy
@@ -36,5 +38,6 @@ __all__ = [
     "run_backtest",
     "run_batch",
     "run_portfolio",
+    "run_signals",
     "sweep",
 ]

@@ -182,16 +182,47 @@ def run_backtest(
     settings = settings or BacktestSettings()
     strat = get_strategy(strategy)
     p = strat.resolve(params)
-    o, h, l, c, _ = ohlcv_arrays(data)
     sig = compute_signals(data, strat, p)
     sl, tp, size = trade_levels(strat, p, settings)
+    return _simulate(data, sig, settings, sl, tp, size, strat.name, p)
+
+
+def run_signals(
+    data: pl.DataFrame,
+    signals: np.ndarray,
+    settings: BacktestSettings | None = None,
+    *,
+    name: str = "signals",
+    params: Mapping[str, Any] | None = None,
+) -> BacktestResult:
+    """Backtest precomputed signals (+1 / -1 / 0 at each bar's close), e.g. a model's.
+
+    The same kernel and semantics as :func:`run_backtest`; stops and size come from
+    ``settings``. ``signals[t]`` must only use information up to bar ``t``.
+    """
+    settings = settings or BacktestSettings()
+    sig = np.ascontiguousarray(np.asarray(signals), dtype=np.int8)
+    if sig.shape != (data.height,):
+        raise ParameterError(
+            f"signals must have one value per bar ({data.height}), got shape {sig.shape}"
+        )
+    if not np.isin(sig, (-1, 0, 1)).all():
+        raise ParameterError("signals must be -1, 0 or +1")
+    return _simulate(data, sig, settings, settings.stop_loss or 0.0,
+                     settings.take_profit or 0.0, settings.size or 0.0, name, dict(params or {}))
+
+
+def _simulate(data: pl.DataFrame, sig: np.ndarray, settings: BacktestSettings, sl: float,
+              tp: float, size: float, name: str, params: dict[str, Any]) -> BacktestResult:
+    o, h, l, c, _ = ohlcv_arrays(data)
     eq = np.empty_like(c)
     pos = np.empty_like(c)
     stats = np.zeros(8)
     records = np.empty((int(np.count_nonzero(sig)) + 1, kernel.N_TRADE_FIELDS))
     n_tr = kernel.simulate_nb(
-        o, h, l, c, sig, settings.allow_short, sl, tp, size, float(settings.cash),
-        float(settings.commission), not settings.fractional, eq, pos, stats, True, records,
+        o, h, l, c, sig, settings.allow_short, float(sl), float(tp), float(size),
+        float(settings.cash), float(settings.commission), not settings.fractional, eq, pos,
+        stats, True, records,
     )
     ppy = periods_per_year(data.get_column("timestamp"))
     mrow = np.empty(kernel.N_KERNEL_METRICS)
@@ -202,13 +233,14 @@ def run_backtest(
         "timestamp": ts,
         "close": c,
         "equity": eq,
-        "drawdown_pct": (eq / peak - 1.0) * 100.0,
+        "drawdown_pct": np.where(peak > 0, (eq / np.where(peak > 0, peak, 1.0) - 1.0) * 100.0,
+                                 -100.0),
         "position": pos,
         "buy_hold_equity": settings.cash * c / c[0],
     })
     return BacktestResult(
-        strategy=strat.name,
-        params=p,
+        strategy=name,
+        params=params,
         settings=settings,
         metrics=metrics_dict(mrow, ppy),
         trades=trades_frame(records[:n_tr], ts),
