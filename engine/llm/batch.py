@@ -59,7 +59,9 @@ def submit(client: ClaudeClient, items: list[BatchItem]) -> BatchJob:
                 max_cost_usd=client.reservation(params, model, batch=True))
             book[it.custom_id] = {"call_id": call_id, "spec": spec, "model_key": mkey,
                                   "model": model, "item": it}
-            requests.append({"custom_id": it.custom_id, "params": params})
+            body = {k: v for k, v in params.items() if k != "extra_body"}
+            body.update(params.get("extra_body") or {})
+            requests.append({"custom_id": it.custom_id, "params": body})
     except costs.BudgetExceeded:
         _release(book, "batch not sent: budget")
         raise

@@ -318,15 +318,15 @@ class ClaudeClient:
             "output_config": {"format": {"type": "json_schema",
                                          "schema": JSON_SCHEMAS[spec.output]}},
         }
-        if model.accepts_temperature:
-            params["temperature"] = spec.temperature
+        if model.accepts_temperature:  # older models only: the current API has no sampling
+            params["extra_body"] = {"temperature": spec.temperature}
         return params, spec, mkey, model
 
     def reservation(self, params: dict[str, Any], model: ModelSpec, *,
                     batch: bool = False) -> float:
         """The maximum cost of ``params`` (reserved before sending)."""
         text = json.dumps(params["system"]) + json.dumps(params["messages"]) + json.dumps(
-            params.get("output_config", {}))
+            params.get("output_config", {}), default=str)
         return costs.max_cost(model, costs.estimate_tokens(text, self.cfg), params["max_tokens"],
                               batch=batch, batch_discount=self.cfg.cost_management.batch_discount)
 

@@ -57,7 +57,7 @@ class ModelSpec(_Strict):
     cache_write_per_mtok: float = Field(ge=0)
     cache_read_per_mtok: float = Field(ge=0)
     min_delay_seconds: float = Field(default=0.0, ge=0)
-    accepts_temperature: bool = True
+    accepts_temperature: bool = False
 
 
 class CostManagement(_Strict):
