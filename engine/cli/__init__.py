@@ -22,7 +22,7 @@ from typing import Any
 from engine.errors import StratLabError
 
 #: Command modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ["engine.cli.data", "engine.cli.backtest", "engine.cli.llm"]
+COMMAND_MODULES = ["engine.cli.data", "engine.cli.backtest", "engine.cli.llm", "engine.cli.evolution"]
 
 
 class _Parser(argparse.ArgumentParser):

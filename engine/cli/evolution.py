@@ -1,0 +1,215 @@
+"""``evolve`` and ``evolution`` commands.
+
+``evolve`` runs in this process (never through the app's scheduler); a run killed midway
+is resumed with ``--resume RUN`` and loses at most the generation in flight.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from engine.errors import ParameterError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("evolve", help="evolve genome strategies (DEAP)")
+    p.add_argument("--data", help="dataset symbol or CSV/Parquet path; A,B for a portfolio")
+    p.add_argument("--population", type=int, default=None, help="population size (all islands)")
+    p.add_argument("--generations", type=int, default=None,
+                   help="generations after the initial one (with --resume: this many more)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--objective", choices=["single", "multi"], default="single")
+    p.add_argument("--fitness", default=None, help="fitness name or module:function")
+    p.add_argument("--islands", type=int, default=1)
+    p.add_argument("--migration-interval", type=int, default=None)
+    p.add_argument("--migration-size", type=int, default=None)
+    split = p.add_mutually_exclusive_group()
+    split.add_argument("--oos", type=float, default=None, metavar="F",
+                       help="out-of-sample fraction held out at the end (default 0.3)")
+    split.add_argument("--folds", type=int, default=None, metavar="K",
+                       help="walk-forward folds (see docs/evolution.md)")
+    p.add_argument("--crossover-rate", type=float, default=None)
+    p.add_argument("--mutation-rate", type=float, default=None)
+    p.add_argument("--elite", type=int, default=None, help="elite size per island")
+    p.add_argument("--threshold", default=None,
+                   help="stop once the best fitness reaches this ('none' disables)")
+    p.add_argument("--backend", choices=["process", "inline", "ray"], default=None)
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--start", default=None, metavar="DATE")
+    p.add_argument("--end", default=None, metavar="DATE")
+    p.add_argument("--commission", type=float, default=None)
+    p.add_argument("--resume", type=int, default=None, metavar="RUN",
+                   help="continue run RUN from its last checkpoint")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_evolve)
+
+    e = subparsers.add_parser("evolution", help="list, inspect, reset and promote runs")
+    sub = e.add_subparsers(dest="action", required=True)
+    ls = sub.add_parser("list", help="every evolution run")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_list)
+    hi = sub.add_parser("history", help="per-generation statistics of a run")
+    hi.add_argument("run", type=int)
+    hi.add_argument("--json", action="store_true")
+    hi.set_defaults(func=cmd_history)
+    po = sub.add_parser("population", help="the latest (or a given) generation's population")
+    po.add_argument("run", type=int)
+    po.add_argument("--generation", type=int, default=None)
+    po.add_argument("--json", action="store_true")
+    po.set_defaults(func=cmd_population)
+    rs = sub.add_parser("reset", help="clear a run's history (a new population next time)")
+    rs.add_argument("run", type=int)
+    rs.add_argument("--same-seed", action="store_true", help="keep the seed")
+    rs.add_argument("--json", action="store_true")
+    rs.set_defaults(func=cmd_reset)
+    pr = sub.add_parser("promote", help="store an individual as a named strategy")
+    pr.add_argument("run", type=int)
+    pr.add_argument("uid", help="individual uid, or 'best'")
+    pr.add_argument("--name", required=True)
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=cmd_promote)
+    pl_ = sub.add_parser("promoted", help="list promoted strategies")
+    pl_.add_argument("--json", action="store_true")
+    pl_.set_defaults(func=cmd_promoted)
+
+
+def _overrides(args) -> dict[str, Any]:
+    pairs = {
+        "population_size": args.population, "generations": args.generations,
+        "seed": args.seed, "fitness": args.fitness, "oos_fraction": args.oos,
+        "walk_forward_folds": args.folds, "crossover_rate": args.crossover_rate,
+        "mutation_rate": args.mutation_rate, "elite_size": args.elite,
+        "backend": args.backend, "workers": args.workers, "start": args.start,
+        "end": args.end, "commission": args.commission,
+        "migration_interval": args.migration_interval, "migration_size": args.migration_size,
+    }
+    out = {k: v for k, v in pairs.items() if v is not None}
+    if args.threshold is not None:
+        out["fitness_threshold"] = args.threshold
+    out["objective"] = args.objective
+    out["islands"] = args.islands
+    return out
+
+
+def cmd_evolve(args) -> int:
+    from engine.cli import print_json, stderr_progress
+    from engine.evolution import EvolutionConfig, create_run, evolve
+    from engine.evolution.store import recover_interrupted
+
+    recover_interrupted()
+    progress = None if args.json or not sys.stderr.isatty() else stderr_progress
+    if args.resume is not None:
+        summary = evolve(args.resume, args.generations, on_progress=progress)
+    else:
+        if not args.data:
+            raise ParameterError("evolve needs --data SYMBOL[,SYMBOL] (or --resume RUN)")
+        cfg = EvolutionConfig(symbols=args.data, **_overrides(args))
+        summary = evolve(create_run(cfg), on_progress=progress)
+    doc = summary.to_dict()
+    if args.json:
+        print_json(doc)
+    else:
+        b = doc["best"]
+        print(f"run {doc['run_id']}: {summary.status}, {doc['generations_done']} generations, "
+              f"{doc['evaluations']} evaluations in {doc['seconds']:.2f}s")
+        print(f"in-sample to {doc['split']['in_sample_end']}, out-of-sample from "
+              f"{doc['split']['out_of_sample_start']}")
+        if b.get("params"):
+            print(f"best fitness {b['fitness']:.4f}: {b['params']}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from engine.cli import print_json
+    from engine.evolution import list_runs
+    from engine.evolution.store import recover_interrupted
+
+    recover_interrupted()
+    runs = [r.to_dict() for r in list_runs()]
+    if args.json:
+        print_json(runs)
+    else:
+        for r in runs:
+            bf = r["best_fitness"]
+            print(f"{r['id']:5d}  {r['status']:11s} gen {r['generations_done']:4d}  "
+                  f"evals {r['evaluations']:6d}  best {bf if bf is not None else float('nan'):.4f}"
+                  f"  {','.join(r['config'].get('symbols', []))}")
+    return 0
+
+
+def cmd_history(args) -> int:
+    from engine.cli import print_json
+    from engine.evolution import history
+
+    rows = [{"generation": h.generation, "best": h.best, "mean": h.mean, "worst": h.worst,
+             "diversity": h.diversity} for h in history(args.run)]
+    if args.json:
+        print_json(rows)
+    else:
+        for h in rows:
+            print(f"{h['generation']:4d}  best {h['best']:.4f}  mean {h['mean']:.4f}  "
+                  f"worst {h['worst']:.4f}  diversity {h['diversity']:.3f}")
+    return 0
+
+
+def cmd_population(args) -> int:
+    from engine.cli import print_json
+    from engine.evolution import population
+
+    rows = [i.to_dict() for i in population(args.run, args.generation)]
+    if args.json:
+        print_json(rows)
+    else:
+        for i in rows:
+            print(f"{i['uid']:6d}  island {i['island']}  age {i['age']:3d}  "
+                  f"fitness {i['fitness']:.4f}")
+    return 0
+
+
+def cmd_reset(args) -> int:
+    from engine.cli import print_json
+    from engine.evolution import reset_run
+
+    info = reset_run(args.run, new_seed=not args.same_seed)
+    if args.json:
+        print_json(info.to_dict())
+    else:
+        print(f"run {info.id} reset (seed {info.config.get('seed')})")
+    return 0
+
+
+def cmd_promote(args) -> int:
+    from engine.cli import print_json
+    from engine.evolution import get_run, promote
+
+    if args.uid == "best":
+        uid = get_run(args.run).best_uid
+        if uid is None:
+            raise ParameterError(f"run {args.run} has no evaluated individual yet; evolve it")
+    else:
+        try:
+            uid = int(args.uid)
+        except ValueError:
+            raise ParameterError(f"UID must be a number or 'best', got {args.uid!r}") from None
+    info = promote(args.run, uid, args.name)
+    if args.json:
+        print_json(info.to_dict())
+    else:
+        print(f"promoted run {args.run} individual {uid} as {info.name!r}; run it with "
+              f"`python -m engine backtest --data ... --strategy {info.name}`")
+    return 0
+
+
+def cmd_promoted(args) -> int:
+    from engine.cli import print_json
+    from engine.evolution import list_promoted
+
+    rows = [p.to_dict() for p in list_promoted()]
+    if args.json:
+        print_json(rows)
+    else:
+        for p in rows:
+            print(f"{p['name']:24s} run {p['source_run_id']} uid {p['source_uid']} "
+                  f"fitness {p['fitness']}")
+    return 0

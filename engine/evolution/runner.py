@@ -1,0 +1,384 @@
+"""The evolution loop: initial population, generations, checkpoints, pause/stop, resume.
+
+Generation 0 is the random initial population; each further generation, per island:
+
+1. diversity D → mutation rate (adaptive rule, :mod:`engine.evolution.operators`);
+2. single objective: the ``elite_size`` best survive unchanged, ``n − elite_size`` parents
+   are chosen by tournament; multi-objective: ``n`` parents by binary tournament on
+   (Pareto rank, crowding);
+3. parents are cloned, crossed (SBX) and mutated (polynomial), then repaired;
+4. every offspring whose genes changed gets a new uid and is evaluated (all islands in one
+   batch, in-sample and out-of-sample); an unchanged clone keeps its parent's uid and
+   metrics without a new backtest;
+5. single: next island = elites + offspring; multi: ``selNSGA2`` over parents + offspring;
+6. ring migration every ``migration_interval`` generations (:mod:`engine.evolution.islands`);
+7. one transaction writes the generation's statistics, individuals and checkpoint.
+
+Determinism: all randomness comes from one ``random.Random(seed)`` owned by the run
+(saved in every checkpoint); evaluation is a pure function of genome and data. So the same
+seed, data and config give the same populations on every backend, and a resumed run
+continues exactly as if it had never stopped.
+
+Early stop: the call ends once the best fitness reaches ``fitness_threshold`` — unless it
+had already reached it when the call began and an explicit ``generations`` count was given
+(then that many generations run).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import StratLabError
+from engine.evolution import store
+from engine.evolution.config import EvolutionConfig
+from engine.evolution.evaluate import Windows, load_windows, make_backend
+from engine.evolution.fitness import get_fitness, objective_values, score
+from engine.evolution.genome import diversity, random_genes, to_params
+from engine.evolution.islands import ring_migrate, should_migrate
+from engine.evolution.operators import (
+    Operators,
+    adaptive_rate,
+    best,
+    individual_class,
+    nsga2_survivors,
+)
+from engine.progress import ProgressCallback, report
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class EvolutionSummary:
+    """What ``evolve`` returns; ``to_dict()`` is the ``evolve --json`` document."""
+
+    run_id: int
+    status: str
+    generations_done: int
+    evaluations: int
+    seconds: float
+    split: dict[str, Any]
+    best: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly the CLI contract keys (``status`` is an attribute only)."""
+        return {
+            "run_id": self.run_id,
+            "generations_done": self.generations_done,
+            "evaluations": self.evaluations,
+            "seconds": self.seconds,
+            "split": {"in_sample_end": self.split.get("in_sample_end"),
+                      "out_of_sample_start": self.split.get("out_of_sample_start")},
+            "best": {k: self.best.get(k) for k in
+                     ("params", "fitness", "in_sample", "out_of_sample")},
+            "history": self.history,
+        }
+
+
+class _Run:
+    """In-memory state of a run between two generations."""
+
+    def __init__(self, cfg: EvolutionConfig) -> None:
+        self.cfg = cfg
+        self.multi = cfg.objective == "multi"
+        self.cls = individual_class(cfg.n_objectives)
+        self.rng = random.Random(cfg.seed)
+        self.ops = Operators(self.rng, sbx_eta=cfg.sbx_eta, mutation_eta=cfg.mutation_eta,
+                             tournament_size=cfg.tournament_size)
+        self.fitness_fn = get_fitness(cfg.fitness)
+        self.islands: list[list] = []
+        self.rates = [cfg.mutation_rate] * cfg.islands
+        self.generation = -1
+        self.next_uid = 1
+        self.evaluations = 0
+        self.best_uid: int | None = None
+        self.best_score: float | None = None
+        self.best_doc: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ individuals
+    def new(self, genes: list, *, born: int, parents: list[int]) -> Any:
+        ind = self.cls(genes)
+        ind.uid = self.next_uid
+        self.next_uid += 1
+        ind.born, ind.parents = born, parents
+        ind.is_m, ind.oos_m, ind.folds, ind.score = {}, None, [], None
+        ind.evaluated_at = born
+        return ind
+
+    def clone(self, ind: Any) -> Any:
+        c = self.cls(ind)
+        if ind.fitness.valid:
+            c.fitness.values = ind.fitness.values
+        for a in ("uid", "born", "parents", "is_m", "oos_m", "folds", "score", "evaluated_at"):
+            setattr(c, a, getattr(ind, a))
+        return c
+
+    def evaluate(self, backend, inds: list) -> None:
+        if not inds:
+            return
+        res = backend.evaluate([to_params(ind) for ind in inds])
+        cfg = self.cfg
+        n_folds = cfg.walk_forward_folds or 0
+        for k, ind in enumerate(inds):
+            ind.is_m = res["is"][k]
+            ind.oos_m = res["oos"][k] if "oos" in res else None
+            ind.folds = [score(self.fitness_fn, res[f"fold{j}"][k]) for j in range(n_folds)]
+            ind.score = (sum(ind.folds) / n_folds) if n_folds else score(self.fitness_fn,
+                                                                         ind.is_m)
+            if self.multi:
+                ind.fitness.values = objective_values(ind.is_m, cfg.objectives)
+            else:
+                ind.fitness.values = (ind.score,)
+        self.evaluations += len(inds)
+
+    def objectives_doc(self, ind: Any) -> dict[str, Any]:
+        d: dict[str, Any] = {o: ind.is_m.get(o) for o in self.cfg.objectives}
+        if ind.folds:
+            d["fold_fitness"] = list(ind.folds)
+        return d
+
+    # ------------------------------------------------------------------ generations
+    def initial(self, backend) -> None:
+        self.generation = 0
+        for size in self.cfg.island_sizes:
+            self.islands.append([self.new(random_genes(self.rng), born=0, parents=[])
+                                 for _ in range(size)])
+        self.evaluate(backend, [i for pop in self.islands for i in pop])
+
+    def step(self, backend) -> None:
+        cfg, g = self.cfg, self.generation + 1
+        fresh, offspring_of = [], []
+        for k, pop in enumerate(self.islands):
+            n = len(pop)
+            self.rates[k] = adaptive_rate(cfg.mutation_rate, diversity(pop),
+                                          cfg.target_diversity, cfg.max_mutation_rate,
+                                          cfg.adaptive_mutation)
+            if self.multi:
+                elites, parents = [], self.ops.nsga2_parents(pop, n)
+            else:
+                elites = best(pop, cfg.elite_size) if cfg.elite_size else []
+                parents = self.ops.tournament(pop, n - len(elites))
+            kids = [self.clone(p) for p in parents]
+            crossed, changed = self.ops.vary(kids, cfg.crossover_rate, self.rates[k])
+            for j, kid in enumerate(kids):
+                if not changed[j]:
+                    continue
+                if crossed[j]:
+                    mate = parents[j + 1] if j % 2 == 0 else parents[j - 1]
+                    pu = [parents[j].uid, mate.uid]
+                else:
+                    pu = [parents[j].uid]
+                fresh_kid = self.new(list(kid), born=g, parents=pu)
+                kids[j] = fresh_kid
+                fresh.append(fresh_kid)
+            offspring_of.append((elites, kids))
+        self.evaluate(backend, fresh)
+        for k, (elites, kids) in enumerate(offspring_of):
+            if self.multi:
+                self.islands[k] = nsga2_survivors(self.islands[k] + kids, len(self.islands[k]))
+            else:
+                self.islands[k] = list(elites) + kids
+        if should_migrate(g, cfg.islands, cfg.migration_interval, cfg.migration_size):
+            ring_migrate(self.islands, cfg.migration_size, multi=self.multi, clone=self.clone)
+        self.generation = g
+
+    # ------------------------------------------------------------------ records
+    def update_best(self) -> None:
+        for pop in self.islands:
+            for ind in pop:
+                if self.best_score is None or ind.score > self.best_score:
+                    self.best_score, self.best_uid = ind.score, ind.uid
+                    self.best_doc = {"uid": ind.uid, "params": to_params(ind),
+                                     "fitness": ind.score, "in_sample": ind.is_m,
+                                     "out_of_sample": ind.oos_m}
+
+    def records(self, fresh_uids: set[int]) -> tuple[list[dict], list[dict]]:
+        g = self.generation
+        inds, stats = [], []
+        everyone = []
+        for k, pop in enumerate(self.islands):
+            scores = [i.score for i in pop]
+            stats.append({"island": k, "best": max(scores), "mean": sum(scores) / len(scores),
+                          "worst": min(scores), "diversity": diversity(pop),
+                          "mutation_rate": self.rates[k] if g > 0 else None,
+                          "evaluations": sum(1 for i in pop if i.uid in fresh_uids),
+                          "n_individuals": len(pop)})
+            everyone.extend(pop)
+            for ind in pop:
+                inds.append({
+                    "uid": ind.uid, "island": k, "born": ind.born, "age": g - ind.born,
+                    "params": to_params(ind), "fitness": ind.score,
+                    "objectives": self.objectives_doc(ind), "in_sample": ind.is_m,
+                    "out_of_sample": ind.oos_m, "parents": list(ind.parents),
+                    "evaluated": ind.uid in fresh_uids,
+                })
+        scores = [i.score for i in everyone]
+        rates = [self.rates[k] for k in range(len(self.islands))]
+        combined = {"island": -1, "best": max(scores), "mean": sum(scores) / len(scores),
+                    "worst": min(scores), "diversity": diversity(everyone),
+                    "mutation_rate": (sum(rates) / len(rates)) if g > 0 else None,
+                    "evaluations": len(fresh_uids), "n_individuals": len(everyone)}
+        rows = [combined] + (stats if len(self.islands) > 1 else [])
+        return rows, inds
+
+    def checkpoint(self, fingerprint: str) -> dict[str, Any]:
+        state = self.rng.getstate()
+        return {
+            "version": CHECKPOINT_VERSION,
+            "generation": self.generation,
+            "rng": [state[0], list(state[1]), state[2]],
+            "next_uid": self.next_uid,
+            "evaluations": self.evaluations,
+            "rates": list(self.rates),
+            "fingerprint": fingerprint,
+            "best": {"uid": self.best_uid, "score": self.best_score},
+            "islands": [[{"uid": i.uid, "genes": list(i), "values": list(i.fitness.values),
+                          "score": i.score, "born": i.born, "parents": list(i.parents),
+                          "folds": list(i.folds)} for i in pop] for pop in self.islands],
+        }
+
+    def restore(self, cp: dict[str, Any], run_id: int) -> None:
+        if cp.get("version") != CHECKPOINT_VERSION:
+            raise StratLabError(f"run {run_id}'s checkpoint has an unknown format; reset it")
+        v, st, gauss = cp["rng"]
+        self.rng.setstate((v, tuple(st), gauss))
+        self.generation, self.next_uid = cp["generation"], cp["next_uid"]
+        self.evaluations, self.rates = cp["evaluations"], list(cp["rates"])
+        uids = [d["uid"] for pop in cp["islands"] for d in pop]
+        rows = store.rows_by_uid(run_id, sorted(set(uids)))
+        self.islands = []
+        for pop in cp["islands"]:
+            out = []
+            for d in pop:
+                ind = self.cls(d["genes"])
+                ind.fitness.values = tuple(d["values"])
+                ind.uid, ind.born, ind.parents = d["uid"], d["born"], d["parents"]
+                ind.score, ind.folds = d["score"], list(d.get("folds") or [])
+                row = rows[d["uid"]]
+                ind.is_m, ind.oos_m = dict(row.in_sample), row.out_of_sample
+                ind.evaluated_at = d["born"]
+                out.append(ind)
+            self.islands.append(out)
+        b = cp.get("best") or {}
+        self.best_uid, self.best_score = b.get("uid"), b.get("score")
+        if self.best_uid is not None:
+            r = store.individual_row(run_id, self.best_uid)
+            self.best_doc = {"uid": r.uid, "params": dict(r.params), "fitness": r.fitness,
+                             "in_sample": dict(r.in_sample), "out_of_sample": r.out_of_sample}
+
+
+def _commit(run_id: int, run: _Run, windows: Windows, fresh: set[int]) -> None:
+    stats, inds = run.records(fresh)
+    run.update_best()
+    combined = stats[0]
+    split = windows.split_dict()
+    store.commit_generation(
+        run_id, generation=run.generation, stats=stats, individuals=inds,
+        checkpoint=run.checkpoint(windows.fingerprint),
+        run_updates={
+            "evaluations": run.evaluations, "best_fitness": run.best_score,
+            "mean_fitness": combined["mean"], "best_uid": run.best_uid, "best": run.best_doc,
+            "split": split, "in_sample_end": windows.in_sample_end,
+            "out_of_sample_start": windows.out_of_sample_start,
+            "data_fingerprint": windows.fingerprint,
+        },
+    )
+
+
+def evolve(run_id: int, generations: int | None = None, *,
+           on_progress: ProgressCallback | None = None) -> EvolutionSummary:
+    """Run ``generations`` more generations (default: up to ``config.generations``).
+
+    Honours pause/stop requests between generations; commits every generation; returns
+    the run's summary. Raises StratLabError for bad input; a failure inside marks the run
+    ``failed`` with the error text.
+    """
+    store.recover_interrupted()
+    row = store.get_run_row(run_id)
+    cfg = EvolutionConfig(**row.config)
+    if generations is not None and generations < 0:
+        raise StratLabError(f"generations must be >= 0, got {generations}")
+    started = store.load_checkpoint(run_id) is not None
+    target = ((row.generations_done if started else 0) + generations
+              if generations is not None else cfg.generations)
+    store.claim(run_id, target)
+    t0 = time.perf_counter()
+    status = "completed"
+    try:
+        windows = load_windows(cfg)
+        run = _Run(cfg)
+        cp = store.load_checkpoint(run_id)
+        if cp is not None:
+            if cp.get("fingerprint") != windows.fingerprint:
+                raise StratLabError(
+                    f"the data of run {run_id} changed since it started (fingerprint "
+                    f"{cp.get('fingerprint')} → {windows.fingerprint}); reset the run or "
+                    "create a new one"
+                )
+            run.restore(cp, run_id)
+        threshold = cfg.fitness_threshold
+        reached_before = (threshold is not None and run.best_score is not None
+                          and run.best_score >= threshold)
+        use_threshold = threshold is not None and not (reached_before and generations)
+        planned = max(0, target - max(run.generation, 0)) + (1 if run.generation < 0 else 0)
+        backend = None
+        try:
+            done_now = 0
+            while True:
+                if run.generation >= 0 and (run.generation >= target or (
+                        use_threshold and run.best_score is not None
+                        and run.best_score >= threshold)):
+                    break
+                action = store.requested_action(run_id)
+                if action in ("pause", "stop"):
+                    status = "paused" if action == "pause" else "stopped"
+                    break
+                if backend is None:
+                    backend = make_backend(cfg, windows)
+                if run.generation < 0:
+                    run.initial(backend)
+                    fresh = {i.uid for pop in run.islands for i in pop}
+                else:
+                    last_uid = run.next_uid
+                    run.step(backend)
+                    fresh = {i.uid for pop in run.islands for i in pop if i.uid >= last_uid}
+                _commit(run_id, run, windows, fresh)
+                done_now += 1
+                report(on_progress, done_now, planned,
+                       f"generation {run.generation}: best {run.best_score:.4f}")
+        finally:
+            if backend is not None:
+                backend.close()
+    except BaseException as exc:
+        import traceback
+
+        store.finish(run_id, "failed" if isinstance(exc, Exception) else "interrupted",
+                     error="".join(traceback.format_exception(exc))[-8000:],
+                     seconds=time.perf_counter() - t0)
+        raise
+    store.finish(run_id, status, seconds=time.perf_counter() - t0)
+    return summary(run_id)
+
+
+def summary(run_id: int) -> EvolutionSummary:
+    """The summary of a run as stored (best individual, split, history)."""
+    row = store.get_run_row(run_id)
+    hist = [{"generation": r.generation, "best": r.best, "mean": r.mean, "worst": r.worst,
+             "diversity": r.diversity}
+            for r in store.generation_rows(run_id) if r.island == -1]
+    return EvolutionSummary(
+        run_id=run_id, status=row.status, generations_done=row.generations_done,
+        evaluations=row.evaluations, seconds=row.seconds, split=dict(row.split or {}),
+        best=dict(row.best or {}), history=hist,
+    )
+
+
+def run_evolution(config: EvolutionConfig, on_progress: ProgressCallback | None = None
+                  ) -> EvolutionSummary:
+    """Create a run from ``config`` and evolve it to ``config.generations``."""
+    run_id = store.create_run_row(config.to_dict())
+    return evolve(run_id, on_progress=on_progress)
+

@@ -1,0 +1,404 @@
+"""Reading and writing evolution state, and the dataclasses pages and the CLI receive.
+
+Status of a run: ``created`` → ``running`` → ``completed`` | ``paused`` | ``stopped`` |
+``failed``; ``stopping`` while a stop request waits for the generation in flight;
+``interrupted`` when the process that was running it died (detected on scheduler start-up,
+CLI start and whenever runs are listed): owner pid gone, or reused by another process (its
+creation time differs). Every state but ``running``/``stopping`` can be evolved further.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, update
+from sqlmodel import col, select
+
+from engine.db import session_scope
+from engine.errors import StratLabError
+from engine.evolution.tables import (
+    EvolutionCheckpoint,
+    EvolutionGeneration,
+    EvolutionIndividual,
+    EvolutionRun,
+    ensure_tables,
+)
+from engine.tables import utcnow
+
+ACTIVE = ("running", "stopping")
+
+
+class RunNotFound(StratLabError):
+    """No evolution run with that id."""
+
+
+def clean(obj: Any) -> Any:
+    """Strict-JSON copy: non-finite floats → None (PostgreSQL's JSON rejects NaN)."""
+    t = type(obj)
+    if t is float:
+        return obj if obj - obj == 0.0 else None
+    if t is dict:
+        return {k: (v if type(v) is not float or v - v == 0.0 else None)
+                if type(v) in _SCALARS else clean(v) for k, v in obj.items()}
+    if t is list or t is tuple:
+        return [clean(v) for v in obj]
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    return obj
+
+
+_SCALARS = {float, int, str, bool, type(None)}
+
+
+def _iso(d: datetime | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+# ------------------------------------------------------------------------ dataclasses
+@dataclass
+class RunInfo:
+    """An evolution run as pages list it (poll ``generations_done`` and ``status``)."""
+
+    id: int
+    name: str
+    status: str
+    requested_action: str | None
+    generations_done: int
+    target_generations: int | None
+    evaluations: int
+    seconds: float
+    best_fitness: float | None
+    mean_fitness: float | None
+    best_uid: int | None
+    best: dict[str, Any]
+    split: dict[str, Any]
+    config: dict[str, Any]
+    error: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def progress(self) -> float:
+        """Fraction of the target generations done (0..1)."""
+        target = self.target_generations or self.config.get("generations") or 0
+        return min(1.0, self.generations_done / target) if target else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["created_at"], d["updated_at"] = _iso(self.created_at), _iso(self.updated_at)
+        d["progress"] = self.progress
+        return d
+
+
+@dataclass
+class GenerationStats:
+    """Fitness statistics of one generation, all islands combined, and per island."""
+
+    generation: int
+    best: float
+    mean: float
+    worst: float
+    diversity: float
+    mutation_rate: float | None
+    evaluations: int
+    n_individuals: int
+    islands: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IndividualInfo:
+    """One member of a generation's population."""
+
+    uid: int
+    generation: int
+    island: int
+    params: dict[str, Any]
+    fitness: float
+    objectives: dict[str, Any]
+    in_sample: dict[str, Any]
+    out_of_sample: dict[str, Any] | None
+    parents: list[int]
+    age: int
+    born: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_info(row: EvolutionRun) -> RunInfo:
+    return RunInfo(
+        id=int(row.id), name=row.name, status=row.status,
+        requested_action=row.requested_action, generations_done=row.generations_done,
+        target_generations=row.target_generations, evaluations=row.evaluations,
+        seconds=row.seconds, best_fitness=row.best_fitness, mean_fitness=row.mean_fitness,
+        best_uid=row.best_uid, best=dict(row.best or {}), split=dict(row.split or {}),
+        config=dict(row.config or {}), error=row.error or "", created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def individual_info(row: EvolutionIndividual) -> IndividualInfo:
+    return IndividualInfo(
+        uid=row.uid, generation=row.generation, island=row.island, params=dict(row.params),
+        fitness=row.fitness, objectives=dict(row.objectives or {}),
+        in_sample=dict(row.in_sample or {}),
+        out_of_sample=dict(row.out_of_sample) if row.out_of_sample is not None else None,
+        parents=list(row.parents or []), age=row.age, born=row.born,
+    )
+
+
+# ------------------------------------------------------------------------ runs
+def create_run_row(config: dict[str, Any], name: str = "") -> int:
+    ensure_tables()
+    with session_scope() as s:
+        row = EvolutionRun(config=config, name=name,
+                           target_generations=config.get("generations"))
+        s.add(row)
+        s.flush()
+        return int(row.id)
+
+
+def _get(s, run_id: int) -> EvolutionRun:
+    row = s.get(EvolutionRun, run_id)
+    if row is None:
+        raise RunNotFound(f"no evolution run {run_id}; see `python -m engine evolution list`")
+    return row
+
+
+def get_run_row(run_id: int) -> EvolutionRun:
+    ensure_tables()
+    with session_scope() as s:
+        return _get(s, run_id)
+
+
+def list_run_rows() -> list[EvolutionRun]:
+    ensure_tables()
+    with session_scope() as s:
+        return list(s.exec(select(EvolutionRun).order_by(col(EvolutionRun.id).desc())).all())
+
+
+def _me() -> tuple[int, str, float | None]:
+    pid = os.getpid()
+    try:
+        import psutil
+
+        started = psutil.Process(pid).create_time()
+    except Exception:  # pragma: no cover - psutil is a dependency
+        started = None
+    return pid, socket.gethostname(), started
+
+
+def owner_alive(row: EvolutionRun) -> bool:
+    """Whether the process recorded as running ``row`` still exists (same host only)."""
+    if row.owner_pid is None:
+        return False
+    if row.owner_host and row.owner_host != socket.gethostname():
+        return True  # cannot tell for another machine: assume alive
+    try:
+        import psutil
+
+        proc = psutil.Process(row.owner_pid)
+        if row.owner_started is not None and abs(proc.create_time() - row.owner_started) > 1e-3:
+            return False
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except Exception:
+        return False
+
+
+def recover_interrupted() -> list[int]:
+    """Mark runs left running/stopping by a dead process as ``interrupted`` (resumable)."""
+    ensure_tables()
+    fixed = []
+    with session_scope() as s:
+        rows = s.exec(select(EvolutionRun).where(col(EvolutionRun.status).in_(ACTIVE))).all()
+        for row in rows:
+            if not owner_alive(row):
+                row.status = "interrupted"
+                row.requested_action = None
+                row.owner_pid = None
+                row.updated_at = utcnow()
+                s.add(row)
+                fixed.append(int(row.id))
+    return fixed
+
+
+def claim(run_id: int, target: int) -> EvolutionRun:
+    """Mark the run ``running`` by this process (refused when a live process runs it)."""
+    ensure_tables()
+    pid, host, started = _me()
+    with session_scope() as s:
+        row = _get(s, run_id)
+        if row.status in ACTIVE and owner_alive(row):
+            raise StratLabError(
+                f"evolution run {run_id} is already running (pid {row.owner_pid}); "
+                f"pause or stop it first (`request_pause({run_id})`)"
+            )
+        row.status = "running"
+        row.owner_pid, row.owner_host, row.owner_started = pid, host, started
+        row.target_generations = target
+        row.error = ""
+        if row.requested_action == "stop":
+            row.requested_action = None
+        row.updated_at = utcnow()
+        s.add(row)
+        return row
+
+
+def requested_action(run_id: int) -> str | None:
+    with session_scope() as s:
+        return _get(s, run_id).requested_action
+
+
+def finish(run_id: int, status: str, error: str = "", seconds: float = 0.0) -> None:
+    with session_scope() as s:
+        row = _get(s, run_id)
+        row.status = status
+        row.requested_action = None
+        row.owner_pid = None
+        row.error = error
+        row.seconds = (row.seconds or 0.0) + seconds
+        row.updated_at = utcnow()
+        s.add(row)
+
+
+def set_request(run_id: int, action: str | None, *, allowed: tuple[str, ...],
+                status: str | None = None) -> EvolutionRun:
+    """Record a pause/stop request (or change the status of an idle run)."""
+    ensure_tables()
+    with session_scope() as s:
+        row = _get(s, run_id)
+        if row.status not in allowed:
+            raise StratLabError(
+                f"evolution run {run_id} is {row.status}; this needs a run that is "
+                f"{' or '.join(allowed)}"
+            )
+        row.requested_action = action
+        if status is not None:
+            row.status = status
+        row.updated_at = utcnow()
+        s.add(row)
+        return row
+
+
+# ------------------------------------------------------------------------ generations
+def commit_generation(run_id: int, *, generation: int, stats: list[dict[str, Any]],
+                      individuals: list[dict[str, Any]], checkpoint: dict[str, Any],
+                      run_updates: dict[str, Any]) -> None:
+    """Write one generation — statistics, individuals, checkpoint, run row — atomically."""
+    now = utcnow()
+    with session_scope() as s:
+        if stats:
+            s.execute(insert(EvolutionGeneration),
+                      [clean({**r, "run_id": run_id, "generation": generation})
+                       | {"created_at": now} for r in stats])
+        if individuals:
+            s.execute(insert(EvolutionIndividual),
+                      [clean({**r, "run_id": run_id, "generation": generation})
+                       | {"created_at": now} for r in individuals])
+        s.execute(delete(EvolutionCheckpoint).where(EvolutionCheckpoint.run_id == run_id))
+        s.execute(insert(EvolutionCheckpoint), [{
+            "run_id": run_id, "generation": generation, "state": clean(checkpoint),
+            "created_at": now}])
+        s.execute(update(EvolutionRun).where(EvolutionRun.id == run_id).values(
+            **clean(run_updates), generations_done=generation, updated_at=now))
+
+
+def load_checkpoint(run_id: int) -> dict[str, Any] | None:
+    with session_scope() as s:
+        row = s.exec(select(EvolutionCheckpoint).where(EvolutionCheckpoint.run_id == run_id)
+                     .order_by(col(EvolutionCheckpoint.generation).desc())).first()
+        return dict(row.state) if row is not None else None
+
+
+def individuals_of(run_id: int, generation: int | None = None) -> list[EvolutionIndividual]:
+    """Rows of one generation (default: the latest stored), island then uid order."""
+    ensure_tables()
+    with session_scope() as s:
+        if generation is None:
+            generation = s.exec(select(EvolutionIndividual.generation)
+                                .where(EvolutionIndividual.run_id == run_id)
+                                .order_by(col(EvolutionIndividual.generation).desc())).first()
+            if generation is None:
+                return []
+        q = (select(EvolutionIndividual)
+             .where(EvolutionIndividual.run_id == run_id,
+                    EvolutionIndividual.generation == generation)
+             .order_by(col(EvolutionIndividual.id)))
+        return list(s.exec(q).all())
+
+
+def all_evaluated(run_id: int) -> list[EvolutionIndividual]:
+    """The first row of every distinct uid (each evaluated genome once)."""
+    ensure_tables()
+    with session_scope() as s:
+        q = (select(EvolutionIndividual).where(EvolutionIndividual.run_id == run_id,
+                                               EvolutionIndividual.evaluated == True)  # noqa: E712
+             .order_by(col(EvolutionIndividual.id)))
+        seen: set[int] = set()
+        out = []
+        for r in s.exec(q).all():
+            if r.uid not in seen:
+                seen.add(r.uid)
+                out.append(r)
+        return out
+
+
+def individual_row(run_id: int, uid: int) -> EvolutionIndividual:
+    ensure_tables()
+    with session_scope() as s:
+        row = s.exec(select(EvolutionIndividual)
+                     .where(EvolutionIndividual.run_id == run_id, EvolutionIndividual.uid == uid)
+                     .order_by(col(EvolutionIndividual.generation).desc())).first()
+    if row is None:
+        raise StratLabError(
+            f"run {run_id} has no individual {uid}; list them with "
+            f"`python -m engine evolution population {run_id}` or the Evolution page"
+        )
+    return row
+
+
+def rows_by_uid(run_id: int, uids: list[int]) -> dict[int, EvolutionIndividual]:
+    """Latest row of each uid (to restore metrics of survivors on resume)."""
+    if not uids:
+        return {}
+    with session_scope() as s:
+        q = (select(EvolutionIndividual)
+             .where(EvolutionIndividual.run_id == run_id,
+                    col(EvolutionIndividual.uid).in_(uids))
+             .order_by(col(EvolutionIndividual.generation)))
+        return {r.uid: r for r in s.exec(q).all()}
+
+
+def generation_rows(run_id: int) -> list[EvolutionGeneration]:
+    ensure_tables()
+    with session_scope() as s:
+        q = (select(EvolutionGeneration).where(EvolutionGeneration.run_id == run_id)
+             .order_by(col(EvolutionGeneration.generation), col(EvolutionGeneration.island)))
+        return list(s.exec(q).all())
+
+
+def clear_run(run_id: int) -> None:
+    """Delete a run's generations, individuals and checkpoint and zero its counters."""
+    with session_scope() as s:
+        row = _get(s, run_id)
+        if row.status in ACTIVE and owner_alive(row):
+            raise StratLabError(f"evolution run {run_id} is running; stop it before resetting")
+        for t in (EvolutionGeneration, EvolutionIndividual, EvolutionCheckpoint):
+            s.execute(delete(t).where(t.run_id == run_id))
+        row.status, row.requested_action, row.error = "created", None, ""
+        row.generations_done = row.evaluations = 0
+        row.seconds = 0.0
+        row.best_fitness = row.mean_fitness = row.best_uid = None
+        row.best, row.split = {}, {}
+        row.in_sample_end = row.out_of_sample_start = None
+        row.owner_pid = None
+        row.updated_at = utcnow()
+        s.add(row)
