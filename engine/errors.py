@@ -26,3 +26,7 @@ class ParameterError(StratLabError):
 
 class DownloadError(StratLabError):
     """Fetching market data from the network failed or is unavailable."""
+
+
+class ModelIntegrityError(StratLabError):
+    """A model file whose SHA-256 no longer matches the hash recorded when it was registered."""
