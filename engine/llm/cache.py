@@ -4,11 +4,11 @@ The key is a SHA-256 of the prompt name and version, the model id, the symbol, a
 text (the proposal a contrarian judges) and every snapshot number rounded to its bucket
 (steps from ``cache_buckets`` in prompts.yaml):
 
-- ``price`` — relative steps of ``price_rel_step`` (0.5 %): ``round(ln(p) / ln(1 + step))``,
+- ``price`` — relative steps of ``price_rel_step`` (0.5 %): ``floor(ln(p) / ln(1 + step))``,
   so 100.00 and 100.20 share a bucket while 100 and 101 do not;
-- ``pct`` — ``round(x / pct_step)`` (0.5 percentage points);
-- ``osc`` — ``round(x / oscillator_step)`` (5 RSI points);
-- ``ratio`` — ``round(x / ratio_step)`` (0.1);
+- ``pct`` — ``floor(x / pct_step)`` (0.5 percentage points);
+- ``osc`` — ``floor(x / oscillator_step)`` (5 RSI points: 55–59.99 is one bucket);
+- ``ratio`` — ``floor(x / ratio_step)`` (0.1);
 - the regime label is kept as is; missing numbers are ``None``.
 
 Entries live in the ``llm_response_cache`` table (shared by the app and the command line)
@@ -44,10 +44,10 @@ def bucket(value: float | None, kind: str, steps: CacheBuckets) -> int | None:
     if kind == "price":
         if value <= 0:
             return None
-        return round(math.log(value) / math.log1p(steps.price_rel_step))
+        return math.floor(math.log(value) / math.log1p(steps.price_rel_step))
     step = {"pct": steps.pct_step, "osc": steps.oscillator_step,
             "ratio": steps.ratio_step}[kind]
-    return round(value / step)
+    return math.floor(value / step)
 
 
 def context_key(*, prompt: str, version: str, model_id: str, ctx: MarketContext,

@@ -109,8 +109,10 @@ def make_ctx(close: float = 100.0, symbol: str = "TEST", rsi: float = 55.0,
              regime: str = "bull") -> MarketContext:
     from datetime import datetime
 
-    vals = {"close": close, "sma20": close * 0.99, "sma50": close * 0.97,
-            "bb_upper": close * 1.03, "bb_lower": close * 0.95, "atr14": close * 0.02,
+    # only the close moves with ``close``: the other levels stay put, so nearby closes
+    # land in the same cache buckets
+    vals = {"close": close, "sma20": 99.0, "sma50": 97.0,
+            "bb_upper": 103.0, "bb_lower": 95.0, "atr14": 2.0,
             "ret_1d_pct": 0.4, "ret_5d_pct": 1.2, "ret_20d_pct": 4.1, "dist_sma50_pct": 3.1,
             "atr_pct": 2.0, "macd_hist_pct": 0.21, "volatility_pct": 18.0, "rsi14": rsi,
             "bb_pct_b": 0.7, "volume_ratio": 1.2, "trend_strength": 0.8}
