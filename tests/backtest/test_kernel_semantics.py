@@ -400,6 +400,21 @@ def test_long_only_ignores_short_signal_but_exits():
     assert [t["reason"] for t in trades] == ["signal"]
 
 
+def test_short_wiped_out_is_liquidated_at_the_close_and_stops():
+    o = [100, 100, 150, 210, 200, 190]
+    c = [100, 150, 205, 210, 200, 190]
+    trades, eq, pos, stats = sim(o, c, [-1, 0, 0, 1, 0, 0], short=True, cash=1000)
+    # short 10 @100 (cash 2000); close 150 → equity 500; close 205 → -50 <= 0: liquidated
+    # at that close (pnl -1050), equity 0 from then on, the later +1 never trades
+    assert [(t["entry_bar"], t["exit_bar"], t["exit_price"], t["size"], t["pnl"], t["reason"])
+            for t in trades] == [(1, 2, 205.0, -10.0, -1050.0, "stop_loss")]
+    assert eq.tolist() == [1000, 500, 0, 0, 0, 0]
+    assert pos.tolist() == [0, -10, 0, 0, 0, 0]
+    m = kernel_metrics(eq, pos, stats, 1000, c)
+    assert m["final_equity"] == 0 and m["total_return_pct"] == -100
+    assert m["max_drawdown_pct"] == -100 and m["n_trades"] == 1
+
+
 # ----------------------------------------------------------------------------------------
 # 6. a position open at the end
 # ----------------------------------------------------------------------------------------

@@ -183,6 +183,10 @@ def rebuild_cash_and_position(res, n: int, cash0: float, commission: float):
             cash[xb[i]:] += size * exit_ - xcomm
             pos[eb[i]:xb[i]] += size
             comm = ecomm + xcomm
+            if cash[xb[i]] <= 0 and size < 0 and row["exit_reason"] == "stop_loss":
+                # a short wiped out: liquidated at the close, the account stops at 0
+                assert i == len(tr) - 1
+                cash[xb[i]:] = 0.0
         assert row["commission"] == pytest.approx(comm, rel=1e-12, abs=1e-9)
         assert row["pnl"] == pytest.approx(size * (exit_ - entry) - comm, rel=1e-9, abs=1e-6)
     return cash, pos
