@@ -1,0 +1,652 @@
+"""The model registry: versions, integrity hashes, lineage, deployments and rollbacks.
+
+Every trained model file becomes a **version** (``register_version``) in the seed's
+``model_versions`` table, with the SHA-256 and size of its file. Nothing loads or deploys a
+version without :func:`verify_file` first: a file that changed since it was registered
+raises :class:`~engine.errors.ModelIntegrityError` ("… hash does not match …"), a missing
+one a plain :class:`~engine.errors.StratLabError`. The registry records the file where the
+trainer wrote it (the neural package decides the storage paths); it never copies it.
+
+Version ids look like ``lstm-20261122-a1b2c3``: the model type, the UTC date of
+registration and six random hex digits (retried on the rare collision).
+
+Example::
+
+    info = register_version(model_name="lstm-SYN-TREND", model_type="lstm",
+                            file_path=path, metadata={"config": cfg.to_dict()},
+                            performance_metrics={"accuracy": 0.61})
+    deploy(info.version_id, "paper")        # verify_file, snapshot, supersede the old one
+    rollback("paper")                       # back to the version deployed before
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from engine.db import session_scope
+from engine.errors import ModelIntegrityError, ParameterError, StratLabError
+from engine.registry_tables import (
+    RELATIONSHIPS,
+    ModelDeployment,
+    ModelLineage,
+    ModelVersion,
+)
+from engine.tables import utcnow
+
+__all__ = [
+    "ENVIRONMENTS",
+    "SORT_KEYS",
+    "DeploymentInfo",
+    "ModelVersionInfo",
+    "add_lineage",
+    "archive",
+    "compare",
+    "current_deployment",
+    "deploy",
+    "deployments",
+    "equity_curve",
+    "file_sha256",
+    "get_version",
+    "lineage",
+    "list_versions",
+    "register_version",
+    "rollback",
+    "update_version",
+    "verify_file",
+]
+
+ENVIRONMENTS = ("paper", "production")
+#: ``list_versions(sort=...)``: a column, or a metric read from ``performance_metrics``.
+SORT_KEYS = ("created_at", "accuracy", "return_pct", "sharpe", "model_type", "version_id")
+
+
+# ---------------------------------------------------------------------------- info objects
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    """A version as the pages and the command line see it (every seed field)."""
+
+    version_id: str
+    model_name: str
+    model_type: str
+    file_path: str
+    metadata: dict[str, Any]
+    performance_metrics: dict[str, Any]
+    created_at: datetime
+    created_by: str
+    status: str
+    parent_version: str | None
+    tags: list[str]
+    description: str
+    file_hash: str
+    file_size: int
+    deployed_to: list[str] = field(default_factory=list)  # environments where it is current
+
+    @property
+    def accuracy(self) -> float | None:
+        return _num(self.performance_metrics.get("accuracy"))
+
+    @property
+    def return_pct(self) -> float | None:
+        return metric_return_pct(self.performance_metrics)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["created_at"] = self.created_at.isoformat()
+        return d
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    deployment_id: str
+    version_id: str
+    environment: str
+    deployed_at: datetime
+    status: str
+    performance_snapshot: dict[str, Any]
+    model_type: str = ""
+    model_name: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["deployed_at"] = self.deployed_at.isoformat()
+        return d
+
+
+def _info(row: ModelVersion, deployed_to: list[str] | None = None) -> ModelVersionInfo:
+    return ModelVersionInfo(
+        version_id=row.version_id, model_name=row.model_name, model_type=row.model_type,
+        file_path=row.file_path, metadata=dict(row.meta or {}),
+        performance_metrics=dict(row.performance_metrics or {}), created_at=row.created_at,
+        created_by=row.created_by, status=row.status, parent_version=row.parent_version,
+        tags=list(row.tags or []), description=row.description or "",
+        file_hash=row.file_hash, file_size=int(row.file_size or 0),
+        deployed_to=sorted(deployed_to or []),
+    )
+
+
+def _dep_info(row: ModelDeployment, version: ModelVersion | None = None) -> DeploymentInfo:
+    return DeploymentInfo(
+        deployment_id=row.deployment_id, version_id=row.version_id,
+        environment=row.environment, deployed_at=row.deployed_at, status=row.status,
+        performance_snapshot=dict(row.performance_snapshot or {}),
+        model_type=version.model_type if version else "",
+        model_name=version.model_name if version else "",
+    )
+
+
+# --------------------------------------------------------------------------------- helpers
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def metric_return_pct(metrics: Mapping[str, Any]) -> float | None:
+    """The return of a version's strategy in percent: ``return_pct``, else the backtest's
+    ``total_return_pct`` (top level or under ``backtest`` / ``backtest.metrics``)."""
+    for key in ("return_pct", "total_return_pct"):
+        if _num(metrics.get(key)) is not None:
+            return _num(metrics.get(key))
+    bt = metrics.get("backtest")
+    if isinstance(bt, Mapping):
+        inner = bt.get("metrics") if isinstance(bt.get("metrics"), Mapping) else bt
+        return _num(inner.get("total_return_pct"))
+    return None
+
+
+def _metric(info: ModelVersionInfo, key: str) -> float | None:
+    if key == "accuracy":
+        return info.accuracy
+    if key == "return_pct":
+        return info.return_pct
+    flat = flatten_metrics(info.performance_metrics)
+    return flat.get(key, flat.get(f"backtest.{key}", flat.get(f"backtest.metrics.{key}")))
+
+
+def file_sha256(path: str | Path) -> tuple[str, int]:
+    """SHA-256 (hex) and size in bytes of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def _new_version_id(model_type: str) -> str:
+    kind = "".join(c if c.isalnum() else "_" for c in model_type.lower()) or "model"
+    return f"{kind}-{utcnow():%Y%m%d}-{uuid.uuid4().hex[:6]}"
+
+
+def _get_row(s: Session, version_id: str) -> ModelVersion:
+    row = s.get(ModelVersion, version_id)
+    if row is None:
+        raise StratLabError(
+            f"no model version {version_id!r}; list them with `python -m engine models list`")
+    return row
+
+
+def _check_env(environment: str) -> str:
+    if environment not in ENVIRONMENTS:
+        raise ParameterError(
+            f"unknown environment {environment!r}; use one of {', '.join(ENVIRONMENTS)}")
+    return environment
+
+
+def _current_envs(s: Session) -> dict[str, list[str]]:
+    rows = s.exec(select(ModelDeployment).where(ModelDeployment.status == "active")).all()
+    out: dict[str, list[str]] = {}
+    for d in rows:
+        out.setdefault(d.version_id, []).append(d.environment)
+    return out
+
+
+# ---------------------------------------------------------------------------- registration
+
+def register_version(
+    *,
+    model_name: str,
+    model_type: str,
+    file_path: Path,
+    metadata: dict,
+    performance_metrics: dict,
+    created_by: str = "user",
+    parent_version: str | None = None,
+    relationship: str = "trained",
+    tags: list[str] | None = None,
+    description: str = "",
+) -> ModelVersionInfo:
+    """Record a trained model file as a new ``ACTIVE`` version and return it.
+
+    The file's SHA-256 and size are computed now; ``parent_version`` (which must exist)
+    adds a ``model_lineage`` row with ``relationship`` (``trained``, ``retrained_from``,
+    ``promoted_from`` or ``parent``). ``metadata["config"]`` should hold the training
+    configuration so a retrain can rebuild it.
+    """
+    path = Path(file_path)
+    if not path.is_file():
+        raise StratLabError(f"model file {path} does not exist; train the model first")
+    if relationship not in RELATIONSHIPS:
+        raise ParameterError(
+            f"relationship {relationship!r} is not one of {', '.join(RELATIONSHIPS)}")
+    if not model_name or not model_type:
+        raise ParameterError("model_name and model_type must not be empty")
+    digest, size = file_sha256(path)
+    clean_tags = sorted({t.strip() for t in (tags or []) if t and t.strip()})
+    for _ in range(5):
+        vid = _new_version_id(model_type)
+        try:
+            with session_scope() as s:
+                if parent_version is not None:
+                    _get_row(s, parent_version)
+                row = ModelVersion(
+                    version_id=vid, model_name=model_name, model_type=model_type,
+                    file_path=str(path.resolve()), meta=dict(metadata or {}),
+                    performance_metrics=dict(performance_metrics or {}),
+                    created_by=created_by, status="ACTIVE", parent_version=parent_version,
+                    tags=clean_tags, description=description, file_hash=digest,
+                    file_size=size,
+                )
+                s.add(row)
+                s.flush()
+                if parent_version is not None:
+                    s.add(ModelLineage(version_id=vid, parent_version=parent_version,
+                                       relationship_type=relationship))
+                return _info(row)
+        except IntegrityError:  # version id collision: draw another
+            continue
+    raise StratLabError("could not allocate a unique version id; try again")
+
+
+def add_lineage(version_id: str, parent_version: str, relationship: str = "parent") -> None:
+    """Add (or retype) an edge ``parent_version → version_id`` (e.g. ``promoted_from``)."""
+    if relationship not in RELATIONSHIPS:
+        raise ParameterError(
+            f"relationship {relationship!r} is not one of {', '.join(RELATIONSHIPS)}")
+    if version_id == parent_version:
+        raise ParameterError("a version cannot be its own parent")
+    with session_scope() as s:
+        _get_row(s, version_id)
+        _get_row(s, parent_version)
+        row = s.get(ModelLineage, (version_id, parent_version))
+        if row is None:
+            row = ModelLineage(version_id=version_id, parent_version=parent_version)
+        row.relationship_type = relationship
+        s.add(row)
+
+
+def verify_file(version_id: str) -> Path:
+    """The version's file path after checking it still has the registered SHA-256.
+
+    Raises :class:`ModelIntegrityError` when the hash does not match and
+    :class:`StratLabError` when the file is missing. Call it before every load.
+    """
+    info = get_version(version_id)
+    path = Path(info.file_path)
+    if not path.is_file():
+        raise StratLabError(
+            f"the file of model version {version_id} is missing ({path}); retrain the model "
+            "or archive the version")
+    digest, _ = file_sha256(path)
+    if digest != info.file_hash:
+        raise ModelIntegrityError(
+            f"model version {version_id}: the file's SHA-256 hash does not match the "
+            f"registered one (expected {info.file_hash[:12]}…, found {digest[:12]}…); the file "
+            f"{path} was modified or replaced — it will not be loaded or deployed; retrain it")
+    return path
+
+
+# -------------------------------------------------------------------------------- querying
+
+def get_version(version_id: str) -> ModelVersionInfo:
+    with session_scope() as s:
+        row = _get_row(s, version_id)
+        return _info(row, _current_envs(s).get(version_id))
+
+
+def list_versions(
+    *,
+    model_type: str | None = None,
+    status: str | None = None,
+    tag: str | None = None,
+    search: str | None = None,
+    sort: str = "created_at",
+    descending: bool = True,
+    limit: int | None = None,
+) -> list[ModelVersionInfo]:
+    """Versions filtered by type, status, tag and a case-insensitive text search (id, name,
+    description, tags), sorted by ``sort`` (one of :data:`SORT_KEYS` or any metric name in
+    ``performance_metrics``; versions without the metric come last)."""
+    with session_scope() as s:
+        q = select(ModelVersion)
+        if model_type:
+            q = q.where(ModelVersion.model_type == model_type)
+        if status:
+            q = q.where(ModelVersion.status == status.upper())
+        rows = list(s.exec(q.order_by(col(ModelVersion.created_at).desc(),
+                                      col(ModelVersion.version_id).desc())).all())
+        envs = _current_envs(s)
+    infos = [_info(r, envs.get(r.version_id)) for r in rows]
+    if tag:
+        infos = [i for i in infos if tag in i.tags]
+    if search:
+        needle = search.lower()
+        infos = [i for i in infos if needle in " ".join(
+            [i.version_id, i.model_name, i.description, i.model_type, *i.tags]).lower()]
+    if sort in ("created_at", "model_type", "version_id"):
+        infos.sort(key=lambda i: (getattr(i, sort), i.version_id), reverse=descending)
+    else:
+        have = [i for i in infos if _metric(i, sort) is not None]
+        missing = [i for i in infos if _metric(i, sort) is None]
+        have.sort(key=lambda i: _metric(i, sort), reverse=descending)
+        infos = have + missing
+    return infos[:limit] if limit else infos
+
+
+def update_version(version_id: str, *, tags: list[str] | None = None,
+                   description: str | None = None) -> ModelVersionInfo:
+    """Replace the version's tags and/or description (``None`` leaves a field as is)."""
+    with session_scope() as s:
+        row = _get_row(s, version_id)
+        if tags is not None:
+            row.tags = sorted({t.strip() for t in tags if t and t.strip()})
+        if description is not None:
+            row.description = description
+        s.add(row)
+        return _info(row, _current_envs(s).get(version_id))
+
+
+def archive(version_id: str) -> ModelVersionInfo:
+    """Mark a version ``ARCHIVED`` (refused while it is the current deployment anywhere)."""
+    with session_scope() as s:
+        row = _get_row(s, version_id)
+        envs = _current_envs(s).get(version_id, [])
+        if envs:
+            raise StratLabError(
+                f"version {version_id} is deployed to {', '.join(sorted(envs))}; deploy another "
+                "version there (or roll back) before archiving it")
+        row.status = "ARCHIVED"
+        s.add(row)
+        return _info(row)
+
+
+# ----------------------------------------------------------------------------- deployments
+
+def _default_snapshot(info: ModelVersionInfo) -> dict[str, Any]:
+    """The metrics a deployment is later monitored against.
+
+    Preferably the model evaluated on the newest data window (the same window the monitor
+    uses, see :func:`engine.retrain.window_snapshot`); when that cannot be computed (no
+    neural engine, dataset gone), the version's recorded accuracy and return.
+    """
+    snap: dict[str, Any] = {"accuracy": info.accuracy, "return_pct": info.return_pct,
+                            "source": "training", "captured_at": utcnow().isoformat()}
+    try:
+        from engine.retrain import window_snapshot
+
+        win = window_snapshot(info.version_id)
+        if win:
+            snap.update(win)
+            snap["source"] = "window"
+    except Exception as exc:  # best effort: the training metrics remain the baseline
+        snap["window_error"] = f"{type(exc).__name__}: {exc}"[:300]
+    snap["training_metrics"] = {k: v for k, v in flatten_metrics(
+        info.performance_metrics).items()}
+    return snap
+
+
+def _activate(s: Session, version_id: str, environment: str,
+              snapshot: dict[str, Any], old_status: str = "superseded") -> ModelDeployment:
+    for cur in s.exec(select(ModelDeployment).where(
+            ModelDeployment.environment == environment,
+            ModelDeployment.status == "active")).all():
+        cur.status = old_status
+        s.add(cur)
+    # deployed_at strictly increases within an environment, so history has one order
+    last = s.exec(select(ModelDeployment.deployed_at).where(
+        ModelDeployment.environment == environment)
+        .order_by(col(ModelDeployment.deployed_at).desc())).first()
+    now = utcnow()
+    if last is not None and now <= last:
+        now = last + timedelta(microseconds=1)
+    row = ModelDeployment(deployment_id=uuid.uuid4().hex, version_id=version_id,
+                          environment=environment, deployed_at=now, status="active",
+                          performance_snapshot=snapshot)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def deploy(version_id: str, environment: str, *,
+           snapshot: dict[str, Any] | None = None) -> DeploymentInfo:
+    """Make ``version_id`` the current model of ``environment`` (``paper``/``production``).
+
+    The file is verified first (a tampered or missing file refuses to deploy); the
+    environment's previous deployment becomes ``superseded``; ``performance_snapshot``
+    stores the metrics the monitor compares live performance with (``snapshot`` overrides
+    the default, :func:`_default_snapshot`).
+    """
+    _check_env(environment)
+    info = get_version(version_id)
+    if info.status == "ARCHIVED":
+        raise StratLabError(f"version {version_id} is archived; archived versions cannot be "
+                            "deployed")
+    verify_file(version_id)
+    snap = dict(snapshot) if snapshot is not None else _default_snapshot(info)
+    with session_scope() as s:
+        row = _activate(s, version_id, environment, snap)
+        return _dep_info(row, _get_row(s, version_id))
+
+
+def rollback(environment: str) -> DeploymentInfo:
+    """Re-deploy the version deployed in ``environment`` before the current one.
+
+    Walks the environment's history back from the current deployment, skipping deployments
+    that were themselves rolled back and those of the current version; the current one
+    becomes ``rolled_back``. The earlier deployment's snapshot is reused. The earlier file is
+    verified first.
+    """
+    _check_env(environment)
+    with session_scope() as s:
+        rows = s.exec(select(ModelDeployment).where(ModelDeployment.environment == environment)
+                      .order_by(col(ModelDeployment.deployed_at).desc(),
+                                col(ModelDeployment.deployment_id))).all()
+        current = next((r for r in rows if r.status == "active"), None)
+        if current is None:
+            raise StratLabError(f"nothing is deployed to {environment}; nothing to roll back")
+        target = None
+        for r in rows:
+            if r.deployed_at > current.deployed_at or r is current:
+                continue
+            if r.status == "rolled_back" or r.version_id == current.version_id:
+                continue
+            target = r
+            break
+        if target is None:
+            raise StratLabError(
+                f"no earlier deployment in {environment} to roll back to (only "
+                f"{current.version_id} was deployed there)")
+        target_version, snapshot = target.version_id, dict(target.performance_snapshot or {})
+    if get_version(target_version).status == "ARCHIVED":
+        raise StratLabError(f"the previous version {target_version} is archived; deploy another "
+                            "version instead")
+    verify_file(target_version)
+    with session_scope() as s:
+        row = _activate(s, target_version, environment, snapshot, old_status="rolled_back")
+        return _dep_info(row, _get_row(s, target_version))
+
+
+def current_deployment(environment: str) -> DeploymentInfo | None:
+    """The active deployment of ``environment``, or ``None``."""
+    _check_env(environment)
+    with session_scope() as s:
+        row = s.exec(select(ModelDeployment).where(
+            ModelDeployment.environment == environment,
+            ModelDeployment.status == "active")).first()
+        return _dep_info(row, s.get(ModelVersion, row.version_id)) if row else None
+
+
+def deployments(environment: str | None = None) -> list[DeploymentInfo]:
+    """Every deployment (of one environment, or all), newest first."""
+    with session_scope() as s:
+        q = select(ModelDeployment)
+        if environment is not None:
+            q = q.where(ModelDeployment.environment == _check_env(environment))
+        rows = s.exec(q.order_by(col(ModelDeployment.deployed_at).desc())).all()
+        versions = {v.version_id: v for v in s.exec(select(ModelVersion)).all()}
+        return [_dep_info(r, versions.get(r.version_id)) for r in rows]
+
+
+# ------------------------------------------------------------------------------- comparing
+
+def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of a nested metrics dict with dotted names (lists are skipped)."""
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_metrics(value, f"{name}."))
+        elif _num(value) is not None:
+            out[name] = float(value)
+    return out
+
+
+def equity_curve(metrics: Mapping[str, Any]) -> dict[str, list] | None:
+    """The equity curve stored in ``performance_metrics`` as ``{"x": [...], "y": [...]}``.
+
+    Looked for under ``equity_curve`` or ``equity``, at the top level or under ``backtest``;
+    accepted as a list of numbers, a list of ``[time, value]`` pairs or ``{"time"/"timestamp",
+    "equity"/"value"}`` records, or a dict of two lists. ``None`` when there is none.
+    """
+    candidates: list[Any] = []
+    for src in (metrics, metrics.get("backtest") if isinstance(metrics.get("backtest"),
+                                                               Mapping) else None):
+        if isinstance(src, Mapping):
+            candidates += [src.get("equity_curve"), src.get("equity")]
+    for cand in candidates:
+        curve = _as_curve(cand)
+        if curve:
+            return curve
+    return None
+
+
+def _as_curve(value: Any) -> dict[str, list] | None:
+    if isinstance(value, Mapping):
+        xs = value.get("x") or value.get("timestamp") or value.get("time")
+        ys = value.get("y") or value.get("equity") or value.get("value")
+        if isinstance(ys, list) and ys:
+            return {"x": list(xs) if isinstance(xs, list) and len(xs) == len(ys)
+                    else list(range(len(ys))), "y": [float(v) for v in ys]}
+        return None
+    if not isinstance(value, list) or not value:
+        return None
+    if all(_num(v) is not None for v in value):
+        return {"x": list(range(len(value))), "y": [float(v) for v in value]}
+    if all(isinstance(v, (list, tuple)) and len(v) == 2 for v in value):
+        return {"x": [v[0] for v in value], "y": [float(v[1]) for v in value]}
+    if all(isinstance(v, Mapping) for v in value):
+        xk = next((k for k in ("timestamp", "time", "x") if k in value[0]), None)
+        yk = next((k for k in ("equity", "value", "y") if k in value[0]), None)
+        if yk:
+            return {"x": [v.get(xk) for v in value] if xk else list(range(len(value))),
+                    "y": [float(v[yk]) for v in value]}
+    return None
+
+
+def _flatten_config(cfg: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(cfg, Mapping):
+        for key, value in cfg.items():
+            if isinstance(value, Mapping):
+                out.update(_flatten_config(value, f"{prefix}{key}."))
+            else:
+                out[f"{prefix}{key}"] = value
+    return out
+
+
+def compare(a: str, b: str) -> dict[str, Any]:
+    """Two versions side by side.
+
+    Returns ``{"a": version dict, "b": version dict, "metrics": [{"metric", "a", "b",
+    "diff"}], "config_diff": [{"key", "a", "b"}] (only keys that differ), "equity": {"a":
+    curve | None, "b": curve | None}}``; ``diff`` is ``b - a`` when both are numbers.
+    """
+    va, vb = get_version(a), get_version(b)
+    ma, mb = flatten_metrics(va.performance_metrics), flatten_metrics(vb.performance_metrics)
+    rows = []
+    for key in sorted(set(ma) | set(mb)):
+        x, y = ma.get(key), mb.get(key)
+        rows.append({"metric": key, "a": x, "b": y,
+                     "diff": (y - x) if x is not None and y is not None else None})
+    ca = _flatten_config(va.metadata.get("config", va.metadata))
+    cb = _flatten_config(vb.metadata.get("config", vb.metadata))
+    diff = [{"key": k, "a": ca.get(k), "b": cb.get(k)}
+            for k in sorted(set(ca) | set(cb)) if ca.get(k) != cb.get(k)]
+    return {"a": va.to_dict(), "b": vb.to_dict(), "metrics": rows, "config_diff": diff,
+            "equity": {"a": equity_curve(va.performance_metrics),
+                       "b": equity_curve(vb.performance_metrics)}}
+
+
+# --------------------------------------------------------------------------------- lineage
+
+def lineage(version_id: str) -> dict[str, Any]:
+    """The version's ancestors and descendants as a graph.
+
+    ``{"root": version_id, "nodes": [{"version_id", "model_type", "model_name", "status",
+    "created_at", "accuracy", "deployed_to", "depth"}], "edges": [{"source" (parent),
+    "target" (child), "relationship"}]}``; ``depth`` is the generation relative to the
+    requested version (ancestors negative, descendants positive).
+    """
+    with session_scope() as s:
+        _get_row(s, version_id)
+        edges = {(e.parent_version, e.version_id): e.relationship_type
+                 for e in s.exec(select(ModelLineage)).all()}
+        for v in s.exec(select(ModelVersion).where(
+                col(ModelVersion.parent_version).is_not(None))).all():
+            edges.setdefault((v.parent_version, v.version_id), "parent")
+        parents: dict[str, list[str]] = {}
+        children: dict[str, list[str]] = {}
+        for p, c in edges:
+            parents.setdefault(c, []).append(p)
+            children.setdefault(p, []).append(c)
+        depth = {version_id: 0}
+        for links, step in ((parents, -1), (children, 1)):
+            frontier = [version_id]
+            while frontier:
+                nxt = []
+                for v in frontier:
+                    for w in links.get(v, []):
+                        if w not in depth:
+                            depth[w] = depth[v] + step
+                            nxt.append(w)
+                frontier = nxt
+        rows = {r.version_id: r for r in s.exec(select(ModelVersion).where(
+            col(ModelVersion.version_id).in_(list(depth)))).all()}
+        envs = _current_envs(s)
+    nodes = []
+    for vid, d in sorted(depth.items(), key=lambda kv: (kv[1], kv[0])):
+        r = rows.get(vid)
+        nodes.append({
+            "version_id": vid, "depth": d,
+            "model_type": r.model_type if r else None, "model_name": r.model_name if r else None,
+            "status": r.status if r else "MISSING",
+            "created_at": r.created_at.isoformat() if r else None,
+            "accuracy": _num((r.performance_metrics or {}).get("accuracy")) if r else None,
+            "deployed_to": sorted(envs.get(vid, [])),
+        })
+    out_edges = [{"source": p, "target": c, "relationship": rel}
+                 for (p, c), rel in sorted(edges.items()) if p in depth and c in depth]
+    return {"root": version_id, "nodes": nodes, "edges": out_edges}
