@@ -185,15 +185,46 @@ def list_run_rows() -> list[EvolutionRun]:
         return list(s.exec(select(EvolutionRun).order_by(col(EvolutionRun.id).desc())).all())
 
 
-def _me() -> tuple[int, str, float | None]:
-    pid = os.getpid()
+def _proc_start(pid: int) -> float | None:
+    """A process's start time (psutil, else Linux /proc), to tell a reused pid apart."""
     try:
         import psutil
 
-        started = psutil.Process(pid).create_time()
-    except Exception:  # pragma: no cover - psutil is a dependency
-        started = None
-    return pid, socket.gethostname(), started
+        return float(psutil.Process(pid).create_time())
+    except ImportError:
+        pass
+    except Exception:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read().decode(errors="replace")
+        return float(text.rsplit(")", 1)[1].split()[19])  # field 22: starttime (ticks)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    if os.path.exists(f"/proc/{pid}/stat"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                state = f.read().decode(errors="replace").rsplit(")", 1)[1].split()[0]
+            return state not in ("Z", "X")
+        except (OSError, IndexError):
+            return True
+    return True
+
+
+def _me() -> tuple[int, str, float | None]:
+    pid = os.getpid()
+    return pid, socket.gethostname(), _proc_start(pid)
 
 
 def owner_alive(row: EvolutionRun) -> bool:
@@ -202,15 +233,13 @@ def owner_alive(row: EvolutionRun) -> bool:
         return False
     if row.owner_host and row.owner_host != socket.gethostname():
         return True  # cannot tell for another machine: assume alive
-    try:
-        import psutil
-
-        proc = psutil.Process(row.owner_pid)
-        if row.owner_started is not None and abs(proc.create_time() - row.owner_started) > 1e-3:
-            return False
-        return proc.status() != psutil.STATUS_ZOMBIE
-    except Exception:
+    if not _pid_exists(row.owner_pid):
         return False
+    if row.owner_started is not None:
+        started = _proc_start(row.owner_pid)
+        if started is not None and abs(started - row.owner_started) > 1e-3:
+            return False  # the pid now belongs to another process
+    return True
 
 
 def recover_interrupted() -> list[int]:
