@@ -1,0 +1,307 @@
+"""AI Analyst: analyse a symbol (single or consensus), screen many, replay over history.
+
+Thin page: it reads the key (Streamlit secrets or the environment — never shown), calls
+``engine.llm.analyst`` and draws the result. Without a key everything runs on the offline
+analyst, and every card and chart says "offline".
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from engine.errors import StratLabError
+from engine.llm.analyst import analyze, estimate_replay, replay, screen
+from engine.market import list_datasets, load_dataset
+
+DECISION_COLORS = {"BUY": "#16a34a", "SELL": "#dc2626", "HOLD": "#64748b"}
+
+
+def api_key() -> str | None:
+    """ANTHROPIC_API_KEY from Streamlit secrets, else the environment (never displayed)."""
+    try:
+        key = st.secrets.get("ANTHROPIC_API_KEY")
+    except Exception:  # no secrets file
+        key = None
+    return key or os.environ.get("ANTHROPIC_API_KEY") or None
+
+
+def offline_tag(doc: dict) -> str:
+    return " · offline" if doc.get("provider") == "offline" else ""
+
+
+st.title("AI Analyst")
+KEY = api_key()
+infos = st.session_state.get("datasets") or list_datasets()
+symbols = [i.symbol for i in infos]
+by_symbol = {i.symbol: i for i in infos}
+if not symbols:
+    st.warning("No datasets yet: import one on **Market Data** first.")
+    st.stop()
+
+c1, c2 = st.columns([3, 2])
+providers = ["offline", "anthropic"] if KEY else ["offline"]
+provider = c2.selectbox(
+    "Analyst", providers, key="ai_provider",
+    format_func=lambda p: "Claude (API key set)" if p == "anthropic" else "Offline analyst",
+    help="Claude needs ANTHROPIC_API_KEY in the environment or Streamlit secrets; the offline "
+         "analyst is deterministic, rule-based and free.")
+if provider == "offline":
+    c1.info("**Offline analyst** — deterministic rules on indicators and the market regime, "
+            "same JSON as Claude, zero cost. Every result below is labelled *offline*."
+            + ("" if KEY else " Set ANTHROPIC_API_KEY to use Claude."),
+            icon=":material/cloud_off:")
+else:
+    c1.success("**Claude** — calls are costed, capped by the daily and monthly budget, and "
+               "cached for 5 minutes.", icon=":material/cloud_done:")
+
+
+def price_chart(symbol: str, doc: dict) -> go.Figure:
+    """Closes up to the as-of date with the decision's entry, stop and target."""
+    df = load_dataset(symbol).filter(
+        pl.col("timestamp") <= datetime.fromisoformat(doc["as_of"])).tail(250)
+    fig = go.Figure(go.Scatter(x=df["timestamp"].to_list(), y=df["close"].to_list(),
+                               name="close", line={"color": "#2563eb"}))
+    d = doc.get("decision") or {}
+    for name, key, color in (("entry", "entry_price", "#334155"),
+                             ("stop-loss", "stop_loss", "#dc2626"),
+                             ("take-profit", "take_profit", "#16a34a")):
+        if d.get(key):
+            fig.add_hline(y=d[key], line_dash="dash", line_color=color,
+                          annotation_text=f"{name} {d[key]:.2f}")
+    if d:
+        fig.add_trace(go.Scatter(x=[datetime.fromisoformat(doc["as_of"])], y=[doc["price"]],
+                                 mode="markers", name=d["decision"],
+                                 marker={"size": 14, "color": DECISION_COLORS[d["decision"]],
+                                         "symbol": "star"}))
+    fig.update_layout(title=f"{symbol} as of {doc['as_of'][:10]} — {d.get('decision', 'none')}"
+                            f"{offline_tag(doc)}", height=380,
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def decision_card(title: str, d: dict, meta: dict, offline: bool) -> None:
+    with st.container(border=True):
+        tag = " :gray-badge[offline]" if offline else ""
+        st.markdown(f"**{title}**{tag} — :{'green' if d['decision'] == 'BUY' else 'red' if d['decision'] == 'SELL' else 'gray'}[{d['decision']}]")
+        m = st.columns(4)
+        m[0].metric("Confidence", f"{d['confidence']:.0f}")
+        m[1].metric("Entry", "—" if d.get("entry_price") is None else f"{d['entry_price']:.2f}")
+        m[2].metric("Stop-loss", "—" if d.get("stop_loss") is None else f"{d['stop_loss']:.2f}")
+        m[3].metric("Take-profit",
+                    "—" if d.get("take_profit") is None else f"{d['take_profit']:.2f}")
+        rr = d.get("risk_reward_ratio")
+        st.caption(f"Risk/reward {'—' if rr is None else f'{rr:.2f}'} · size "
+                   f"{d.get('position_size_suggestion', 0):.3f} · {d.get('timeframe')} · "
+                   f"{meta.get('model', '')} · {meta.get('prompt', '')} "
+                   f"v{meta.get('prompt_version', '')}")
+        st.write(d.get("reasoning", ""))
+        if d.get("key_risks"):
+            st.caption("Key risks: " + "; ".join(d["key_risks"]))
+
+
+def cost_table(doc: dict) -> None:
+    rows = doc.get("analyses") or []
+    if not rows:
+        return
+    st.dataframe(pl.DataFrame({
+        "Prompt": [r["prompt"] for r in rows],
+        "Model": [r["model"] for r in rows],
+        "Provider": [r["provider"] for r in rows],
+        "Status": [r["status"] for r in rows],
+        "Tokens in": [r["input_tokens"] for r in rows],
+        "Tokens out": [r["output_tokens"] for r in rows],
+        "Cache read": [r["cache_read_tokens"] for r in rows],
+        "Cached reply": [r["cached"] for r in rows],
+        "Cost $": [r["cost_usd"] for r in rows],
+    }), hide_index=True)
+
+
+tab_an, tab_sc, tab_rp = st.tabs(["Analyse", "Screen", "Replay"])
+
+# ------------------------------------------------------------------------------ analyse
+with tab_an:
+    a1, a2, a3 = st.columns([2, 2, 2])
+    default = st.session_state.get("dataset")
+    if st.session_state.get("ai_symbol") not in symbols:
+        st.session_state["ai_symbol"] = default if default in symbols else symbols[0]
+    sym = a1.selectbox("Symbol", symbols, key="ai_symbol")
+    info = by_symbol[sym]
+    last = info.end.date() if info.end else date.today()
+    if st.session_state.get("ai_asof_for") != sym:
+        st.session_state["ai_asof"] = last
+        st.session_state["ai_asof_for"] = sym
+    as_of = a2.date_input("As of", key="ai_asof",
+                          min_value=info.start.date() if info.start else None, max_value=last)
+    mode = a3.radio("Mode", ["Single analysis", "Consensus"], key="ai_mode", horizontal=True,
+                    help="Consensus: several models and prompts vote, a contrarian objects.")
+    if st.button("Analyse", key="ai_analyze_btn", type="primary"):
+        try:
+            with st.spinner("Analysing…"):
+                st.session_state["ai_result"] = analyze(
+                    sym, as_of, consensus=mode == "Consensus", provider=provider, api_key=KEY)
+        except StratLabError as exc:
+            st.session_state["ai_result"] = None
+            st.error(str(exc))
+    doc = st.session_state.get("ai_result")
+    if doc:
+        off = doc["provider"] == "offline"
+        st.subheader(f"{doc['symbol']} as of {doc['as_of'][:10]}{offline_tag(doc)}")
+        if doc.get("error"):
+            st.warning(f"No decision: {doc['error']} (nothing was invented).")
+        m = st.columns(5)
+        m[0].metric("Decision", (doc["decision"] or {}).get("decision", "none"))
+        m[1].metric("Signal", doc.get("signal") or "none")
+        m[2].metric("Market regime", doc["regime"])
+        m[3].metric("Cost", f"${doc['cost_usd']:.4f}")
+        m[4].metric("Cached replies", f"{doc.get('cache_hits', 0)}/{len(doc['analyses'])}")
+        risk = doc["risk"]
+        if doc["decision"]:
+            (st.success if doc["actionable"] else st.info)(
+                ("**Actionable** — " if doc["actionable"] else "**Not actionable** — ")
+                + f"risk check {'approved' if risk['approved'] else 'rejected'}: "
+                + "; ".join(risk["reasons"]))
+        if doc.get("consensus"):
+            c = doc["consensus"]
+            st.markdown(f"**Consensus** — agreement {c['agreement']:.0%} of "
+                        f"{c['n_models']} analyses; confidence {c['raw_confidence']:.0f} − "
+                        f"contrarian {c['penalty']:.0f} → {c['decision']['confidence']:.0f}"
+                        f"{' · offline' if off else ''}")
+        if doc["decision"]:
+            decision_card("Final decision", doc["decision"],
+                          {"model": ", ".join(doc["models"]), "prompt": "consensus"
+                           if doc.get("consensus") else doc["analyses"][0]["prompt"],
+                           "prompt_version": "" if doc.get("consensus")
+                           else doc["analyses"][0]["prompt_version"]}, off)
+            st.plotly_chart(price_chart(doc["symbol"], doc), key="ai_chart")
+        cards = [a for a in doc["analyses"] if a["output"] and "decision" in a["output"]]
+        if doc.get("consensus") and cards:
+            st.markdown("**Each model's decision**")
+            cols = st.columns(min(3, len(cards)))
+            for i, a in enumerate(cards):
+                with cols[i % len(cols)]:
+                    decision_card(f"{a['prompt']} · {a['model']}", a["output"], a, off)
+        if doc.get("contrarian"):
+            crit = doc["contrarian"].get("critique") or {}
+            with st.container(border=True):
+                st.markdown(f"**Contrarian's objections**{' :gray-badge[offline]' if off else ''}"
+                            f" — penalty {crit.get('confidence_penalty', 0):.0f}")
+                for o in crit.get("objections") or ["no objections"]:
+                    st.write(f"- {o}")
+        if doc.get("risk_view") and doc["risk_view"].get("output"):
+            rv = doc["risk_view"]["output"]
+            st.caption(f"Risk assessment{offline_tag(doc)}: score {rv['risk_score']:.0f}/100, "
+                       f"max size {rv['max_position_size']:.3f}; "
+                       + "; ".join(rv["concerns"]))
+        if doc.get("regime_view") and doc["regime_view"].get("output"):
+            gv = doc["regime_view"]["output"]
+            st.caption(f"Regime view{offline_tag(doc)}: {gv['regime']} "
+                       f"({gv['confidence']:.0f}) — {gv['reasoning']}")
+        st.markdown("**What it cost**")
+        cost_table(doc)
+
+# ------------------------------------------------------------------------------- screen
+with tab_sc:
+    picks = st.multiselect("Symbols to screen", symbols, default=symbols, key="ai_screen_syms")
+    s1, s2 = st.columns(2)
+    use_batch = s1.checkbox("Batch (half price, results within minutes to hours)",
+                            key="ai_screen_batch", disabled=provider == "offline")
+    escalate = s2.checkbox("Escalate promising symbols (Haiku → Sonnet → Opus)", value=True,
+                           key="ai_screen_escalate")
+    if st.button("Screen", key="ai_screen_btn", disabled=not picks):
+        bar = st.progress(0.0, text="Screening…")
+        try:
+            st.session_state["ai_screen"] = screen(
+                picks, provider=provider, api_key=KEY, batch=use_batch, escalate=escalate,
+                on_progress=lambda d, t, m="": bar.progress(min(1.0, d / max(t, 1)), text=m))
+        except StratLabError as exc:
+            st.error(str(exc))
+        bar.empty()
+    rows = st.session_state.get("ai_screen")
+    if rows:
+        off = rows[0]["provider"] == "offline"
+        st.markdown(f"**Ranked screen**{' · offline' if off else ''}")
+        st.dataframe(pl.DataFrame({
+            "Rank": [r["rank"] for r in rows], "Symbol": [r["symbol"] for r in rows],
+            "Decision": [r["decision"] or "—" for r in rows],
+            "Confidence": [r["confidence"] for r in rows],
+            "Tier": [r["tier"] or "—" for r in rows],
+            "Actionable": [r["actionable"] for r in rows],
+            "Models": [", ".join(r["models"]) for r in rows],
+            "Cost $": [r["cost_usd"] for r in rows],
+            "Note": [r["error"] or "" for r in rows],
+        }), hide_index=True)
+
+# ------------------------------------------------------------------------------- replay
+with tab_rp:
+    r1, r2, r3, r4 = st.columns(4)
+    rsym = r1.selectbox("Symbol", symbols, key="ai_rp_symbol")
+    rinfo = by_symbol[rsym]
+    lo = rinfo.start.date() if rinfo.start else date(2000, 1, 1)
+    hi = rinfo.end.date() if rinfo.end else date.today()
+    if st.session_state.get("ai_rp_for") != rsym:
+        st.session_state["ai_rp_start"] = max(lo, date(hi.year - 1, hi.month, 1))
+        st.session_state["ai_rp_end"] = hi
+        st.session_state["ai_rp_for"] = rsym
+    start = r2.date_input("Start", key="ai_rp_start", min_value=lo, max_value=hi)
+    end = r3.date_input("End", key="ai_rp_end", min_value=lo, max_value=hi)
+    every = r4.number_input("One decision every N bars", 1, 250, 10, key="ai_rp_every")
+    rcons = st.checkbox("Consensus at each date", key="ai_rp_consensus")
+    try:
+        est = estimate_replay(rsym, start, end, int(every), consensus=rcons,
+                              provider=provider, api_key=KEY)
+    except StratLabError as exc:
+        est = None
+        st.error(str(exc))
+    if est:
+        st.info(f"Estimate before starting: **{est['n_decisions']} decisions**, "
+                f"{est['calls']} calls, up to **${est['max_cost_usd']:.4f}** "
+                f"(expected ${est['expected_cost_usd']:.4f})"
+                f"{' — offline, free' if est['provider'] == 'offline' else ''}.",
+                icon=":material/calculate:")
+        confirmed = True
+        if est["provider"] != "offline":
+            confirmed = st.checkbox(f"I accept a cost of up to ${est['max_cost_usd']:.4f}",
+                                    key="ai_rp_confirm")
+        if st.button("Run replay", key="ai_rp_btn", disabled=not confirmed):
+            bar = st.progress(0.0, text="Replaying…")
+            try:
+                st.session_state["ai_replay"] = replay(
+                    rsym, start, end, int(every), consensus=rcons, provider=provider,
+                    api_key=KEY, max_cost_usd=est["max_cost_usd"] if est["provider"] != "offline"
+                    else None,
+                    on_progress=lambda d, t, m="": bar.progress(min(1.0, d / max(t, 1)), text=m))
+            except StratLabError as exc:
+                st.error(str(exc))
+            bar.empty()
+    res = st.session_state.get("ai_replay")
+    if res:
+        tag = " · offline" if res["offline"] else ""
+        m = st.columns(4)
+        m[0].metric("Decisions", res["n_decisions"])
+        m[1].metric("Accuracy", "n/a" if res["accuracy"] is None else f"{res['accuracy']:.0%}")
+        m[2].metric("Win rate", "n/a" if res["win_rate"] is None else f"{res['win_rate']:.0%}")
+        m[3].metric("P&L of followed (USD)", f"{res['pnl_usd']:,.2f}")
+        df = load_dataset(res["symbol"], start=res["start"], end=res["end"])
+        fig = go.Figure(go.Scatter(x=df["timestamp"].to_list(), y=df["close"].to_list(),
+                                   name="close", line={"color": "#94a3b8"}))
+        for kind, color in DECISION_COLORS.items():
+            pts = [d for d in res["decisions"] if d["decision"] == kind]
+            if pts:
+                ts = [datetime.fromisoformat(d["as_of"]) for d in pts]
+                px = dict(zip(df["timestamp"].to_list(), df["close"].to_list()))
+                fig.add_trace(go.Scatter(
+                    x=ts, y=[px.get(t) for t in ts], mode="markers", name=kind,
+                    marker={"color": color, "size": 9,
+                            "symbol": "triangle-up" if kind == "BUY" else
+                            "triangle-down" if kind == "SELL" else "circle"}))
+        fig.update_layout(title=f"Replay of {res['symbol']}{tag}", height=360,
+                          margin={"l": 10, "r": 10, "t": 40, "b": 10})
+        st.plotly_chart(fig, key="ai_rp_chart")
+        st.dataframe(pl.DataFrame(res["decisions"]).select(
+            "as_of", "decision", "confidence", "actionable", "actual_outcome", "correct",
+            "pnl_usd", "cost_usd"), hide_index=True)

@@ -1,0 +1,107 @@
+"""AI Analyst and Costs & Accuracy pages (AppTest on the page files, offline analyst)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "sk-ant-test-PAGE-SECRET-91b2"
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / "app_pages" / f"{name}.py"), default_timeout=60)
+
+
+def clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def texts(at: AppTest) -> str:
+    parts = []
+    for kind in ("title", "subheader", "markdown", "caption", "info", "success", "warning",
+                 "metric", "code", "text"):
+        for el in getattr(at, kind):
+            parts.append(str(getattr(el, "value", "")) + " " + str(getattr(el, "label", "")))
+    for df in at.dataframe:
+        parts.append(df.value.to_csv())
+    return "\n".join(parts)
+
+
+@pytest.fixture(autouse=True)
+def no_key(monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+
+
+def test_ai_analyst_offline_single_and_consensus():
+    at = page("ai_analyst").run()
+    clean(at)
+    assert [t.value for t in at.title] == ["AI Analyst"]
+    assert any("Offline analyst" in i.value for i in at.info)
+    at.selectbox(key="ai_symbol").set_value("SYN-TREND")
+    at.button(key="ai_analyze_btn").click().run()
+    clean(at)
+    body = texts(at)
+    assert "offline" in at.subheader[0].value
+    assert "Final decision" in body and ":gray-badge[offline]" in body
+    doc = at.session_state["ai_result"]
+    assert doc["provider"] == "offline" and doc["decision"]["decision"] in {"BUY", "SELL", "HOLD"}
+    assert doc["cost_usd"] == 0
+    at.radio(key="ai_mode").set_value("Consensus").run()
+    at.button(key="ai_analyze_btn").click().run()
+    clean(at)
+    doc = at.session_state["ai_result"]
+    assert doc["consensus"]["n_models"] == 3
+    assert "Consensus" in texts(at) and "Each model's decision" in texts(at)
+
+
+def test_ai_analyst_screen_and_replay_offline():
+    at = page("ai_analyst").run()
+    at.button(key="ai_screen_btn").click().run()
+    clean(at)
+    rows = at.session_state["ai_screen"]
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    table = next(d.value for d in at.dataframe if "Rank" in d.value.columns)
+    assert len(table) == len(rows)
+    assert any("offline" in m.value for m in at.markdown if "Ranked" in m.value)
+    at.selectbox(key="ai_rp_symbol").set_value("SYN-TREND").run()
+    assert any("Estimate before starting" in i.value for i in at.info)
+    at.number_input(key="ai_rp_every").set_value(20).run()
+    at.button(key="ai_rp_btn").click().run()
+    clean(at)
+    res = at.session_state["ai_replay"]
+    assert res["offline"] and res["n_decisions"] > 5 and res["accuracy"] is not None
+
+
+def test_costs_accuracy_page_after_a_replay():
+    from engine.llm.analyst import replay
+
+    at = page("costs_accuracy").run()
+    clean(at)
+    assert [t.value for t in at.title] == ["Costs & Accuracy"]
+    assert any("No decision has been scored" in i.value for i in at.info)
+    res = replay("SYN-TREND", "2023-01-01", "2023-12-31", 10, provider="offline")
+    at = page("costs_accuracy").run()
+    clean(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Today"] == "$0.0000"
+    assert metrics["Decisions"] == str(res["n_decisions"])
+    assert metrics["Accuracy"].endswith("%")
+    assert "incl. offline" in texts(at) or "offline" in texts(at)
+    assert "master_analyst" in texts(at)  # the prompts table and the YAML viewer
+    assert any("claude-haiku-5-5" in c.value for c in at.code)
+
+
+def test_key_never_reaches_the_page(monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    at = page("ai_analyst").run()
+    clean(at)
+    assert at.selectbox(key="ai_provider").options == ["Offline analyst",
+                                                       "Claude (API key set)"]
+    assert SECRET not in texts(at)
+    at = page("costs_accuracy").run()
+    clean(at)
+    assert SECRET not in texts(at)
