@@ -73,25 +73,36 @@ def redact(text: str) -> str:
     return text
 
 
-class _RedactFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
+_factory_installed = False
+
+
+def _install_record_factory() -> None:
+    """Redact known keys in every log record of the process (any logger, any handler)."""
+    global _factory_installed
+    if _factory_installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
         if _secrets:
-            msg = record.getMessage()
+            try:
+                msg = record.getMessage()
+            except Exception:  # a malformed log call: leave it to logging's own handling
+                return record
             clean = redact(msg)
             if clean != msg:
-                record.msg, record.args = clean, ()
-        return True
+                record.msg, record.args = clean, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True
 
 
 def _protect(key: str) -> None:
     with _secrets_lock:
-        if key in _secrets:
-            return
         _secrets.add(key)
-        for name in ("anthropic", "httpx", "httpx2", "engine"):
-            lg = logging.getLogger(name)
-            if not any(isinstance(f, _RedactFilter) for f in lg.filters):
-                lg.addFilter(_RedactFilter())
+        _install_record_factory()
 
 
 # ----------------------------------------------------------------------------- results
