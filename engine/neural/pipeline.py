@@ -1,0 +1,359 @@
+"""Train, save, register, load, predict, evaluate: the package's public functions.
+
+>>> from engine.neural import TrainConfig, train_model, load_model, predict
+>>> res = train_model(TrainConfig(symbol="SYN-TREND", model_type="lstm", epochs=5))  # doctest: +SKIP
+>>> res.metrics["accuracy"], res.metrics["baseline_accuracy"]                         # doctest: +SKIP
+>>> predict(load_model(res.version_id), data)   # timestamp, prob_sell, prob_hold, prob_buy, label
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from engine.errors import DataError, StratLabError
+from engine.neural import storage
+from engine.neural.baseline import LogisticBaseline, majority_class
+from engine.neural.config import CLASS_NAMES, TrainConfig
+from engine.neural.dataset import (
+    chronological_split,
+    make_labels,
+    prediction_ends,
+)
+from engine.neural.features import FEATURE_NAMES, WARMUP, compute_features
+from engine.neural.metrics import accuracy, class_counts, classification_metrics
+from engine.neural.scaler import Scaler
+from engine.neural.strategy import backtest_signals, signals_from_labels, signals_from_proba
+
+BACKTEST_KEYS_ON_VERSION = ("total_return_pct", "sharpe", "max_drawdown_pct", "win_rate_pct",
+                            "n_trades", "buy_hold_return_pct")
+
+
+def _iso(ts: Any) -> str:
+    return ts.strftime("%Y-%m-%dT%H:%M:%S") if isinstance(ts, datetime) else str(ts)
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced (``to_dict()`` is the ``train --json`` document)."""
+
+    version_id: str | None
+    model_name: str
+    model_type: str
+    device: str
+    amp: bool
+    epochs_run: int
+    best_epoch: int
+    stopped_early: bool
+    seconds: float
+    samples_per_second: float
+    file_hash: str
+    file_size: int
+    file_path: str
+    n_parameters: int
+    config: dict[str, Any]
+    split: dict[str, Any]
+    class_counts: dict[str, dict[str, int]]
+    metrics: dict[str, Any]
+    backtest: dict[str, Any]
+    baseline_backtest: dict[str, Any]
+    buy_hold_return_pct: float
+    history: list[dict[str, Any]]
+    predictions: dict[str, list] = field(repr=False)
+    equity: dict[str, list] = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to predict: network (eval mode), scaler and its training config."""
+
+    version_id: str | None
+    model: Any
+    config: TrainConfig
+    arch: dict[str, Any]
+    scaler: Scaler
+    feature_names: tuple[str, ...]
+    file_hash: str
+    device: str = "cpu"
+
+
+# ------------------------------------------------------------------------------ training
+
+def _prepare(data: pl.DataFrame, cfg: TrainConfig):
+    feats = compute_features(data)
+    close = data.get_column("close").cast(pl.Float64).to_numpy()
+    labels = make_labels(close, cfg.horizon, cfg.threshold)
+    split = chronological_split(data.height, sequence_length=cfg.sequence_length,
+                                horizon=cfg.horizon, val_fraction=cfg.val_fraction,
+                                test_fraction=cfg.test_fraction)
+    scaler = Scaler.fit(feats[WARMUP: split.train_end + 1])
+    scaled = np.nan_to_num(scaler.transform(feats), nan=0.0)
+    return feats, labels, split, scaler, scaled
+
+
+def prepare(data: pl.DataFrame, cfg: TrainConfig) -> dict[str, Any]:
+    """Features, labels, split and scaler exactly as training uses them (for inspection
+    and the leakage tests): keys ``features``, ``labels``, ``split``, ``scaler``,
+    ``scaled``."""
+    feats, labels, split, scaler, scaled = _prepare(data, cfg)
+    return {"features": feats, "labels": labels, "split": split, "scaler": scaler,
+            "scaled": scaled}
+
+
+def train_model(cfg: TrainConfig, *, on_epoch=None, created_by: str = "user",
+                parent_version: str | None = None, relationship: str = "trained",
+                register: bool = True, data: pl.DataFrame | None = None) -> TrainResult:
+    """Train ``cfg.model_type`` on ``cfg.symbol``; evaluate, backtest, save and register.
+
+    ``on_epoch(record)`` is called after every epoch with ``epoch``, ``train_loss``,
+    ``val_loss``, ``train_acc``, ``val_acc``, ``seconds``, ``samples_per_second`` and
+    ``best_epoch``; returning True stops training after that epoch (best weights kept).
+    ``data`` overrides loading ``cfg.symbol`` (tests, notebooks). With ``register=False``
+    the model file is written but no registry version is created (``version_id`` None).
+    """
+    import torch
+
+    from engine.neural import training
+    from engine.neural.models import build_model, count_parameters
+
+    t0 = time.perf_counter()
+    if data is None:
+        from engine.market import load_dataset
+
+        data = load_dataset(cfg.symbol, start=cfg.start, end=cfg.end)
+    feats, labels, split, scaler, scaled = _prepare(data, cfg)
+    device = training.resolve_device(cfg.device)
+    arch = cfg.architecture()
+    with training.seeded(cfg.seed):
+        model = build_model(arch)
+        fit = training.fit(model, scaled, labels, split, cfg, device=device,
+                           on_epoch=on_epoch)
+    model = model.to("cpu").eval()
+    cpu = torch.device("cpu")
+
+    # test-period evaluation: the model, the logistic baseline and the majority class
+    tr, te = split.indices("train"), split.indices("test")
+    y_tr, y_te = labels[tr], labels[te]
+    w = training.class_weights(y_tr)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.as_tensor(w, dtype=torch.float32))
+    src = training.WindowSource(scaled, labels, cfg.sequence_length, cpu)
+    test_loss, _, _ = training.evaluate(model, src, te, loss_fn)
+    bt_ends = np.arange(te[0], data.height, dtype=np.int64)  # to the last bar
+    proba = training.predict_proba(model, scaled, bt_ends, cfg.sequence_length, cpu)
+    pred = proba.argmax(axis=1)
+    n_te = te.size
+    metrics = classification_metrics(y_te, pred[:n_te])
+    base = LogisticBaseline.fit(scaled[tr], y_tr, class_weights=w)
+    base_pred = base.predict(scaled[bt_ends])
+    maj = majority_class(y_tr)
+    metrics.update({
+        "baseline_accuracy": accuracy(y_te, base_pred[:n_te]),
+        "baseline": classification_metrics(y_te, base_pred[:n_te]),
+        "majority_class": CLASS_NAMES[maj],
+        "majority_accuracy": accuracy(y_te, np.full(n_te, maj)),
+        "val_loss": fit.best_val_loss,
+        "test_loss": test_loss,
+        "val_accuracy": fit.history[fit.best_epoch - 1]["val_acc"] if fit.best_epoch else None,
+    })
+
+    name = f"neural:{cfg.model_type}"
+    bt = backtest_signals(data, int(te[0]), signals_from_proba(proba, cfg.prob_threshold),
+                          name=name, commission=cfg.commission)
+    bt_base = backtest_signals(data, int(te[0]), signals_from_labels(base_pred),
+                               name="baseline:logistic", commission=cfg.commission)
+    ts = data.get_column("timestamp")
+    bt_ts = [_iso(t) for t in ts.gather(bt_ends).to_list()]
+    true_lab = labels[bt_ends]
+    predictions = {
+        "timestamp": bt_ts,
+        "close": data.get_column("close").gather(bt_ends).to_list(),
+        "prob_sell": proba[:, 0].tolist(), "prob_hold": proba[:, 1].tolist(),
+        "prob_buy": proba[:, 2].tolist(),
+        "label": [CLASS_NAMES[i] for i in pred],
+        "true_label": [CLASS_NAMES[i] if i >= 0 else None for i in true_lab],
+        "baseline_label": [CLASS_NAMES[i] for i in base_pred],
+    }
+    equity = {"timestamp": bt_ts,
+              "model": bt.equity.get_column("equity").to_list(),
+              "baseline": bt_base.equity.get_column("equity").to_list(),
+              "buy_hold": bt.equity.get_column("buy_hold_equity").to_list()}
+
+    split_doc = {**split.to_dict(), "sizes": split.sizes(),
+                 **{f"{p}_dates": [_iso(ts[getattr(split, p)[0]]),
+                                   _iso(ts[getattr(split, p)[1]])]
+                    for p in ("train", "val", "test")}}
+    counts = {p: class_counts(labels[split.indices(p)]) for p in ("train", "val", "test")}
+
+    # save the file, then register the version
+    cfg_doc = cfg.model_dump()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    fname = f"{cfg.model_name()}-{stamp}-{int(time.time_ns() % 1_000_000):06d}"
+    ckpt = storage.checkpoint(model, arch=arch, scaler=scaler, feature_names=FEATURE_NAMES,
+                              config=cfg_doc)
+    path, digest, size = storage.save_checkpoint(ckpt, storage.model_dir() / f"{fname}.pt")
+    storage.save_scaler_json(scaler, fname)
+    perf = {"accuracy": metrics["accuracy"], "baseline_accuracy": metrics["baseline_accuracy"],
+            "majority_accuracy": metrics["majority_accuracy"], "val_loss": fit.best_val_loss,
+            "test_loss": test_loss, "samples_per_second": fit.samples_per_second,
+            "baseline_return_pct": bt_base.metrics["total_return_pct"],
+            **{k: bt.metrics.get(k) for k in BACKTEST_KEYS_ON_VERSION}}
+    version_id = None
+    if register:
+        from engine.neural.registry_client import registry
+
+        info = registry().register_version(
+            model_name=cfg.model_name(), model_type=cfg.model_type, file_path=path,
+            metadata={"config": cfg_doc, "architecture": arch,
+                      "features": list(FEATURE_NAMES), "scaler": scaler.to_dict(),
+                      "split": split_doc, "class_counts": counts, "device": str(device),
+                      "epochs_run": fit.epochs_run, "best_epoch": fit.best_epoch,
+                      "history": fit.history},
+            performance_metrics=perf, created_by=created_by, parent_version=parent_version,
+            relationship=relationship, tags=[cfg.model_type, cfg.symbol],
+            description=f"{cfg.model_type} on {cfg.symbol}, horizon {cfg.horizon}, "
+                        f"threshold {cfg.threshold:g}",
+        )
+        version_id = str(info.version_id)
+        path = Path(info.file_path)
+        digest = getattr(info, "file_hash", None) or digest
+        size = int(getattr(info, "file_size", None) or size)
+        storage.write_version_card(version_id, {
+            "version_id": version_id, "file_path": str(path), "file_hash": digest,
+            "file_size": size, "config": cfg_doc, "performance_metrics": perf})
+
+    return TrainResult(
+        version_id=version_id, model_name=cfg.model_name(), model_type=cfg.model_type,
+        device=str(device), amp=fit.amp, epochs_run=fit.epochs_run, best_epoch=fit.best_epoch,
+        stopped_early=fit.stopped_early, seconds=time.perf_counter() - t0,
+        samples_per_second=fit.samples_per_second, file_hash=digest, file_size=size,
+        file_path=str(path), n_parameters=count_parameters(model), config=cfg_doc,
+        split=split_doc, class_counts=counts, metrics=metrics, backtest=bt.metrics,
+        baseline_backtest=bt_base.metrics,
+        buy_hold_return_pct=float(bt.metrics["buy_hold_return_pct"]),
+        history=fit.history, predictions=predictions, equity=equity,
+    )
+
+
+# ------------------------------------------------------------------------------- loading
+
+def load_model_file(path: Path, *, expected_hash: str | None = None,
+                    version_id: str | None = None) -> LoadedModel:
+    """Load a model file (hash-checked when ``expected_hash`` is given; weights only)."""
+    from engine.neural.models import build_model
+
+    ckpt = storage.load_checkpoint(Path(path), expected_hash)
+    try:
+        arch = dict(ckpt["arch"])
+        cfg = TrainConfig(**ckpt["config"])
+        model = build_model(arch)
+        model.load_state_dict(ckpt["state_dict"])
+        sc = ckpt["scaler"]
+        scaler = Scaler(sc["mean"].numpy(), sc["std"].numpy(), float(sc["clip"]))
+        names = tuple(ckpt["feature_names"])
+    except StratLabError:
+        raise
+    except Exception as exc:
+        raise storage.integrity_error(
+            f"model file {path} does not match its architecture ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); retrain the model") from None
+    if names != FEATURE_NAMES:
+        raise StratLabError(f"model file {path} was trained on features {list(names)}, but "
+                            f"this version computes {list(FEATURE_NAMES)}; retrain it")
+    model.eval()
+    digest = expected_hash or storage.sha256_file(Path(path))
+    return LoadedModel(version_id=version_id, model=model, config=cfg, arch=arch,
+                       scaler=scaler, feature_names=names, file_hash=digest)
+
+
+def load_model(version_id: str) -> LoadedModel:
+    """Load a registered version: the registry checks the file's SHA-256 first
+    (``verify_file``), then the bytes that are loaded are checked again and read with
+    ``torch.load(weights_only=True)``. A missing or changed file raises
+    ``ModelIntegrityError`` (a ``StratLabError``) saying the hash does not match."""
+    from engine.neural.registry_client import registry
+
+    reg = registry()
+    path = Path(reg.verify_file(version_id))
+    expected = None
+    card = storage.read_version_card(version_id)
+    if card and card.get("file_hash"):
+        expected = card["file_hash"]
+    else:  # verify_file has just checked the file; pin what it checked
+        expected = storage.sha256_file(path)
+    return load_model_file(path, expected_hash=expected, version_id=version_id)
+
+
+# ---------------------------------------------------------------------------- prediction
+
+def _proba(loaded: LoadedModel, data: pl.DataFrame, start: int = 0) -> tuple[np.ndarray,
+                                                                            np.ndarray]:
+    import torch
+
+    from engine.neural import training
+
+    L = loaded.config.sequence_length
+    ends = prediction_ends(data.height, L, start)
+    if ends.size == 0:
+        raise DataError(
+            f"{data.height} bars are too few to predict: a window needs {WARMUP + L} bars "
+            f"({WARMUP} of indicator warm-up and {L} in the window); pass more history")
+    scaled = np.nan_to_num(loaded.scaler.transform(compute_features(data)), nan=0.0)
+    proba = training.predict_proba(loaded.model, scaled, ends, L, torch.device("cpu"))
+    return ends, proba
+
+
+def predict(loaded: LoadedModel, data: pl.DataFrame) -> pl.DataFrame:
+    """Class probabilities and predicted label for every bar with a full window.
+
+    Columns ``timestamp``, ``prob_sell``, ``prob_hold``, ``prob_buy``, ``label``
+    (``"sell"``/``"hold"``/``"buy"``); the row of bar ``t`` uses bars up to ``t`` only.
+    """
+    ends, proba = _proba(loaded, data)
+    return pl.DataFrame({
+        "timestamp": data.get_column("timestamp").gather(ends),
+        "prob_sell": proba[:, 0], "prob_hold": proba[:, 1], "prob_buy": proba[:, 2],
+        "label": [CLASS_NAMES[i] for i in proba.argmax(axis=1)],
+    })
+
+
+def evaluate_window(version_id: str, data: pl.DataFrame, *, start: Any = None
+                    ) -> dict[str, Any]:
+    """Accuracy and strategy return of a version on a window of bars.
+
+    ``data`` should include enough history before the window for the first window
+    (``WARMUP + sequence_length`` bars); ``start`` (a timestamp or date; default: the first
+    bar with a full window) marks where the evaluated window begins. Returns
+    ``{"accuracy", "return_pct", "n", "buy_hold_return_pct", "n_bars"}``: accuracy over
+    the ``n`` bars whose label is known (``None`` if none), return of the model's strategy
+    over the window's bars (``run_signals``, same kernel as the backtester).
+    """
+    loaded = load_model(version_id)
+    first = 0
+    if start is not None:
+        ts = data.get_column("timestamp")
+        lit = pl.lit(start).cast(ts.dtype) if not isinstance(start, str) else pl.lit(
+            start).str.to_datetime(time_unit="us")
+        first = int(data.select((pl.col("timestamp") < lit).sum()).item())
+        if first >= data.height:
+            raise DataError(f"no bars on or after {start}; widen the data window")
+    ends, proba = _proba(loaded, data, first)
+    cfg = loaded.config
+    close = data.get_column("close").cast(pl.Float64).to_numpy()
+    labels = make_labels(close, cfg.horizon, cfg.threshold)[ends]
+    known = labels >= 0
+    pred = proba.argmax(axis=1)
+    acc = accuracy(labels[known], pred[known]) if known.any() else None
+    bt = backtest_signals(data, int(ends[0]), signals_from_proba(proba, cfg.prob_threshold),
+                          name=f"neural:{cfg.model_type}", commission=cfg.commission)
+    return {"accuracy": acc, "return_pct": float(bt.metrics["total_return_pct"]),
+            "n": int(known.sum()), "n_bars": int(ends.size),
+            "buy_hold_return_pct": float(bt.metrics["buy_hold_return_pct"])}

@@ -1,0 +1,161 @@
+"""Model files: weights and scaler as tensors, hashed, never pickled objects.
+
+Where files go (environment variables, as in the seed; defaults under the data directory):
+
+=======================  ====================================  ==============================
+variable                 default                               holds
+=======================  ====================================  ==============================
+MODEL_STORAGE_PATH       ``<STRATLAB_DATA_DIR>/models``         ``<name>-<stamp>.pt`` files
+SCALER_STORAGE_PATH      ``<STRATLAB_DATA_DIR>/scalers``        the scaler as JSON (a copy)
+VERSION_STORAGE_PATH     ``<STRATLAB_DATA_DIR>/model_versions`` one JSON card per version
+=======================  ====================================  ==============================
+
+A model file is ``torch.save`` of a dict of tensors and plain values only — format tag,
+architecture sizes, the ``state_dict``, the scaler's mean and std (so the SHA-256 of the file
+covers them), feature names, and the training configuration. Loading first checks the
+file's SHA-256 against the recorded one, then calls ``torch.load(..., weights_only=True)``
+on the bytes that were hashed (no second read between check and load). A missing, tampered
+or unreadable file raises :class:`~engine.errors.ModelIntegrityError` (a
+``StratLabError``) whose message says what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from engine import errors
+from engine.config import get_settings
+
+FORMAT = "stratlab-neural/1"
+
+
+class _FallbackIntegrityError(errors.StratLabError):
+    """Used only until engine.errors defines ModelIntegrityError."""
+
+
+def integrity_error(message: str) -> errors.StratLabError:
+    cls = getattr(errors, "ModelIntegrityError", _FallbackIntegrityError)
+    return cls(message)
+
+
+def _dir(var: str, default: str) -> Path:
+    raw = os.environ.get(var)
+    path = Path(raw).expanduser() if raw and raw.strip() else get_settings().data_dir / default
+    return path
+
+
+def model_dir() -> Path:
+    return _dir("MODEL_STORAGE_PATH", "models")
+
+
+def scaler_dir() -> Path:
+    return _dir("SCALER_STORAGE_PATH", "scalers")
+
+
+def version_dir() -> Path:
+    return _dir("VERSION_STORAGE_PATH", "model_versions")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def checkpoint(model, *, arch: dict[str, Any], scaler, feature_names, config: dict[str, Any]
+               ) -> dict[str, Any]:
+    """The dict that is saved: tensors and plain values only."""
+    import torch
+
+    return {
+        "format": FORMAT,
+        "arch": dict(arch),
+        "state_dict": {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()},
+        "scaler": {"mean": torch.as_tensor(scaler.mean, dtype=torch.float64),
+                   "std": torch.as_tensor(scaler.std, dtype=torch.float64),
+                   "clip": float(scaler.clip)},
+        "feature_names": list(feature_names),
+        "config": json.loads(json.dumps(config)),
+    }
+
+
+def save_checkpoint(ckpt: dict[str, Any], path: Path) -> tuple[Path, str, int]:
+    """Write ``ckpt`` atomically; return (path, sha256, size in bytes)."""
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    data = buf.getvalue()
+    _atomic_write(path, data)
+    return path, sha256_bytes(data), len(data)
+
+
+def save_scaler_json(scaler, name: str) -> Path:
+    path = scaler_dir() / f"{name}.json"
+    _atomic_write(path, json.dumps(scaler.to_dict(), indent=1).encode())
+    return path
+
+
+def write_version_card(version_id: str, card: dict[str, Any]) -> Path:
+    """A small JSON record of a version (config, hash, metrics) beside the registry's row."""
+    path = version_dir() / f"{version_id}.neural.json"
+    _atomic_write(path, json.dumps(card, indent=1, default=str).encode())
+    return path
+
+
+def read_version_card(version_id: str) -> dict[str, Any] | None:
+    path = version_dir() / f"{version_id}.neural.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def load_checkpoint(path: Path, expected_hash: str | None = None) -> dict[str, Any]:
+    """Read, hash-check and ``torch.load(weights_only=True)`` a model file."""
+    import torch
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise integrity_error(f"model file {path} is missing; it was moved or deleted — "
+                              "retrain the model or restore the file") from None
+    except OSError as exc:
+        raise integrity_error(f"model file {path} cannot be read ({exc})") from None
+    actual = sha256_bytes(data)
+    if expected_hash and actual != expected_hash:
+        raise integrity_error(
+            f"model file {path}: the SHA-256 hash does not match the recorded one "
+            f"(recorded {expected_hash[:12]}…, file {actual[:12]}…); the file was changed "
+            "after training — it is refused; retrain or restore the original file")
+    try:
+        ckpt = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise integrity_error(f"model file {path} is not a valid weights file "
+                              f"({type(exc).__name__}); retrain the model") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise integrity_error(f"model file {path} is not a Strategy Lab neural model "
+                              f"(expected format {FORMAT})")
+    return ckpt
