@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from engine.config import get_settings
 
 #: Modules that define table classes; each later subpackage appends its own here.
-TABLE_MODULES: list[str] = ["engine.tables", "engine.llm.tables"]
+TABLE_MODULES: list[str] = ["engine.tables", "engine.llm.tables", "engine.neural.tables"]
 TABLE_MODULES += ["engine.registry_tables", "engine.retrain_tables"]
 
 _engines: dict[str, Engine] = {}
