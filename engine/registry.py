@@ -577,12 +577,18 @@ def _flatten_config(cfg: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def compare(a: str, b: str) -> dict[str, Any]:
+def compare(a: str, b: str, *, recompute_equity: bool = False,
+            window_bars: int = 250) -> dict[str, Any]:
     """Two versions side by side.
 
     Returns ``{"a": version dict, "b": version dict, "metrics": [{"metric", "a", "b",
     "diff"}], "config_diff": [{"key", "a", "b"}] (only keys that differ), "equity": {"a":
-    curve | None, "b": curve | None}}``; ``diff`` is ``b - a`` when both are numbers.
+    curve | None, "b": curve | None}, "equity_source", "equity_errors"}``; ``diff`` is
+    ``b - a`` when both are numbers. Equity curves come from ``performance_metrics`` when
+    stored there; with ``recompute_equity`` a version without one is re-run (its model's
+    strategy) on the newest ``window_bars`` bars of its dataset — the same bars for two
+    versions of one symbol. A curve that cannot be computed (tampered file, no neural
+    engine) is ``None`` with the reason in ``equity_errors``.
     """
     va, vb = get_version(a), get_version(b)
     ma, mb = flatten_metrics(va.performance_metrics), flatten_metrics(vb.performance_metrics)
@@ -595,9 +601,32 @@ def compare(a: str, b: str) -> dict[str, Any]:
     cb = _flatten_config(vb.metadata.get("config", vb.metadata))
     diff = [{"key": k, "a": ca.get(k), "b": cb.get(k)}
             for k in sorted(set(ca) | set(cb)) if ca.get(k) != cb.get(k)]
+    equity = {"a": equity_curve(va.performance_metrics),
+              "b": equity_curve(vb.performance_metrics)}
+    source = {k: "stored" for k, v in equity.items() if v}
+    errors: dict[str, str] = {}
+    if recompute_equity:
+        for key, info in (("a", va), ("b", vb)):
+            if equity[key] is None:
+                try:
+                    equity[key] = _recompute_equity(info, window_bars)
+                    source[key] = f"recomputed on the newest {window_bars} bars"
+                except Exception as exc:  # shown next to the chart, never raised
+                    errors[key] = str(exc) if isinstance(exc, StratLabError) else (
+                        f"{type(exc).__name__}: {exc}")
     return {"a": va.to_dict(), "b": vb.to_dict(), "metrics": rows, "config_diff": diff,
-            "equity": {"a": equity_curve(va.performance_metrics),
-                       "b": equity_curve(vb.performance_metrics)}}
+            "equity": equity, "equity_source": source, "equity_errors": errors}
+
+
+def _recompute_equity(info: ModelVersionInfo, window_bars: int) -> dict[str, list]:
+    from engine.market import load_dataset
+    from engine.retrain import _config, _context_bars, window_equity
+
+    cfg = _config(info)
+    data = load_dataset(cfg["symbol"])
+    start = max(0, data.height - window_bars)
+    return window_equity(info.version_id, data.slice(max(0, start - _context_bars(cfg))),
+                         data["timestamp"][start])
 
 
 # --------------------------------------------------------------------------------- lineage
