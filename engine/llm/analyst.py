@@ -244,65 +244,76 @@ def screen(symbols: list[str], as_of: Any = None, *, provider: str = "auto",
             ctxs[s] = build_context(s, _frame(s, frames.get(s)), as_of)
         except StratLabError as exc:
             errors[s] = str(exc)
-    screen_key = cfg.tier_key("screening")
-    first: dict[str, CallResult] = {}
-    total = len(symbols)
-    if batch and runner.provider == "anthropic" and ctxs:
-        from engine.llm.batch import BatchItem, run_batch, safe_id
+    use_batch = batch and runner.provider == "anthropic"
+    chains: dict[str, list[CallResult]] = {s: [] for s in ctxs}
+    cur: dict[str, Decision | None] = {s: None for s in ctxs}
+    prev: dict[str, Decision | None] = {s: None for s in ctxs}
+    tier_of: dict[str, str] = {s: "screening" for s in ctxs}
+    # All symbols move through the tiers together: screening for all, then one analysis
+    # stage for the promising, then one deep stage for the important — each stage one
+    # Message Batch when batching (half price), else interactive calls.
+    stage, pending, done_calls = "screening", list(ctxs), 0
+    total = len(ctxs)
+    while pending:
+        key = cfg.tier_key(stage)
+        if use_batch:
+            from engine.llm.batch import BatchItem, run_batch, safe_id
 
-        items = [BatchItem(safe_id(s, i), "master_analyst", c, screen_key)
-                 for i, (s, c) in enumerate(ctxs.items())]
-        kw = {"sleep": batch_sleep} if batch_sleep is not None else {}
-        got = run_batch(runner.client, items, on_progress=on_progress, **kw)
-        for it in items:
-            first[it.ctx.symbol] = got[it.custom_id]
+            items = [BatchItem(safe_id(s, i), "master_analyst", ctxs[s], key)
+                     for i, s in enumerate(pending)]
+            kw = {"sleep": batch_sleep} if batch_sleep is not None else {}
+            got = run_batch(runner.client, items, on_progress=on_progress, **kw)
+            results = {it.ctx.symbol: got[it.custom_id] for it in items}
+        else:
+            results = {}
+            for s in pending:
+                report(on_progress, done_calls, total, f"{stage}: {s}")
+                results[s] = runner.run("master_analyst", ctxs[s], model_key=key)
+                done_calls += 1
+        nxt = []
+        for s in pending:
+            r = results[s]
+            chains[s].append(r)
+            if not r.ok:
+                continue  # keep the last good tier's decision; never invent one
+            prev[s], cur[s], tier_of[s] = cur[s], r.output, stage
+            if escalate and next_tier(stage, prev[s], cur[s], cfg.escalation):
+                nxt.append(s)
+        if nxt:
+            total += len(nxt)
+            stage = next_tier(stage, prev[nxt[0]], cur[nxt[0]], cfg.escalation)
+        pending = nxt
     rows = []
-    for i, s in enumerate(symbols):
-        report(on_progress, i, total, f"screening {s}")
+    for s in symbols:
         if s in errors:
             rows.append({"symbol": s, "decision": None, "confidence": None, "tier": None,
                          "error": errors[s], "cost_usd": 0.0, "models": [], "cached": False,
                          "actionable": False, "provider": runner.provider})
             continue
-        ctx = ctxs[s]
-        chain: list[CallResult] = []
-        r = first.get(s) or runner.run("master_analyst", ctx, model_key=screen_key)
-        chain.append(r)
-        tier = "screening"
-        prev: Decision | None = None
-        cur = r.output if r.ok else None
-        while escalate and cur is not None:
-            nxt = next_tier(tier, prev, cur, cfg.escalation)
-            if nxt is None:
-                break
-            r2 = runner.run("master_analyst", ctx, model_key=cfg.tier_key(nxt))
-            chain.append(r2)
-            if not r2.ok:
-                break
-            prev, cur, tier = cur, r2.output, nxt
+        ctx, chain, tier, cur_s = ctxs[s], chains[s], tier_of[s], cur[s]
         summ = _summary(chain)
         row = {"symbol": s, "provider": runner.provider, "tier": tier,
                "price": ctx.price, "regime": ctx.regime, **summ,
-               "error": None if cur else (chain[-1].error or chain[-1].status)}
-        if cur is not None:
-            verdict = check(cur, portfolio_state(ctx.as_of), RiskLimits.from_config(cfg))
-            confident = cur.confidence >= cfg.consensus.min_confidence
-            row.update(decision=cur.decision, confidence=cur.confidence,
-                       position_size=cur.position_size_suggestion,
+               "error": None if cur_s else (chain[-1].error or chain[-1].status)}
+        if cur_s is not None:
+            verdict = check(cur_s, portfolio_state(ctx.as_of), RiskLimits.from_config(cfg))
+            confident = cur_s.confidence >= cfg.consensus.min_confidence
+            row.update(decision=cur_s.decision, confidence=cur_s.confidence,
+                       position_size=cur_s.position_size_suggestion,
                        risk=verdict.to_dict(),
-                       actionable=cur.decision != "HOLD" and verdict.approved and confident,
-                       reasoning=cur.reasoning)
+                       actionable=cur_s.decision != "HOLD" and verdict.approved and confident,
+                       reasoning=cur_s.reasoning)
             if record:
                 row["decision_id"] = record_decision(
-                    ticker=s, as_of=ctx.as_of, as_of_price=ctx.price, decision=cur.decision,
-                    confidence=cur.confidence, models_used=summ["models"],
+                    ticker=s, as_of=ctx.as_of, as_of_price=ctx.price, decision=cur_s.decision,
+                    confidence=cur_s.confidence, models_used=summ["models"],
                     total_cost=summ["cost_usd"], provider=runner.provider,
                     prompt_name="master_analyst", prompt_version=chain[-1].prompt_version,
                     prompt_versions={"master_analyst": chain[-1].prompt_version},
-                    regime=ctx.regime, timeframe=cur.timeframe,
-                    horizon_bars=horizon_for(cur.timeframe, cfg), entry_price=cur.entry_price,
-                    stop_loss=cur.stop_loss, take_profit=cur.take_profit,
-                    position_size=cur.position_size_suggestion, risk_approved=verdict.approved,
+                    regime=ctx.regime, timeframe=cur_s.timeframe,
+                    horizon_bars=horizon_for(cur_s.timeframe, cfg), entry_price=cur_s.entry_price,
+                    stop_loss=cur_s.stop_loss, take_profit=cur_s.take_profit,
+                    position_size=cur_s.position_size_suggestion, risk_approved=verdict.approved,
                     risk_reasons=verdict.reasons, actionable=row["actionable"],
                     source="screen", payload={"tiers": [c.to_dict() for c in chain]})
         else:

@@ -226,14 +226,7 @@ def test_screen_with_batch_escalates_the_promising(make_client, monkeypatch):
                         1: message(decision_json("HOLD", confidence=55, stop=None,
                                                  target=None, size=0.0),
                                    model="claude-haiku-5-5")})
-    interactive = ok(strong, usage=(1000, 200, 0, 0))
-
-    def route(request):
-        if "/batches" in request.url.path:
-            return fake(request)
-        return interactive
-
-    api = FakeAPI(route)
+    api = FakeAPI(fake)
     rows = screen(["SYN-TREND", "SYN-RANGE", "SYN-VOLATILE"], batch=True,
                   client=make_client(api), batch_sleep=lambda s: None)
     by = {r["symbol"]: r for r in rows}
@@ -244,3 +237,9 @@ def test_screen_with_batch_escalates_the_promising(make_client, monkeypatch):
     assert by["SYN-RANGE"]["tier"] == "screening" and by["SYN-RANGE"]["decision"] == "HOLD"
     assert by["SYN-VOLATILE"]["decision"] is None and by["SYN-VOLATILE"]["error"]
     assert rows[0]["symbol"] == "SYN-TREND" and rows[0]["rank"] == 1
+    # each tier was one batch (half price): screening (3 symbols), analysis (1), deep (1)
+    posts = [r for r in api.requests if r.method == "POST"]
+    assert [len(json.loads(r.content)["requests"]) for r in posts] == [3, 1, 1]
+    assert all("/batches" in r.url.path for r in posts)
+    with db.session_scope() as s:
+        assert all(r.batch for r in s.exec(select(LLMCall)))
