@@ -1,0 +1,20 @@
+"""LLM market intelligence: Claude (or the offline analyst) analyses symbols, reaches a
+consensus, and every call is costed, capped, cached and later scored.
+
+One module per concept: ``prompts`` (prompts.yaml), ``schema`` (the decision JSON),
+``context`` (market snapshot), ``client`` (the SDK client with breaker and rate limiter),
+``costs`` (reserve/settle budget), ``cache`` (response cache, prompt caching), ``batch``
+(Message Batches), ``offline`` (rule analyst), ``consensus``, ``escalation``, ``tracking``
+(decisions, outcomes, accuracy), ``analyst`` (analyze / screen / replay), ``tables``.
+The anthropic SDK is imported only when a Claude client is created.
+"""
+
+from engine.llm.analyst import analyze, estimate_replay, replay, screen
+from engine.llm.client import breaker_states
+from engine.llm.costs import BudgetExceeded, cost_summary
+from engine.llm.prompts import LLMConfigError, load_config
+from engine.llm.tracking import accuracy_report, ensure_llm_jobs, fill_outcomes
+
+__all__ = ["BudgetExceeded", "LLMConfigError", "accuracy_report", "analyze", "breaker_states",
+           "cost_summary", "ensure_llm_jobs", "estimate_replay", "fill_outcomes",
+           "load_config", "replay", "screen"]
