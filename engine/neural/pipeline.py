@@ -35,6 +35,15 @@ BACKTEST_KEYS_ON_VERSION = ("total_return_pct", "sharpe", "max_drawdown_pct", "w
                             "n_trades", "buy_hold_return_pct")
 
 
+def _thin_curve(xs: list, ys: list, most: int = 1000) -> dict[str, list]:
+    """At most ``most`` points of a curve (every k-th, always the last) for the registry."""
+    step = max(1, -(-len(ys) // most))
+    idx = list(range(0, len(ys), step))
+    if idx and idx[-1] != len(ys) - 1:
+        idx.append(len(ys) - 1)
+    return {"timestamp": [xs[i] for i in idx], "equity": [float(ys[i]) for i in idx]}
+
+
 def _iso(ts: Any) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%S") if isinstance(ts, datetime) else str(ts)
 
@@ -205,7 +214,9 @@ def train_model(cfg: TrainConfig, *, on_epoch=None, created_by: str = "user",
             "majority_accuracy": metrics["majority_accuracy"], "val_loss": fit.best_val_loss,
             "test_loss": test_loss, "samples_per_second": fit.samples_per_second,
             "baseline_return_pct": bt_base.metrics["total_return_pct"],
-            **{k: bt.metrics.get(k) for k in BACKTEST_KEYS_ON_VERSION}}
+            "return_pct": bt.metrics["total_return_pct"],
+            **{k: bt.metrics.get(k) for k in BACKTEST_KEYS_ON_VERSION},
+            "equity_curve": _thin_curve(bt_ts, equity["model"])}
     version_id = None
     if register:
         from engine.neural.registry_client import registry

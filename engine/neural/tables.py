@@ -32,7 +32,7 @@ class TrainingRun(SQLModel, table=True):
     symbol: str = Field(max_length=64)
     model_type: str = Field(max_length=16)
     config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
-    register: bool = True
+    register_model: bool = True  # False: write the file, create no registry version
     created_by: str = Field(default="user", max_length=64)
     parent_version: str | None = Field(default=None, max_length=191)
     relationship: str = Field(default="trained", max_length=32)
