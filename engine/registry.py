@@ -455,9 +455,10 @@ def rollback(environment: str) -> DeploymentInfo:
     """Re-deploy the version deployed in ``environment`` before the current one.
 
     Walks the environment's history back from the current deployment, skipping deployments
-    that were themselves rolled back and those of the current version; the current one
-    becomes ``rolled_back``. The earlier deployment's snapshot is reused. The earlier file is
-    verified first.
+    that were themselves rolled back and those of the current version; a deployment that a
+    rollback made continues from the one it restored (``performance_snapshot["restored_from"]``),
+    so repeated rollbacks walk back one step each. The current one becomes ``rolled_back``;
+    the earlier deployment's snapshot is reused; the earlier file is verified first.
     """
     _check_env(environment)
     with session_scope() as s:
@@ -467,9 +468,14 @@ def rollback(environment: str) -> DeploymentInfo:
         current = next((r for r in rows if r.status == "active"), None)
         if current is None:
             raise StratLabError(f"nothing is deployed to {environment}; nothing to roll back")
+        # a deployment made by a rollback continues the walk from the one it restored
+        by_id = {r.deployment_id: r for r in rows}
+        start = current
+        while (start.performance_snapshot or {}).get("restored_from") in by_id:
+            start = by_id[start.performance_snapshot["restored_from"]]
         target = None
         for r in rows:
-            if r.deployed_at > current.deployed_at or r is current:
+            if r.deployed_at >= start.deployed_at:
                 continue
             if r.status == "rolled_back" or r.version_id == current.version_id:
                 continue
@@ -479,7 +485,8 @@ def rollback(environment: str) -> DeploymentInfo:
             raise StratLabError(
                 f"no earlier deployment in {environment} to roll back to (only "
                 f"{current.version_id} was deployed there)")
-        target_version, snapshot = target.version_id, dict(target.performance_snapshot or {})
+        target_version = target.version_id
+        snapshot = {**(target.performance_snapshot or {}), "restored_from": target.deployment_id}
     if get_version(target_version).status == "ARCHIVED":
         raise StratLabError(f"the previous version {target_version} is archived; deploy another "
                             "version instead")
