@@ -116,8 +116,10 @@ def ohlcv_arrays(data: pl.DataFrame) -> tuple[np.ndarray, ...]:
         raise DataError(
             f"a backtest needs at least 2 bars, got {data.height}; widen --start/--end"
         )
+    # np.require(..., "W") copies read-only views, so every caller hands numba the same
+    # array type and the kernels compile once (read-only arrays are a separate signature).
     return tuple(
-        np.ascontiguousarray(data.get_column(c).cast(pl.Float64).to_numpy())
+        np.require(data.get_column(c).cast(pl.Float64).to_numpy(), np.float64, ("C", "W"))
         for c in ("open", "high", "low", "close", "volume")
     )
 
@@ -164,8 +166,8 @@ def compute_signals(data: pl.DataFrame, strat: Strategy, p: Mapping[str, Any]) -
     """The int8 signal array of one resolved parameter set on one frame."""
     bank = IndicatorBank.build(data, strat.indicator_keys(p))
     rows, vals = strat.pack(p, bank.index)
-    c = np.ascontiguousarray(data.get_column("close").cast(pl.Float64).to_numpy())
-    v = np.ascontiguousarray(data.get_column("volume").cast(pl.Float64).to_numpy())
+    c = np.require(data.get_column("close").cast(pl.Float64).to_numpy(), np.float64, ("C", "W"))
+    v = np.require(data.get_column("volume").cast(pl.Float64).to_numpy(), np.float64, ("C", "W"))
     sig = np.empty(c.shape[0], np.int8)
     kernel.signals_nb(strat.kernel_id, bank.matrix, np.asarray(rows, np.int64),
                       np.asarray(vals, np.float64), c, v, sig)
@@ -274,6 +276,7 @@ def run_batch(
     *,
     on_progress: ProgressCallback | None = None,
     chunk_size: int = 0,
+    _resolved: bool = False,
 ) -> BatchResult:
     """Evaluate many parameter sets in one compiled, parallel call per chunk.
 
@@ -283,7 +286,7 @@ def run_batch(
     t0 = time.perf_counter()
     settings = settings or BacktestSettings()
     strat = get_strategy(strategy)
-    resolved = [strat.resolve(p) for p in param_sets]
+    resolved = list(param_sets) if _resolved else [strat.resolve(p) for p in param_sets]
     o, h, l, c, v = ohlcv_arrays(data)
     ppy = periods_per_year(data.get_column("timestamp"))
     m = len(resolved)
@@ -305,12 +308,13 @@ def run_batch(
     step = chunk_size if chunk_size > 0 else m
     for start in range(0, m, step):
         stop = min(m, start + step)
-        kernel.run_batch_nb(
-            strat.kernel_id, bank.matrix, rows[start:stop], vals[start:stop], o, h, l, c, v,
-            settings.allow_short, sl[start:stop], tp[start:stop], size[start:stop],
-            float(settings.cash), float(settings.commission), not settings.fractional, ppy,
-            out[start:stop],
-        )
+        with kernel.PARALLEL_LOCK:
+            kernel.run_batch_nb(
+                strat.kernel_id, bank.matrix, rows[start:stop], vals[start:stop], o, h, l, c,
+                v, settings.allow_short, sl[start:stop], tp[start:stop], size[start:stop],
+                float(settings.cash), float(settings.commission), not settings.fractional,
+                ppy, out[start:stop],
+            )
         report(on_progress, stop, m, f"{stop}/{m} backtests")
     return BatchResult(strat.name, resolved, out, ppy, time.perf_counter() - t0)
 
@@ -420,7 +424,7 @@ def sweep(
     if not sets:
         raise ParameterError("every grid combination breaks a constraint (e.g. fast < slow)")
     batch = run_batch(data, strat.name, sets, settings, on_progress=on_progress,
-                      chunk_size=max(64, len(sets) // 20))
+                      chunk_size=max(256, len(sets) // 10), _resolved=True)
     records = batch.records()
     records.sort(key=lambda r: _sort_key(r["metrics"][sort_by]), reverse=True)
     return SweepResult(strat.name, {k: list(grid[k]) for k in keys}, sort_by, records,
