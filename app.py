@@ -41,6 +41,29 @@ page = st.navigation(
     ]
 )
 
+
+
+@st.cache_resource(show_spinner=False)
+def _start_scheduler(database_url: str) -> bool:
+    """Start the engine's one background scheduler once per process and database.
+
+    Keyed by the database URL so a changed ``DATABASE_URL`` (or a test's own data
+    directory) never reuses a scheduler bound to another job store; the engine shuts the
+    old one down (engine.scheduler.get_scheduler).
+    """
+    from engine.scheduler import get_scheduler
+
+    get_scheduler()
+    return True
+
+
+try:
+    from engine.config import get_settings
+
+    _start_scheduler(get_settings().database_url)
+except Exception as exc:  # background jobs are optional; the pages must still work
+    st.sidebar.warning(f"Background scheduler not started: {exc}")
+
 with st.sidebar:
     st.markdown("### :material/query_stats: Strategy Lab")
 try:

@@ -43,6 +43,7 @@ from sqlalchemy import JSON, Column, DateTime, Text
 from sqlmodel import Field, SQLModel, col, select
 
 from engine import db
+from engine.config import get_settings
 from engine.errors import StratLabError
 from engine.tables import utcnow
 
@@ -87,6 +88,7 @@ class JobInfo:
 
 _lock = threading.Lock()
 _scheduler: BackgroundScheduler | None = None
+_scheduler_url: str | None = None
 _startup_hooks: list[Callable[[], None]] = []
 
 
@@ -159,26 +161,37 @@ def _jsonable(value: Any) -> Any:
 
 
 def get_scheduler() -> BackgroundScheduler:
-    """The process-wide scheduler, created and started on first call."""
-    global _scheduler
+    """The process-wide scheduler for the configured database, started on first call.
+
+    If ``DATABASE_URL``/``STRATLAB_DATA_DIR`` changed since (tests do that), the old one is
+    shut down first: two schedulers must never share — or straddle — job stores.
+    """
+    global _scheduler, _scheduler_url
+    url = get_settings().database_url
     with _lock:
+        if _scheduler is not None and _scheduler_url != url:
+            _stop_locked(wait=False)
         if _scheduler is None:
-            sched = create_scheduler()
+            sched = create_scheduler(url)
             for hook in list(_startup_hooks):
                 hook()
             sched.start()
-            _scheduler = sched
+            _scheduler, _scheduler_url = sched, url
             atexit.register(shutdown)
         return _scheduler
 
 
+def _stop_locked(wait: bool) -> None:
+    global _scheduler, _scheduler_url
+    if _scheduler is not None and _scheduler.running:
+        _scheduler.shutdown(wait=wait)
+    _scheduler, _scheduler_url = None, None
+
+
 def shutdown(wait: bool = False) -> None:
     """Stop the process-wide scheduler (jobs stay in the store for the next start)."""
-    global _scheduler
     with _lock:
-        if _scheduler is not None and _scheduler.running:
-            _scheduler.shutdown(wait=wait)
-        _scheduler = None
+        _stop_locked(wait)
 
 
 def schedule(

@@ -23,6 +23,9 @@ def isolated_lab(tmp_path, monkeypatch):
     reset_settings()
     db.dispose_all()
     yield data_dir
+    from engine import scheduler
+
+    scheduler.shutdown()  # a page or job may have started the process-wide scheduler
     db.dispose_all()
     reset_settings()
 

@@ -121,3 +121,14 @@ def test_process_wide_scheduler_is_created_once_and_runs_startup_hooks():
         sch.shutdown()
         sch._startup_hooks.remove(hook)
     assert sch._scheduler is None
+
+
+def test_process_wide_scheduler_follows_the_configured_database(monkeypatch, tmp_path):
+    from engine.config import reset_settings
+
+    first = sch.get_scheduler()
+    monkeypatch.setenv("STRATLAB_DATA_DIR", str(tmp_path / "other"))
+    reset_settings()
+    second = sch.get_scheduler()
+    assert second is not first and not first.running and second.running
+    assert str(second._jobstores["default"].engine.url).endswith("other/lab.db")
