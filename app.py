@@ -32,16 +32,9 @@ if st.session_state.get("dataset_pending"):
     st.session_state["dataset"] = st.session_state.pop("dataset_pending")
 
 page = st.navigation(
-    [
-        st.Page(components.PAGES["overview"], title="Overview", icon=":material/home:",
-                default=True),
-        st.Page(components.PAGES["market"], title="Market Data",
-                icon=":material/candlestick_chart:"),
-        st.Page(components.PAGES["backtest"], title="Backtest", icon=":material/science:"),
-    ]
+    [st.Page(nav.path, title=nav.title, icon=nav.icon, default=nav.key == "overview")
+     for nav in components.NAV]
 )
-
-
 
 @st.cache_resource(show_spinner=False)
 def _start_scheduler(database_url: str) -> bool:
@@ -51,9 +44,11 @@ def _start_scheduler(database_url: str) -> bool:
     directory) never reuses a scheduler bound to another job store; the engine shuts the
     old one down (engine.scheduler.get_scheduler).
     """
+    from engine.llm.tracking import ensure_llm_jobs
     from engine.scheduler import get_scheduler
 
     get_scheduler()
+    ensure_llm_jobs()  # scores LLM decisions once their horizon has passed
     return True
 
 

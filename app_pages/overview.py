@@ -27,16 +27,10 @@ if not runs:
     )
 
 links = st.columns(3)
-with links[0].container(border=True):
-    st.page_link(components.PAGES["overview"], label="Overview", icon=":material/home:")
-    st.caption("This page: the datasets and the latest backtests.")
-with links[1].container(border=True):
-    st.page_link(components.PAGES["market"], label="Market Data",
-                 icon=":material/candlestick_chart:")
-    st.caption("Candlesticks, indicators, regimes, data quality; import CSV or Parquet.")
-with links[2].container(border=True):
-    st.page_link(components.PAGES["backtest"], label="Backtest", icon=":material/science:")
-    st.caption("Run a strategy, see metrics, equity, trades; sweep parameters; reopen runs.")
+for i, nav in enumerate(components.NAV):
+    with links[i % 3].container(border=True):
+        st.page_link(nav.path, label=nav.title, icon=nav.icon)
+        st.caption(nav.blurb)
 
 st.subheader("Datasets")
 if datasets:

@@ -5,6 +5,8 @@ They draw what the engine returned; they never compute what the engine should.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -14,11 +16,33 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-PAGES = {
-    "overview": "app_pages/overview.py",
-    "market": "app_pages/market_data.py",
-    "backtest": "app_pages/backtest.py",
-}
+@dataclass(frozen=True)
+class NavPage:
+    """One page of the app: where it lives and how the sidebar and Overview show it."""
+
+    key: str
+    path: str
+    title: str
+    icon: str
+    blurb: str
+
+
+#: Every page, in navigation order. app.py builds st.navigation from it; Overview links all.
+NAV: tuple[NavPage, ...] = tuple(
+    NavPage(*row) for row in (
+        ("overview", "app_pages/overview.py", "Overview", ":material/home:",
+         "This page: the datasets and the latest backtests."),
+        ("market", "app_pages/market_data.py", "Market Data", ":material/candlestick_chart:",
+         "Candlesticks, indicators, regimes, data quality; import CSV or Parquet."),
+        ("backtest", "app_pages/backtest.py", "Backtest", ":material/science:",
+         "Run a strategy, see metrics, equity, trades; sweep parameters; reopen runs."),
+        ("ai_analyst", "app_pages/ai_analyst.py", "AI Analyst", ":material/psychology:",
+         "Claude (or the offline analyst) reads a symbol: decisions, consensus, risk, cost."),
+        ("costs", "app_pages/costs_accuracy.py", "Costs & Accuracy", ":material/payments:",
+         "LLM spend against the limits, cache savings, accuracy and calibration."),
+    )
+)
+PAGES = {p.key: p.path for p in NAV}
 
 
 # ------------------------------------------------------------------------------ datasets

@@ -18,7 +18,10 @@ def test_first_run_shows_welcome_datasets_and_links(app):
     assert {"SYN-TREND", "SYN-RANGE", "SYN-VOLATILE"} <= set(symbols)
     assert datasets["Synthetic"].all()  # bundled samples are labelled synthetic
     links = {link.proto.label: link.proto for link in at.get("page_link")}
-    assert set(links) == {"Overview", "Market Data", "Backtest"}
+    from ui.components import NAV
+
+    assert set(links) == {nav.title for nav in NAV}  # a link to every page of the app
+    assert {"Overview", "Market Data", "Backtest"} <= set(links)
     assert all(link.page_script_hash for link in links.values())  # resolved to app pages
     # the shared sidebar names the active dataset and flags synthetic data
     assert at.sidebar.selectbox(key="dataset").value in symbols
