@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -694,14 +694,17 @@ def monitor_job() -> dict[str, Any]:
             "errors": {s.version_id: s.error for s in statuses if s.error}}
 
 
-def schedule_retrain(version_id: str, trigger: str = "manual", *,
-                     sched: Any | None = None) -> RetrainRecord:
-    """Queue a retrain and run it in the background (job ``retrain-<version_id>``)."""
+def schedule_retrain(version_id: str, trigger: str = "manual", *, sched: Any | None = None,
+                     run_at: datetime | None = None) -> RetrainRecord:
+    """Queue a retrain and run it in the background (job ``retrain-<version_id>``), now or
+    at ``run_at`` (an aware datetime, or naive UTC)."""
     rec = enqueue(version_id, trigger)
+    when = {} if run_at is None else {
+        "run_date": run_at if run_at.tzinfo else run_at.replace(tzinfo=timezone.utc)}
     try:
-        scheduler.schedule(RETRAIN_FUNC, job_id=f"retrain-{version_id}", args=[version_id, trigger],
-                           name=f"retrain {version_id}", scheduler=sched,
-                           misfire_grace_time=24 * 3600)
+        scheduler.schedule(RETRAIN_FUNC, job_id=f"retrain-{version_id}",
+                           args=[version_id, trigger], name=f"retrain {version_id}",
+                           scheduler=sched, misfire_grace_time=24 * 3600, **when)
     except Exception:
         _update(int(rec.id), status="failed", decision="failed", finished_at=utcnow(),
                 error="could not schedule the background job")
