@@ -91,20 +91,22 @@ def list_run_rows() -> list[EvolutionRun]:
 
 
 def _proc_start(pid: int) -> float | None:
-    """A process's start time (psutil, else Linux /proc), to tell a reused pid apart."""
-    try:
-        import psutil
-
-        return float(psutil.Process(pid).create_time())
-    except ImportError:
-        pass
-    except Exception:
-        return None
+    """A process's start time, to tell a reused pid apart: Linux ``/proc`` clock ticks
+    (the same in every process, whatever is importable), else psutil's creation time."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             text = f.read().decode(errors="replace")
         return float(text.rsplit(")", 1)[1].split()[19])  # field 22: starttime (ticks)
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self"):
+            return None  # Linux, and the process is gone
     except (OSError, IndexError, ValueError):
+        return None
+    try:
+        import psutil
+
+        return float(psutil.Process(pid).create_time())
+    except Exception:
         return None
 
 

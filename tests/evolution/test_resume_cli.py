@@ -29,7 +29,7 @@ def _pop(run_id):
 
 
 def test_kill_and_resume_loses_at_most_the_generation_in_flight(goog_path):
-    args = ["evolve", "--data", goog_path, "--population", "16", "--generations", "60",
+    args = ["evolve", "--data", goog_path, "--population", "16", "--generations", "400",
             "--seed", "11", "--backend", "inline", "--threshold", "none", "--json"]
     proc = subprocess.Popen([sys.executable, "-m", "engine", *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
