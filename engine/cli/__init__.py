@@ -23,6 +23,7 @@ from engine.errors import StratLabError
 
 #: Command modules, in the order ``--help`` lists them.
 COMMAND_MODULES = ["engine.cli.data", "engine.cli.backtest", "engine.cli.llm", "engine.cli.evolution"]
+COMMAND_MODULES += ["engine.cli.models"]  # models …, retrain …
 COMMAND_MODULES += ["engine.cli.neural"]
 
 
