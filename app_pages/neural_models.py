@@ -1,0 +1,344 @@
+"""Neural Models: train an LSTM or Transformer in the background, watch it learn, and read its
+test-period result against a logistic-regression baseline, the majority class and
+buy-and-hold.
+
+Training runs as a scheduler job in a subprocess (``engine.neural.start_training_job``);
+this page only reads the ``training_runs`` / ``training_epochs`` rows, polling them in an
+``st.fragment(run_every=…)`` while a run is active. Widget keys start with ``nn_``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from engine.errors import StratLabError
+from engine.neural import (
+    FEATURE_NAMES,
+    get_training_run,
+    list_training_runs,
+    make_config,
+    start_training_job,
+)
+from engine.neural.jobs import request_stop
+from ui import components
+from ui.state import ensure
+
+ss = st.session_state
+POLL_SECONDS = 2.0
+SIZES = {
+    "Seed sizes": {},  # LSTM 128×3, Transformer d128 / 8 heads / 4 layers
+    "Small (fast, for trying out)": {"hidden_size": 32, "num_layers": 1, "d_model": 32,
+                                     "nhead": 4, "dim_feedforward": 64},
+}
+DEFAULTS: dict[str, Any] = {
+    "nn_model": "lstm", "nn_horizon": 5, "nn_threshold_pct": 1.0, "nn_epochs": 50,
+    "nn_batch": 32, "nn_lr": 0.001, "nn_size": "Seed sizes", "nn_seq": 60, "nn_seed": 42,
+    "nn_patience": 5, "nn_prob_pct": 0.0, "nn_device": "auto", "nn_accum": 1,
+    "nn_commission_pct": 0.1, "nn_run_id": None,
+}
+CLASS_COLORS = {"buy": "#16a34a", "sell": "#dc2626", "hold": "#94a3b8"}
+
+
+def _layout(fig: go.Figure, height: int, title: str) -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      title=dict(text=title), hovermode="x unified",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="right",
+                                  x=1))
+    return fig
+
+
+def _pct(v: Any) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else \
+        f"{100 * v:.1f} %"
+
+
+# ------------------------------------------------------------------------------ callbacks
+
+def _start_training() -> None:
+    """Train button: validate the setup, start the background job, follow its run."""
+    try:
+        cfg = make_config(
+            symbol=ss["nn_dataset"], model_type=ss["nn_model"], horizon=int(ss["nn_horizon"]),
+            threshold=round(ss["nn_threshold_pct"] / 100.0, 10), epochs=int(ss["nn_epochs"]),
+            batch_size=int(ss["nn_batch"]), learning_rate=float(ss["nn_lr"]),
+            sequence_length=int(ss["nn_seq"]), seed=int(ss["nn_seed"]),
+            patience=int(ss["nn_patience"]), device=ss["nn_device"],
+            grad_accum_steps=int(ss["nn_accum"]),
+            prob_threshold=round(ss["nn_prob_pct"] / 100.0, 10),
+            commission=round(ss["nn_commission_pct"] / 100.0, 10),
+            **SIZES[ss["nn_size"]],
+        )
+        job_id = start_training_job(cfg)
+    except StratLabError as exc:
+        ss["nn_notice"] = ("error", str(exc))
+        return
+    ss["nn_run_id"] = int(job_id.removeprefix("training-"))
+    ss["nn_notice"] = ("success", f"Training started in the background ({job_id}); "
+                       "you can leave this page and come back.")
+
+
+def _stop(run_id: int) -> None:
+    try:
+        request_stop(run_id)
+    except StratLabError as exc:
+        ss["nn_notice"] = ("error", str(exc))
+
+
+# ---------------------------------------------------------------------------------- setup
+
+def setup(infos) -> None:
+    symbols = [i.symbol for i in infos]
+    by_symbol = {i.symbol: i for i in infos}
+    if ss.get("nn_dataset") not in by_symbol:
+        ss["nn_dataset"] = ss.get("dataset") if ss.get("dataset") in by_symbol else symbols[0]
+    c = st.columns(4)
+    c[0].selectbox("Dataset", symbols, key="nn_dataset",
+                   format_func=lambda s: components.dataset_label(by_symbol[s]))
+    c[1].selectbox("Model", ["lstm", "transformer"], key="nn_model",
+                   format_func=lambda m: {"lstm": "LSTM", "transformer": "Transformer"}[m])
+    c[2].number_input("Horizon (bars)", 1, 250, step=1, key="nn_horizon",
+                      help="Label = the return from this close to the close this many bars "
+                           "ahead.")
+    c[3].number_input("Label threshold %", 0.0, 50.0, step=0.25, format="%.2f",
+                      key="nn_threshold_pct",
+                      help="Buy above +threshold, Sell below −threshold, Hold between.")
+    c = st.columns(4)
+    c[0].number_input("Epochs", 1, 1000, step=1, key="nn_epochs",
+                      help="At most; early stopping on the validation loss ends sooner.")
+    c[1].selectbox("Batch size", [8, 16, 32, 64, 128, 256], key="nn_batch")
+    c[2].number_input("Learning rate", 1e-5, 0.1, step=0.0005, format="%.4f", key="nn_lr")
+    c[3].selectbox("Model size", list(SIZES), key="nn_size",
+                   help="Seed sizes: LSTM hidden 128 × 3 layers; Transformer d_model 128, "
+                        "8 heads, 4 layers. Small trains in seconds on a CPU.")
+    with st.expander("More settings"):
+        c = st.columns(4)
+        c[0].number_input("Window (bars)", 5, 512, step=5, key="nn_seq",
+                          help="Sequence length: bars the model sees per prediction.")
+        c[1].number_input("Seed", 0, 2**31 - 1, step=1, key="nn_seed",
+                          help="Same seed, data and settings → the same model on the CPU.")
+        c[2].number_input("Early-stopping patience", 1, 100, step=1, key="nn_patience")
+        c[3].number_input("Gradient accumulation", 1, 64, step=1, key="nn_accum",
+                          help="Micro-batches per optimiser step.")
+        c = st.columns(4)
+        c[0].selectbox("Device", ["auto", "cpu", "cuda"], key="nn_device",
+                       help="auto: the CUDA GPU when there is one (mixed precision), else CPU.")
+        c[1].number_input("Min. probability to act %", 0.0, 100.0, step=5.0,
+                          key="nn_prob_pct",
+                          help="The strategy acts on a Buy/Sell prediction only at this "
+                               "probability or more (0 = always).")
+        c[2].number_input("Commission %", 0.0, 5.0, step=0.01, format="%.3f",
+                          key="nn_commission_pct", help="Of traded value, per side.")
+        st.caption("Features (10, past bars only): " + ", ".join(FEATURE_NAMES) +
+                   ". Split: train / validation / test in time order (70/15/15) with a gap "
+                   "of the horizon between parts; scaler fitted on train only.")
+    info = by_symbol[ss["nn_dataset"]]
+    if info.synthetic:
+        st.caption(f":orange[{info.symbol} is synthetic data — not a real market.]")
+
+
+# --------------------------------------------------------------------------------- charts
+
+def history_chart(epochs: list[dict]) -> go.Figure:
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    x = [e["epoch"] for e in epochs]
+    for col, (key, name, color, dash) in enumerate((
+            ("train_loss", "train loss", "#2563eb", None), ("val_loss", "val loss", "#ea580c",
+                                                            None),
+            ("train_acc", "train acc", "#2563eb", "dot"), ("val_acc", "val acc", "#ea580c",
+                                                          "dot"))):
+        fig.add_trace(go.Scatter(x=x, y=[e[key] for e in epochs], name=name,
+                                 mode="lines+markers", line=dict(color=color, dash=dash)),
+                      row=1, col=1 + col // 2)
+    fig.update_xaxes(title_text="epoch")
+    return _layout(fig, 300, "Training progress (train and validation)")
+
+
+def confusion_chart(cm: list[list[int]]) -> go.Figure:
+    names = ["sell", "hold", "buy"]
+    fig = go.Figure(go.Heatmap(z=cm, x=names, y=names, colorscale="Blues", showscale=False,
+                               text=cm, texttemplate="%{text}",
+                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    fig.update_xaxes(title_text="predicted")
+    fig.update_yaxes(title_text="true", autorange="reversed")
+    return _layout(fig, 320, "Confusion matrix (test period)")
+
+
+def predictions_chart(pred: dict[str, list]) -> go.Figure:
+    df = pl.DataFrame({k: pred[k] for k in ("timestamp", "close", "label")}).with_columns(
+        pl.col("timestamp").str.to_datetime())
+    fig = go.Figure(go.Scatter(x=df["timestamp"], y=df["close"], name="Close", mode="lines",
+                               line=dict(color="#334155", width=1.2)))
+    for label, symbol in (("buy", "triangle-up"), ("sell", "triangle-down")):
+        sub = df.filter(pl.col("label") == label)
+        fig.add_trace(go.Scatter(x=sub["timestamp"], y=sub["close"], mode="markers",
+                                 name=f"Predicted {label}",
+                                 marker=dict(symbol=symbol, size=8,
+                                             color=CLASS_COLORS[label])))
+    fig.update_yaxes(title_text="Price")
+    return _layout(fig, 360, "Test period: the model's predictions on the price")
+
+
+def equity_chart(eq: dict[str, list], name: str) -> go.Figure:
+    x = pl.Series(eq["timestamp"]).str.to_datetime()
+    fig = go.Figure()
+    for key, label, color in (("buy_hold", "Buy & hold", "#94a3b8"),
+                              ("baseline", "Logistic baseline", "#ea580c"),
+                              ("model", name, "#2563eb")):
+        fig.add_trace(go.Scatter(x=x, y=eq[key], name=label, mode="lines",
+                                 line=dict(color=color, width=1.8 if key == "model" else 1.3)))
+    fig.update_yaxes(title_text="Equity")
+    return _layout(fig, 340, "Test period: model vs logistic baseline vs buy-and-hold")
+
+
+# -------------------------------------------------------------------------------- results
+
+def show_result(res: dict) -> None:
+    m, bt, base = res["metrics"], res["backtest"], res["baseline_backtest"]
+    name = {"lstm": "LSTM", "transformer": "Transformer"}[res["model_type"]]
+    st.markdown(f"**{name}** on **{res['config']['symbol']}** · version "
+                f"`{res['version_id'] or 'not registered'}` · {res['device']}"
+                f"{' (mixed precision)' if res.get('amp') else ''} · "
+                f"{res['epochs_run']} epochs (best {res['best_epoch']}) in "
+                f"{res['seconds']:.1f} s · {res['samples_per_second']:,.0f} samples/s")
+    dates = res["split"].get("test_dates") or ["?", "?"]
+    st.caption(f"Test period {dates[0][:10]} → {dates[1][:10]} "
+               f"({res['split']['sizes']['test']} labelled bars) · file sha256 "
+               f"`{res['file_hash'][:16]}…`")
+    cards = [("Test accuracy", _pct(m["accuracy"])),
+             ("Logistic baseline", _pct(m["baseline_accuracy"])),
+             (f"Majority ({m['majority_class']})", _pct(m["majority_accuracy"])),
+             ("Model return", components.fmt(bt["total_return_pct"], "pct")),
+             ("Baseline return", components.fmt(base["total_return_pct"], "pct")),
+             ("Buy & hold", components.fmt(res["buy_hold_return_pct"], "pct")),
+             ("Sharpe", components.fmt(bt["sharpe"])),
+             ("Max drawdown", components.fmt(bt["max_drawdown_pct"], "pct")),
+             ("Trades", components.fmt(bt["n_trades"], "int")),
+             ("Samples/s", f"{res['samples_per_second']:,.0f}")]
+    for row in (cards[:5], cards[5:]):
+        for col, (label, value) in zip(st.columns(5), row):
+            col.metric(label, value)
+    if m["accuracy"] is not None and m["baseline_accuracy"] is not None and \
+            m["accuracy"] <= m["baseline_accuracy"]:
+        st.info("The logistic-regression baseline is at least as accurate as the neural "
+                "model on this test period — common on market data.")
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**Per class (test period)**")
+        rows = []
+        for cls in ("sell", "hold", "buy"):
+            pc, bc = m["per_class"][cls], m["baseline"]["per_class"][cls]
+            rows.append({"class": cls, "precision": pc["precision"], "recall": pc["recall"],
+                         "f1": pc["f1"], "support": pc["support"],
+                         "baseline precision": bc["precision"],
+                         "baseline recall": bc["recall"]})
+        st.dataframe(pl.DataFrame(rows, schema_overrides={
+            k: pl.Float64 for k in ("precision", "recall", "f1", "baseline precision",
+                                    "baseline recall")}), hide_index=True,
+            column_config={k: st.column_config.NumberColumn(format="%.3f") for k in
+                           ("precision", "recall", "f1", "baseline precision",
+                            "baseline recall")})
+        st.caption(f"Loss: validation {m['val_loss']:.4f} (best epoch) · test "
+                   f"{m['test_loss']:.4f} (class-weighted cross-entropy)")
+    with right:
+        st.plotly_chart(confusion_chart(m["confusion_matrix"]), key="nn_confusion",
+                        config={"displaylogo": False})
+    st.plotly_chart(predictions_chart(res["predictions"]), key="nn_pred_chart",
+                    config={"displaylogo": False})
+    st.plotly_chart(equity_chart(res["equity"], name), key="nn_equity_chart",
+                    config={"displaylogo": False})
+    with st.expander("Backtest metrics: model vs baseline"):
+        keys = [k for k in bt if k != "periods_per_year"]
+        st.dataframe(pl.DataFrame({"metric": keys,
+                                   "model": [bt[k] for k in keys],
+                                   "logistic baseline": [base.get(k) for k in keys]},
+                                  schema_overrides={"model": pl.Float64,
+                                                    "logistic baseline": pl.Float64}),
+                     hide_index=True)
+
+
+# ------------------------------------------------------------------------- live progress
+
+def progress_panel(run_id: int) -> None:
+    try:
+        run = get_training_run(run_id)
+    except StratLabError as exc:
+        st.error(str(exc))
+        return
+    total = max(run.epochs_total, 1)
+    label = {"queued": "Queued…", "running": "Training…", "completed": "Completed",
+             "stopped": "Stopped early on request", "failed": "Failed",
+             "interrupted": "Interrupted (the process ended)"}.get(run.status, run.status)
+    st.markdown(f"**Run #{run.id}** · {run.model_type} on {run.symbol} · {label}")
+    st.progress(min(1.0, run.epochs_done / total),
+                text=f"epoch {run.epochs_done} / {run.epochs_total}"
+                     + (f" · device {run.device}" if run.device else "")
+                     + (f" · {run.samples_per_second:,.0f} samples/s"
+                        if run.samples_per_second else ""))
+    if run.active:
+        st.button("Stop after this epoch", key="nn_stop_btn", on_click=_stop,
+                  args=(run.id,), disabled=run.requested_action == "stop")
+    if run.status in ("failed", "interrupted") and run.error:
+        st.error(run.error)
+    if run.epochs:
+        st.plotly_chart(history_chart(run.epochs), key="nn_history_chart",
+                        config={"displaylogo": False})
+    was_active = ss.get("nn_polling") == run.id
+    ss["nn_polling"] = run.id if run.active else None
+    if was_active and not run.active:
+        st.rerun()  # draw the results with the whole page
+
+
+# ----------------------------------------------------------------------------------- page
+
+for key, value in DEFAULTS.items():
+    ensure(key, value)
+st.title("Neural Models")
+st.caption("LSTM and Transformer models that label each bar Buy / Hold / Sell from 10 "
+           "features of past bars. Every result is shown against a logistic-regression "
+           "baseline, the majority class and buy-and-hold: simple models often do as well "
+           "on market data.")
+notice = ss.pop("nn_notice", None)
+if notice:
+    getattr(st, notice[0])(notice[1])
+infos = ss.get("datasets") or []
+if not infos:
+    st.info("No dataset to train on: import one on **Market Data**.")
+    st.stop()
+
+with st.container(border=True):
+    setup(infos)
+    st.button("Train", key="nn_train_btn", type="primary", on_click=_start_training,
+              help="Runs in the background (a separate process); progress appears below.")
+
+try:
+    runs = list_training_runs(50)
+except StratLabError as exc:
+    st.error(str(exc))
+    runs = []
+if not runs:
+    st.caption("No training runs yet: set up a model above and press **Train**.")
+    st.stop()
+by_id = {r.id: r for r in runs}
+if ss.get("nn_run_id") not in by_id:
+    ss["nn_run_id"] = runs[0].id
+st.selectbox("Training run", list(by_id), key="nn_run_id",
+             format_func=lambda i: (f"#{i} · {by_id[i].model_type} · {by_id[i].symbol} · "
+                                    f"{by_id[i].status} · "
+                                    f"{by_id[i].created_at:%Y-%m-%d %H:%M} UTC"))
+current = by_id[ss["nn_run_id"]]
+st.fragment(progress_panel, run_every=POLL_SECONDS if current.active else None)(current.id)
+
+if not current.active:
+    try:
+        full = get_training_run(current.id)
+    except StratLabError as exc:
+        st.error(str(exc))
+        st.stop()
+    if full.result:
+        show_result(full.result)
