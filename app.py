@@ -44,6 +44,7 @@ def _start_scheduler(database_url: str) -> bool:
     directory) never reuses a scheduler bound to another job store; the engine shuts the
     old one down (engine.scheduler.get_scheduler).
     """
+    import engine.evolution  # noqa: F401  (registers its start-up hook: dead runs → interrupted)
     from engine.llm.tracking import ensure_llm_jobs
     from engine.scheduler import get_scheduler
 

@@ -40,22 +40,41 @@ def indicator_expr(key: tuple) -> pl.Expr:
 
 @dataclass
 class IndicatorBank:
-    """A matrix of indicator rows over one dataset and the index of each key."""
+    """A matrix of indicator rows over one dataset and the index of each key.
+
+    A bank can be kept and grown: :meth:`ensure` appends only the keys it lacks, which is
+    how an evolution re-uses most indicators from one generation to the next.
+    """
 
     matrix: np.ndarray  # shape (n_indicators, n_bars), float64, NaN during warm-up
     index: dict[tuple, int]
 
     @classmethod
     def build(cls, data: pl.DataFrame, keys: Iterable[tuple]) -> IndicatorBank:
-        distinct = list(dict.fromkeys(keys))
-        if not distinct:
-            return cls(np.empty((0, data.height)), {})
+        bank = cls(np.empty((0, data.height)), {})
+        bank.ensure(data, keys)
+        return bank
+
+    def ensure(self, data: pl.DataFrame, keys: Iterable[tuple], *,
+               max_bytes: int | None = None) -> None:
+        """Compute and append the keys not in the bank yet (one polars ``select``).
+
+        With ``max_bytes``, a bank that would grow past it restarts from ``keys`` alone.
+        """
+        wanted = list(dict.fromkeys(keys))
+        new = [k for k in wanted if k not in self.index]
+        if not new:
+            return
+        if max_bytes is not None and (len(self.index) + len(new)) * data.height * 8 > max_bytes:
+            self.matrix, self.index, new = np.empty((0, data.height)), {}, wanted
         frame = data.select(
-            [indicator_expr(k).cast(pl.Float64).alias(f"k{i}") for i, k in enumerate(distinct)]
+            [indicator_expr(k).cast(pl.Float64).alias(f"k{i}") for i, k in enumerate(new)]
         )
         # nulls (warm-up) become NaN in to_numpy
-        matrix = np.ascontiguousarray(frame.to_numpy(order="fortran").T)
-        return cls(matrix, {k: i for i, k in enumerate(distinct)})
+        rows = frame.to_numpy(order="fortran").T
+        base = len(self.index)
+        self.matrix = np.ascontiguousarray(np.vstack([self.matrix, rows]) if base else rows)
+        self.index.update({k: base + i for i, k in enumerate(new)})
 
     def __len__(self) -> int:
         return len(self.index)

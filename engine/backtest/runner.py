@@ -276,12 +276,15 @@ def run_batch(
     *,
     on_progress: ProgressCallback | None = None,
     chunk_size: int = 0,
+    bank: IndicatorBank | None = None,
     _resolved: bool = False,
 ) -> BatchResult:
     """Evaluate many parameter sets in one compiled, parallel call per chunk.
 
     Each distinct indicator is computed once for the whole batch (the indicator bank).
     ``chunk_size`` > 0 splits the work so ``on_progress`` can report; 0 means one chunk.
+    ``bank``: a bank built on this same ``data`` to reuse and grow (an evolution keeps one
+    across generations); by default a fresh one is built.
     """
     t0 = time.perf_counter()
     settings = settings or BacktestSettings()
@@ -293,8 +296,11 @@ def run_batch(
     out = np.empty((m, kernel.N_KERNEL_METRICS))
     if m == 0:
         return BatchResult(strat.name, [], out, ppy, 0.0)
-    bank = IndicatorBank.build(data, itertools.chain.from_iterable(
-        strat.indicator_keys(p) for p in resolved))
+    keys = itertools.chain.from_iterable(strat.indicator_keys(p) for p in resolved)
+    if bank is None:
+        bank = IndicatorBank.build(data, keys)
+    else:
+        bank.ensure(data, keys)
     packed = [strat.pack(p, bank.index) for p in resolved]
     width_r = max(len(r) for r, _ in packed) or 1
     width_v = max(len(v) for _, v in packed) or 1

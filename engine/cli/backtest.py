@@ -17,7 +17,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True,
                    help="dataset symbol or CSV/Parquet path; A,B,C for a portfolio")
     p.add_argument("--strategy", required=True,
-                   help="sma_cross, rsi, macd, bollinger or genome")
+                   help="sma_cross, rsi, macd, bollinger, genome or a promoted strategy's name")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="strategy parameter (repeatable)")
     p.add_argument("--stop-loss", type=float, default=None, metavar="F",
@@ -71,6 +71,18 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def _strategy_and_params(args) -> tuple[str, dict[str, Any]]:
+    """A built-in strategy, or a promoted one (its genes, overridable with --param)."""
+    from engine.backtest.named import resolve_named
+
+    params = parse_params(args.param)
+    named = resolve_named(args.strategy)
+    if named is None:
+        return args.strategy, params
+    strategy, stored = named
+    return strategy, {**stored, **params}
+
+
 def _settings(args):
     from engine.backtest import BacktestSettings
 
@@ -97,13 +109,13 @@ def cmd_backtest(args) -> int:
     from engine.market import dataset_fingerprint
 
     frames = _load(args)
-    params = parse_params(args.param)
+    strategy, params = _strategy_and_params(args)
     settings = _settings(args)
     if len(frames) == 1 and args.max_positions is None:
         (symbol, data), = frames.items()
-        result = run_backtest(data, args.strategy, params, settings)
+        result = run_backtest(data, strategy, params, settings)
     else:
-        result = run_portfolio(frames, args.strategy, params, settings,
+        result = run_portfolio(frames, strategy, params, settings,
                                max_positions=args.max_positions)
         data = next(iter(frames.values()))
     doc = result.to_dict()
@@ -134,9 +146,9 @@ def cmd_sweep(args) -> int:
     data = next(iter(frames.values()))
     grid = dict(parse_grid(g) for g in args.grid)
     progress = None if args.json or not sys.stderr.isatty() else stderr_progress
-    result = sweep(data, args.strategy, grid, _settings(args),
-                   base_params=parse_params(args.param), sort_by=args.sort_by,
-                   on_progress=progress)
+    strategy, params = _strategy_and_params(args)
+    result = sweep(data, strategy, grid, _settings(args), base_params=params,
+                   sort_by=args.sort_by, on_progress=progress)
     doc = result.to_dict()
     if args.top > 0:
         doc["results"] = doc["results"][: args.top]
