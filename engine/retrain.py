@@ -63,6 +63,7 @@ __all__ = [
     "get_policy",
     "history",
     "monitor_job",
+    "monitor_job_info",
     "quality_gate",
     "queue",
     "reset_policy",
@@ -725,3 +726,15 @@ def ensure_retrain_jobs(sched: Any | None = None) -> str:
     return scheduler.schedule(MONITOR_FUNC, job_id=MONITOR_JOB_ID, trigger="interval",
                               minutes=policy.monitor_interval_minutes,
                               name="model monitoring and auto-retrain", scheduler=s)
+
+
+def monitor_job_info(sched: Any | None = None) -> dict[str, Any] | None:
+    """The monitoring job as the page shows it: next run, interval, last outcome (or None
+    when it is not scheduled)."""
+    for job in scheduler.list_jobs(sched):
+        if job.id == MONITOR_JOB_ID:
+            return {"next_run_time": job.next_run_time, "trigger": job.trigger,
+                    "paused": job.paused, "last_status": job.last_status,
+                    "last_finished": job.last_finished, "last_result": job.last_result,
+                    "last_error": job.last_error}
+    return None

@@ -1,0 +1,266 @@
+"""Auto-Retrain: the retrain policy, each deployed model against its deployment snapshot,
+the retrain queue and history, and **Retrain now** (a background job on the shared
+scheduler). Every action is an ``engine.retrain`` call; errors are shown with ``st.error``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from engine import registry, retrain
+from engine.errors import StratLabError
+
+ss = st.session_state
+for key, value in {"ar_notice": None, "ar_status": None, "ar_jobs_ready": False}.items():
+    ss.setdefault(key, value)
+
+#: policy field → (label, help, kind)
+FIELDS: dict[str, tuple[str, str, str]] = {
+    "accuracy_threshold": ("Accuracy drop that triggers (RETRAIN_THRESHOLD)",
+                           "Absolute accuracy drop from the deployment snapshot, 0–1; a drop "
+                           "exactly at the threshold fires.", "float"),
+    "return_threshold_pct": ("Return drop that triggers, points",
+                             "Drop of the strategy return (percentage points) on the window.",
+                             "float"),
+    "interval_hours": ("Retrain interval, hours (RETRAIN_INTERVAL_HOURS)",
+                       "Retrain at least this often, counted from the last training or "
+                       "retrain attempt.", "float"),
+    "performance_window_days": ("Performance window, days (PERFORMANCE_WINDOW_DAYS)",
+                                "The newest days monitored, and held out from a retrain.",
+                                "float"),
+    "min_window_bars": ("Window at least, bars",
+                        "The window is extended to at least this many bars.", "int"),
+    "min_data_points": ("Fewest training bars (MIN_DATA_POINTS)",
+                        "A retrain with fewer bars before the window fails.", "int"),
+    "monitor_interval_minutes": ("Check every, minutes",
+                                 "How often the background monitoring job runs.", "int"),
+}
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, StratLabError):
+        return str(exc)
+    return f"Unexpected error ({type(exc).__name__}: {exc})."
+
+
+def _num(v: Any, digits: int = 4) -> str:
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def _pct(v: Any) -> str:
+    return "n/a" if v is None else f"{v:,.2f} %"
+
+
+# ----------------------------------------------------------------------------- callbacks
+
+def _retrain_now(version_id: str) -> None:
+    try:
+        rec = retrain.schedule_retrain(version_id, "manual")
+        ss["ar_notice"] = ("success", f"Retrain of {version_id} queued (record #{rec.id}); it "
+                           "runs in the background — the queue below updates.")
+    except Exception as exc:
+        ss["ar_notice"] = ("error", _message(exc))
+
+
+def _reset_policy() -> None:
+    try:
+        retrain.reset_policy()
+        retrain.ensure_retrain_jobs()
+        ss["ar_notice"] = ("success", "Policy reset to the environment / seed defaults.")
+    except Exception as exc:
+        ss["ar_notice"] = ("error", _message(exc))
+    for name in FIELDS:
+        ss.pop(f"ar_p_{name}", None)
+    ss.pop("ar_p_auto_retrain", None)
+
+
+def _run_check() -> None:
+    try:
+        ss["ar_status"] = [s.to_dict() for s in retrain.check()]
+    except Exception as exc:
+        ss["ar_notice"] = ("error", _message(exc))
+
+
+# ---------------------------------------------------------------------------------- parts
+
+def policy_form(policy: retrain.RetrainPolicy) -> None:
+    with st.form("ar_policy"):
+        cols = st.columns(4)
+        values: dict[str, Any] = {}
+        for i, (name, (label, help_, kind)) in enumerate(FIELDS.items()):
+            current = getattr(policy, name)
+            with cols[i % 4]:
+                if kind == "int":
+                    values[name] = st.number_input(label, min_value=1, step=1,
+                                                   value=int(current), key=f"ar_p_{name}",
+                                                   help=help_)
+                else:
+                    values[name] = st.number_input(label, min_value=0.0, value=float(current),
+                                                   step=0.01 if current < 1 else 1.0,
+                                                   format="%.4g", key=f"ar_p_{name}",
+                                                   help=help_)
+        values["auto_retrain"] = st.checkbox(
+            "Retrain automatically when a trigger fires", value=policy.auto_retrain,
+            key="ar_p_auto_retrain", help="Off: the monitor only reports.")
+        if st.form_submit_button("Save policy", type="primary"):
+            try:
+                retrain.save_policy(values)
+                retrain.ensure_retrain_jobs()
+                ss["ar_notice"] = ("success", "Policy saved.")
+            except Exception as exc:
+                ss["ar_notice"] = ("error", _message(exc))
+            st.rerun()
+    st.button("Reset to defaults", key="ar_reset_btn", on_click=_reset_policy)
+
+
+def monitoring(statuses: list[dict[str, Any]]) -> None:
+    if not statuses:
+        st.info("No deployed models: deploy a version on **Model Registry** to monitor it.")
+        return
+    st.dataframe(pl.DataFrame({
+        "Environment": [s["environment"] for s in statuses],
+        "version_id": [s["version_id"] for s in statuses],
+        "Accuracy at deploy": [s["snapshot_accuracy"] for s in statuses],
+        "Accuracy now": [s["live_accuracy"] for s in statuses],
+        "Accuracy drop": [s["accuracy_drop"] for s in statuses],
+        "Return % at deploy": [s["snapshot_return_pct"] for s in statuses],
+        "Return % now": [s["live_return_pct"] for s in statuses],
+        "Return drop": [s["return_drop"] for s in statuses],
+        "Hours since training": [s["hours_since_training"] for s in statuses],
+        "Triggers": [", ".join(s["triggers"]) or "—" for s in statuses],
+        "Retraining": [s["retrain_running"] for s in statuses],
+        "Problem": [s["error"] for s in statuses],
+    }, strict=False), hide_index=True, width="stretch")
+    for s in statuses:
+        if s["error"]:
+            st.error(f"{s['environment']} · {s['version_id']}: {s['error']}")
+    st.caption("Live = the newest window ("
+               + ", ".join(sorted({f"{s['window'].get('window_start', '?')[:10]} → "
+                                   f"{s['window'].get('window_end', '?')[:10]}"
+                                   for s in statuses if s["window"]}) or "n/a")
+               + "); a drop at or above its threshold fires.")
+
+
+def retrain_button(statuses: list[dict[str, Any]]) -> None:
+    deployed = list(dict.fromkeys(s["version_id"] for s in statuses))
+    others = [v.version_id for v in registry.list_versions(status="ACTIVE")
+              if v.version_id not in deployed]
+    options = deployed + others
+    if not options:
+        return
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    vid = c1.selectbox("Version to retrain", options, key="ar_version",
+                       format_func=lambda v: f"{v} (deployed)" if v in deployed else v)
+    c2.button("Retrain now", key="ar_retrain_btn", type="primary", on_click=_retrain_now,
+              args=(vid,))
+
+
+def _records_frame(records: list) -> pl.DataFrame:
+    def hold(r, side: str, key: str):
+        return ((getattr(r, side) or {}).get("holdout") or {}).get(key)
+
+    return pl.DataFrame({
+        "#": [r.id for r in records],
+        "When": [f"{(r.finished_at or r.created_at):%Y-%m-%d %H:%M}" for r in records],
+        "Status": [r.status for r in records],
+        "Trigger": [r.trigger for r in records],
+        "Version": [r.version_id for r in records],
+        "New version": [r.new_version_id or "" for r in records],
+        "Old accuracy": [hold(r, "old_metrics", "accuracy") for r in records],
+        "New accuracy": [hold(r, "new_metrics", "accuracy") for r in records],
+        "Old return %": [hold(r, "old_metrics", "return_pct") for r in records],
+        "New return %": [hold(r, "new_metrics", "return_pct") for r in records],
+        "Decision": [r.decision for r in records],
+        "Reason / error": [r.error or r.reason for r in records],
+    }, strict=False)
+
+
+def _poll() -> float | None:
+    """Poll while something is queued or running; stop when the queue is empty."""
+    try:
+        return 3.0 if retrain.queue() else None
+    except Exception:
+        return None
+
+
+@st.fragment(run_every=_poll())
+def queue_panel() -> None:
+    q = retrain.queue()
+    if not q:
+        st.caption("The retrain queue is empty.")
+        return
+    st.dataframe(pl.DataFrame({
+        "#": [r.id for r in q], "Status": [r.status for r in q],
+        "Version": [r.version_id for r in q], "Trigger": [r.trigger for r in q],
+        "Queued": [f"{r.created_at:%Y-%m-%d %H:%M:%S}" for r in q],
+        "Started": [f"{r.started_at:%H:%M:%S}" if r.started_at else "" for r in q],
+    }), hide_index=True, width="stretch")
+
+
+def history_panel() -> None:
+    h = retrain.history(limit=100)
+    if not h:
+        st.caption("No retrains yet.")
+        return
+    st.dataframe(_records_frame(h), hide_index=True, width="stretch")
+
+
+def job_panel() -> None:
+    try:
+        if not ss["ar_jobs_ready"]:
+            retrain.ensure_retrain_jobs()
+            ss["ar_jobs_ready"] = True
+        info = retrain.monitor_job_info()
+    except Exception as exc:
+        st.warning(f"The background monitoring job is not available: {_message(exc)}")
+        return
+    if info is None:
+        st.caption("The monitoring job is not scheduled.")
+        return
+    nxt = info["next_run_time"]
+    last = info["last_status"] or "never ran"
+    st.caption(f"Background monitoring ({info['trigger']}): next check "
+               f"{nxt:%Y-%m-%d %H:%M} UTC · last run: {last}" if nxt else
+               f"Background monitoring is paused · last run: {last}")
+
+
+# ---------------------------------------------------------------------------------- page
+
+st.title("Auto-Retrain")
+st.caption("Deployed models are checked on the newest data; when accuracy or return drops by "
+           "the thresholds (or the interval passes) they are retrained, and the new version "
+           "is deployed only if it beats the deployed one on a held-out recent window.")
+notice = ss.get("ar_notice")
+if notice:
+    getattr(st, notice[0])(notice[1])
+    ss["ar_notice"] = None
+
+try:
+    policy = retrain.get_policy()
+except Exception as exc:  # a bad environment variable, for example
+    st.error(_message(exc))
+    policy = None
+
+st.subheader("Policy")
+if policy is not None:
+    policy_form(policy)
+job_panel()
+
+st.subheader("Monitoring")
+c1, _ = st.columns([1, 4])
+c1.button("Check now", key="ar_check_btn", on_click=_run_check)
+if ss["ar_status"] is None:
+    _run_check()
+statuses = ss["ar_status"] or []
+monitoring(statuses)
+try:
+    retrain_button(statuses)
+except Exception as exc:
+    st.error(_message(exc))
+
+st.subheader("Queue")
+queue_panel()
+st.subheader("History")
+history_panel()

@@ -1,0 +1,195 @@
+"""AppTest of the Model Registry and Auto-Retrain pages (run on their own, with engine.neural
+replaced by fakes and the background scheduler kept out of the test process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import registry, retrain
+from tests.registry._helpers import FakeNeural, make_version
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / "app_pages" / f"{name}.py"), default_timeout=60)
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def table(at: AppTest, column: str):
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with {column!r}")
+
+
+@pytest.fixture
+def fake(monkeypatch) -> FakeNeural:
+    f = FakeNeural(monkeypatch)
+    scheduled: list[tuple[str, str]] = []
+
+    def schedule_retrain(version_id, trigger="manual", **_):
+        scheduled.append((version_id, trigger))
+        return retrain.enqueue(version_id, trigger)
+
+    monkeypatch.setattr(retrain, "schedule_retrain", schedule_retrain)
+    monkeypatch.setattr(retrain, "ensure_retrain_jobs", lambda sched=None: "retrain-monitor")
+    monkeypatch.setattr(retrain, "monitor_job_info", lambda sched=None: None)
+    f.scheduled = scheduled
+    return f
+
+
+# ------------------------------------------------------------------------ Model Registry
+
+def test_registry_page_empty(fake):
+    at = page("model_registry").run()
+    assert_clean(at)
+    assert [t.value for t in at.title] == ["Model Registry"]
+    assert any("No model versions yet" in i.value for i in at.info)
+
+
+def test_registry_page_lists_filters_deploys_rolls_back_and_archives(fake):
+    a = make_version(accuracy=0.55, model_type="lstm", tags=["keep"])
+    b = make_version(accuracy=0.70, model_type="transformer",
+                     parent_version=a.version_id, relationship="retrained_from")
+    at = page("model_registry").run()
+    assert_clean(at)
+    assert list(table(at, "version_id")["version_id"]) == [b.version_id, a.version_id]
+    at.selectbox(key="mr_type").set_value("lstm").run()
+    assert list(table(at, "version_id")["version_id"]) == [a.version_id]
+    at.selectbox(key="mr_type").set_value("All").run()
+    at.selectbox(key="mr_sort").set_value("Accuracy (high first)").run()
+    assert list(table(at, "version_id")["version_id"]) == [b.version_id, a.version_id]
+
+    at.selectbox(key="mr_version").set_value(a.version_id).run()
+    at.selectbox(key="mr_env").set_value("paper").run()
+    at.button(key="mr_deploy_btn").click().run()
+    assert_clean(at)
+    assert registry.current_deployment("paper").version_id == a.version_id
+    at.selectbox(key="mr_version").set_value(b.version_id).run()
+    at.button(key="mr_deploy_btn").click().run()
+    assert registry.current_deployment("paper").version_id == b.version_id
+    at.button(key="mr_rollback_paper").click().run()
+    assert_clean(at)
+    assert registry.current_deployment("paper").version_id == a.version_id
+    assert any("Rolled back" in s.value for s in at.success)
+
+    # edit tags and description
+    at.selectbox(key="mr_version").set_value(b.version_id).run()
+    at.text_input(key=f"mr_tags_{b.version_id}").set_value("best, new")
+    at.text_area(key=f"mr_desc_{b.version_id}").set_value("the better one")
+    at.button(key=f"FormSubmitter:mr_edit_{b.version_id}-Save tags and description").click()
+    at.run()
+    assert_clean(at)
+    got = registry.get_version(b.version_id)
+    assert got.tags == ["best", "new"] and got.description == "the better one"
+
+    # archive: refused for the deployed one (st.error), done for the other
+    at.selectbox(key="mr_version").set_value(a.version_id).run()
+    at.button(key="mr_archive_btn").click().run()
+    assert any("deployed to paper" in e.value for e in at.error)
+    assert registry.get_version(a.version_id).status == "ACTIVE"
+    at.selectbox(key="mr_version").set_value(b.version_id).run()
+    at.button(key="mr_archive_btn").click().run()
+    assert registry.get_version(b.version_id).status == "ARCHIVED"
+    at.selectbox(key="mr_status").set_value("All").run()
+    assert_clean(at)
+
+
+def test_registry_page_compare_and_lineage(fake):
+    a = make_version(performance_metrics={"accuracy": 0.5, "equity_curve": [1.0, 2.0, 3.0]},
+                     config={"horizon": 5})
+    b = make_version(performance_metrics={"accuracy": 0.6, "equity_curve": [1.0, 1.5, 1.0]},
+                     config={"horizon": 10}, parent_version=a.version_id,
+                     relationship="retrained_from")
+    at = page("model_registry").run()
+    at.selectbox(key="mr_cmp_a").set_value(a.version_id)
+    at.selectbox(key="mr_cmp_b").set_value(b.version_id).run()
+    assert_clean(at)
+    metrics = table(at, "B − A")
+    assert metrics.loc[metrics["Metric"] == "accuracy", "A"].item() == 0.5
+    diff = table(at, "Setting")
+    assert list(diff["Setting"]) == ["horizon"]
+    assert len(at.get("plotly_chart")) >= 2  # equity overlay + lineage
+    at.selectbox(key="mr_lineage_of").set_value(b.version_id).run()
+    edges = table(at, "Relationship")
+    assert list(edges["Relationship"]) == ["retrained_from"]
+
+
+def test_registry_page_shows_a_tampered_file_as_an_error(fake):
+    v = make_version()
+    with open(v.file_path, "ab") as fh:
+        fh.write(b"evil")
+    at = page("model_registry").run()
+    assert_clean(at)
+    at.button(key="mr_deploy_btn").click().run()
+    assert not at.exception
+    assert any("hash does not match" in e.value for e in at.error)
+    at.button(key="mr_verify_btn").click().run()
+    assert any("hash does not match" in e.value for e in at.error)
+    assert registry.current_deployment("paper") is None
+
+
+# --------------------------------------------------------------------------- Auto-Retrain
+
+def test_auto_retrain_page_empty(fake):
+    at = page("auto_retrain").run()
+    assert_clean(at)
+    assert [t.value for t in at.title] == ["Auto-Retrain"]
+    assert any("No deployed models" in i.value for i in at.info)
+
+
+def test_auto_retrain_page_policy_monitoring_retrain_and_history(fake):
+    v = make_version()
+    registry.deploy(v.version_id, "paper", snapshot={"accuracy": 0.80, "return_pct": 5.0})
+    fake.evals[v.version_id] = {"accuracy": 0.75, "return_pct": 4.0, "n": 95}
+    at = page("auto_retrain").run()
+    assert_clean(at)
+    status = table(at, "Accuracy now")
+    assert status["Accuracy now"].item() == 0.75
+    assert status["Triggers"].item() == "accuracy"
+
+    # policy: save a new threshold, the trigger no longer fires after Check now
+    at.number_input(key="ar_p_accuracy_threshold").set_value(0.1)
+    at.button(key="FormSubmitter:ar_policy-Save policy").click().run()
+    assert_clean(at)
+    assert retrain.get_policy().accuracy_threshold == pytest.approx(0.1)
+    at.button(key="ar_check_btn").click().run()
+    assert table(at, "Accuracy now")["Triggers"].item() == "—"
+
+    # Retrain now schedules the background job and shows it in the queue
+    at.button(key="ar_retrain_btn").click().run()
+    assert_clean(at)
+    assert fake.scheduled == [(v.version_id, "manual")]
+    assert list(table(at, "Queued")["Status"]) == ["queued"]
+    # (the job itself runs on the scheduler; here it is run directly)
+    fake.next_eval = {"accuracy": 0.9, "return_pct": 8.0}
+    retrain.retrain_now(v.version_id)
+    at.run()
+    hist = table(at, "Decision")
+    assert list(hist["Decision"]) == ["deployed"] and hist["New accuracy"].item() == 0.9
+    # pressing it twice while queued is refused with a message
+    at.button(key="ar_reset_btn").click().run()
+    assert retrain.get_policy().accuracy_threshold == pytest.approx(0.05)
+    assert_clean(at)
+
+
+def test_auto_retrain_page_survives_a_tampered_model_and_bad_settings(fake, monkeypatch):
+    v = make_version()
+    registry.deploy(v.version_id, "paper", snapshot={"accuracy": 0.8})
+    with open(v.file_path, "ab") as fh:
+        fh.write(b"evil")
+    at = page("auto_retrain").run()
+    assert not at.exception
+    assert any("hash does not match" in e.value for e in at.error)
+    monkeypatch.setenv("RETRAIN_THRESHOLD", "lots")
+    at = page("auto_retrain").run()
+    assert not at.exception
+    assert any("RETRAIN_THRESHOLD" in e.value for e in at.error)
