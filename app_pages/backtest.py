@@ -94,6 +94,33 @@ def _use_params(strategy: str, params: dict) -> None:
                        "**Run backtest** to see them in full.")
 
 
+def _load_promoted() -> None:
+    """on_change of the promoted-strategy picker: copy its genes into the widgets."""
+    name = ss.get("bt_promoted")
+    if not name or name == "—":
+        return
+    from engine.evolution import get_promoted
+
+    promoted = get_promoted(name)
+    for p in STRATEGIES["genome"].params:
+        if p.name in promoted.params:
+            ss[param_key("genome", p.name)] = typed(p, promoted.params[p.name])
+    ss["bt_notice"] = ("info", f"Genes of the promoted strategy **{name}** loaded (from "
+                       f"evolution run #{promoted.source_run_id}); press **Run backtest**.")
+
+
+def _promoted_picker() -> None:
+    """Promoted evolution individuals are genome strategies with stored genes."""
+    from engine.evolution import list_promoted
+
+    names = [p.name for p in list_promoted()]
+    if names:
+        st.selectbox("Promoted strategy", ["—", *names], key="bt_promoted",
+                     on_change=_load_promoted,
+                     help="Strategies promoted from the Evolution page: loads their 15 "
+                          "genes, which give the same metrics as during evolution.")
+
+
 # ---------------------------------------------------------------------------------- setup
 
 def setup(info) -> tuple[pl.DataFrame | None, str, dict, BacktestSettings | None]:
@@ -114,6 +141,8 @@ def setup(info) -> tuple[pl.DataFrame | None, str, dict, BacktestSettings | None
                                 persist_state="session")
         strat = STRATEGIES[strategy]
         st.caption(strat.description)
+        if strategy == "genome":
+            _promoted_picker()
         params = {}
         cols = st.columns(3)
         for i, p in enumerate(strat.params):

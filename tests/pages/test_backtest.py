@@ -209,3 +209,35 @@ def test_a_run_on_a_missing_dataset_cannot_be_reopened(page):
     assert not at.exception
     assert any(f"Run #{run_id} cannot be reopened" in e.value for e in at.error)
     assert at.session_state["dataset"] == before
+
+
+def test_promoted_strategy_loads_its_genes_and_reproduces_in_sample_metrics(app):
+    from engine.evolution import (EvolutionConfig, create_run, evolve, get_run, population,
+                                  promote)
+
+    at = open_page(app, "backtest")
+    symbol = at.session_state["dataset"]
+    cfg = EvolutionConfig(symbols=[symbol], population_size=6, generations=1, seed=3,
+                          elite_size=1, backend="inline", fitness_threshold=None)
+    run_id = create_run(cfg)
+    evolve(run_id)
+    best = max(population(run_id), key=lambda ind: ind.fitness)
+    promote(run_id, best.uid, "syn-evolved")
+    split = get_run(run_id).split
+    at.run()
+    at.selectbox(key="bt_strategy").set_value("genome").run()
+    at.selectbox(key="bt_promoted").set_value("syn-evolved").run()
+    assert at.session_state["bt_p_genome_rsi_period"] == best.params["rsi_period"]
+    from datetime import date
+
+    end = date.fromisoformat(split["in_sample_end"][:10])
+    start = at.session_state["bt_range"][0]
+    at.date_input(key="bt_range").set_value((start, end)).run()
+    for name in ("bt_sl_pct", "bt_tp_pct", "bt_commission_pct"):  # the genes carry the stops
+        at.number_input(key=name).set_value(0.0)
+    at.button(key="bt_run_btn").click().run()
+    assert_clean(at)
+    run = list_runs(1)[0]
+    assert run.params == best.params
+    assert run.total_return_pct == best.in_sample["total_return_pct"]
+    assert run.sharpe == best.in_sample["sharpe"]
