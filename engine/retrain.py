@@ -718,6 +718,7 @@ def ensure_retrain_jobs(sched: Any | None = None) -> str:
     the policy's interval, so a restart does not push its next run back)."""
     policy = get_policy()
     s = sched or scheduler.get_scheduler()
+    _recover_hook()  # in case the scheduler started before this module was imported
     job = s.get_job(MONITOR_JOB_ID)
     every = timedelta(minutes=policy.monitor_interval_minutes)
     if job is not None and job.func_ref == MONITOR_FUNC and getattr(

@@ -122,7 +122,10 @@ def _row(info) -> dict[str, Any]:
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
-    line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=False))  # noqa: E731
+
+    def line(r: list) -> str:
+        return "  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=False))
+
     return "\n".join([line(header), *(line(r) for r in rows)])
 
 
@@ -175,7 +178,8 @@ def cmd_compare(args) -> int:
 
 
 def _dep_text(d) -> str:
-    return f"{d.environment}: {d.version_id} ({d.status}, deployed {d.deployed_at:%Y-%m-%d %H:%M:%S})"
+    when = f"{d.deployed_at:%Y-%m-%d %H:%M:%S}"
+    return f"{d.environment}: {d.version_id} ({d.status}, deployed {when})"
 
 
 def cmd_deploy(args) -> int:
