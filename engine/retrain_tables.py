@@ -39,7 +39,7 @@ class RetrainRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     version_id: str = Field(index=True, max_length=128)  # the version retrained (the parent)
     model_name: str = Field(index=True, max_length=191)
-    trigger: str = Field(default="manual", max_length=32)
+    trigger: str = Field(default="manual", max_length=64)  # manual | accuracy+return+interval
     status: str = Field(default="queued", index=True, max_length=16)
     new_version_id: str | None = Field(default=None, max_length=128)
     decision: str = Field(default="", max_length=32)  # deployed | kept | failed
