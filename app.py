@@ -48,8 +48,11 @@ def _start_scheduler(database_url: str) -> bool:
     from engine.llm.tracking import ensure_llm_jobs
     from engine.scheduler import get_scheduler
 
+    from engine.retrain import ensure_retrain_jobs
+
     get_scheduler()
     ensure_llm_jobs()  # scores LLM decisions once their horizon has passed
+    ensure_retrain_jobs()  # monitors deployed models against their deployment snapshot
     return True
 
 

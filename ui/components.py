@@ -36,10 +36,18 @@ NAV: tuple[NavPage, ...] = tuple(
          "Candlesticks, indicators, regimes, data quality; import CSV or Parquet."),
         ("backtest", "app_pages/backtest.py", "Backtest", ":material/science:",
          "Run a strategy, see metrics, equity, trades; sweep parameters; reopen runs."),
+        ("registry", "app_pages/model_registry.py", "Model Registry", ":material/inventory_2:",
+         "Model versions: compare, deploy, roll back, archive; lineage graph."),
+        ("retrain", "app_pages/auto_retrain.py", "Auto-Retrain", ":material/autorenew:",
+         "Monitoring of deployed models, the retrain policy, queue and history."),
         ("ai_analyst", "app_pages/ai_analyst.py", "AI Analyst", ":material/psychology:",
          "Claude (or the offline analyst) reads a symbol: decisions, consensus, risk, cost."),
         ("costs", "app_pages/costs_accuracy.py", "Costs & Accuracy", ":material/payments:",
          "LLM spend against the limits, cache savings, accuracy and calibration."),
+        ("evolution", "app_pages/evolution.py", "Evolution", ":material/biotech:",
+         "Evolve genome strategies in the background; inspect, check overfitting, promote."),
+        ("system", "app_pages/system.py", "System", ":material/monitor_heart:",
+         "Background jobs (pause, resume, run now), database, GPU, LLM circuit breakers."),
     )
 )
 PAGES = {p.key: p.path for p in NAV}
