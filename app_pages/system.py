@@ -1,0 +1,180 @@
+"""System: the background scheduler and its jobs, the database, the GPU, the LLM breakers.
+
+Thin page over :mod:`engine.scheduler` (jobs, their last runs and errors, pause / resume /
+run now / remove), :func:`engine.db.database_size_bytes`,
+:func:`engine.llm.client.breaker_states` and the running evolution runs. It polls (every
+2 s) only while an evolution run or a job is running, and stops when none is.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine import scheduler
+from engine.errors import StratLabError
+from ui import system as sysui
+from ui.state import ensure
+
+ss = st.session_state
+POLL_SECONDS = 2.0
+
+
+def _notice(kind: str, text: str) -> None:
+    ss["sys_notice"] = (kind, text)
+
+
+def _act(fn, job_id: str, done: str) -> None:
+    try:
+        fn(job_id)
+    except StratLabError as exc:
+        _notice("error", str(exc))
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        _notice("error", f"{type(exc).__name__}: {exc}")
+    else:
+        _notice("success", f"Job `{job_id}` {done}.")
+
+
+def _running_evolutions() -> list:
+    try:
+        from engine.evolution import list_runs
+
+        return [r for r in list_runs() if r.status in ("running", "stopping")]
+    except Exception as exc:  # noqa: BLE001
+        st.error(f"Evolution runs unavailable: {exc}")
+        return []
+
+
+def jobs_section() -> None:
+    try:
+        state = scheduler.scheduler_state()
+        jobs = scheduler.list_jobs()
+        runs = scheduler.last_runs(limit=30)
+    except Exception as exc:  # noqa: BLE001
+        st.error(f"Scheduler unavailable: {type(exc).__name__}: {exc}")
+        return
+    c = st.columns(4)
+    c[0].metric("Scheduler", "running" if state["running"] else "stopped", border=True)
+    c[1].metric("Jobs", f"{state['jobs']:,}", border=True)
+    c[2].metric("Failed runs", f"{state['failed_runs']:,}", border=True,
+                help="Job executions that raised (all time); tracebacks below.")
+    c[3].metric("Running now", f"{sum(1 for r in runs if r.status == 'running'):,}",
+                border=True)
+
+    st.subheader("Jobs")
+    if not jobs:
+        st.caption("No scheduled jobs. Evolution runs started in the background and the "
+                   "periodic engine jobs appear here.")
+    for job in jobs:
+        with st.container(border=True):
+            left, right = st.columns([5, 3], vertical_alignment="center")
+            status = job.last_status or "never run"
+            color = {"success": "green", "error": "red", "running": "blue",
+                     "missed": "orange"}.get(job.last_status or "", "gray")
+            paused = ":orange-badge[paused]" if job.paused else ""
+            left.markdown(f"**{job.name}** · `{job.id}` :{color}-badge[{status}] {paused}")
+            left.caption(f"`{job.func}` · {job.trigger} · next run "
+                         f"{sysui.when(job.next_run_time) if job.next_run_time else '—'} · "
+                         f"last started {sysui.when(job.last_started)} · finished "
+                         f"{sysui.when(job.last_finished)}")
+            b = right.columns(4)
+            if job.paused:
+                b[0].button("Resume", key=f"sys_resume_{job.id}", on_click=_act,
+                            args=(scheduler.resume_job, job.id, "resumed"))
+            else:
+                b[0].button("Pause", key=f"sys_pause_{job.id}", on_click=_act,
+                            args=(scheduler.pause_job, job.id, "paused"))
+            b[1].button("Run now", key=f"sys_run_{job.id}", on_click=_act,
+                        args=(scheduler.run_now, job.id, "runs now"))
+            b[2].button("Remove", key=f"sys_remove_{job.id}", on_click=_act,
+                        args=(scheduler.remove_job, job.id, "removed"))
+            if job.last_error:
+                left.error(f"Last run failed: {sysui.last_line(job.last_error)}")
+                with st.expander("Traceback of the last failed run"):
+                    st.code(job.last_error, language="text")
+            elif job.last_result is not None:
+                with st.expander("Result of the last run"):
+                    st.json(job.last_result, expanded=False)
+
+    st.subheader("Recent job runs")
+    if runs:
+        st.dataframe(sysui.runs_frame(runs), hide_index=True, key="sys_runs_table")
+        failed = [r for r in runs if r.status == "error" and r.error]
+        if failed:
+            with st.expander(f"Tracebacks of recent failures ({len(failed)})"):
+                for r in failed[:10]:
+                    st.markdown(f"**{r.job_id}** · started {sysui.when(r.started_at)}")
+                    st.code(r.error, language="text")
+    else:
+        st.caption("No job has run yet.")
+
+
+def live_section(polling: bool) -> None:
+    """Running evolution runs (polled while any is running)."""
+    running = _running_evolutions()
+    if bool(running) != polling:
+        st.rerun()
+    st.subheader("Evolution runs running now")
+    if running:
+        st.dataframe(sysui.evolution_frame(running), hide_index=True, key="sys_evo_table")
+    else:
+        st.caption("None. Start one on the **Evolution** page.")
+
+
+def resources_section() -> None:
+    from engine.config import get_settings
+    from engine.db import database_size_bytes
+
+    left, mid = st.columns(2)
+    with left.container(border=True):
+        st.markdown("**Database**")
+        st.code(sysui.redacted_url(get_settings().database_url), language="text")
+        try:
+            size = database_size_bytes()
+        except Exception as exc:  # noqa: BLE001
+            size = None
+            st.caption(f"size unavailable: {exc}")
+        st.metric("Size", sysui.human_bytes(size))
+    with mid.container(border=True):
+        st.markdown("**GPU**")
+        gpu = sysui.gpu_info()
+        if gpu["available"]:
+            for d in gpu["devices"]:
+                st.success(f"{d['name']} · {d['memory_gb']:,.1f} GB", icon=":material/memory:")
+        else:
+            st.info("CPU only: no CUDA GPU is available.", icon=":material/memory:")
+        st.caption(f"torch {gpu['torch'] or 'not installed'}"
+                   + (f" · {gpu['note']}" if gpu["note"] else ""))
+
+    st.subheader("LLM circuit breakers")
+    try:
+        from engine.llm.client import breaker_states
+
+        states = breaker_states()
+    except Exception as exc:  # noqa: BLE001
+        st.error(f"Breaker states unavailable: {type(exc).__name__}: {exc}")
+        return
+    if states:
+        st.dataframe(sysui.breakers_frame(states), hide_index=True, key="sys_breakers")
+        st.caption("closed = calls go through; open = calls to that model are refused until "
+                   "the retry time; half-open = one trial call.")
+    else:
+        st.caption("No model has been called in this process yet (every breaker closed).")
+
+
+# ---------------------------------------------------------------------------------- page
+
+st.title("System")
+notice = ss.pop("sys_notice", None)
+if notice:
+    getattr(st, notice[0])(notice[1])
+ensure("sys_auto", False)
+c = st.columns([1, 1, 6])
+c[0].button("Refresh", key="sys_refresh_btn", icon=":material/refresh:")
+c[1].toggle("Auto-refresh", key="sys_auto", help="Redraw the jobs every 5 seconds.")
+if ss["sys_auto"]:
+    st.fragment(run_every=5.0)(jobs_section)()
+else:
+    jobs_section()
+polling = bool(_running_evolutions())
+st.fragment(run_every=POLL_SECONDS if polling else None)(live_section)(polling)
+resources_section()

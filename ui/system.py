@@ -1,0 +1,118 @@
+"""Helpers of the System page: GPU probe (cached), redacted database URL, job tables.
+
+No engine business here: the GPU probe imports torch lazily, once per process; the rest
+turns engine records into display frames.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+
+@st.cache_resource(show_spinner="Checking for a GPU…")
+def gpu_info() -> dict[str, Any]:
+    """``{"available", "devices": [{"name", "memory_gb"}], "torch", "note"}``.
+
+    torch is imported here, lazily, and only once per process (it takes seconds).
+    """
+    try:
+        import torch
+    except Exception as exc:  # noqa: BLE001 - not installed or broken: CPU only
+        return {"available": False, "devices": [], "torch": None,
+                "note": f"torch is not importable ({type(exc).__name__}); CPU only"}
+    out: dict[str, Any] = {"available": False, "devices": [], "torch": torch.__version__,
+                           "note": ""}
+    try:
+        if torch.cuda.is_available():
+            out["available"] = True
+            for i in range(torch.cuda.device_count()):
+                p = torch.cuda.get_device_properties(i)
+                out["devices"].append({"name": p.name,
+                                       "memory_gb": round(p.total_memory / 2**30, 1)})
+    except Exception as exc:  # noqa: BLE001 - a broken driver is reported, not raised
+        out["note"] = f"CUDA check failed: {exc}"
+    return out
+
+
+def redacted_url(url: str) -> str:
+    """The database URL with any password hidden."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - unparsable: show only its scheme
+        return url.split("://", 1)[0] + "://…"
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "n/a (server database)"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{size:,.1f} GB"
+
+
+def when(d: datetime | None) -> str:
+    return f"{d:%Y-%m-%d %H:%M:%S}" if d is not None else "—"
+
+
+def short_result(value: Any, limit: int = 160) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def last_line(error: str) -> str:
+    lines = [x for x in (error or "").strip().splitlines() if x.strip()]
+    return lines[-1] if lines else ""
+
+
+def runs_frame(runs: Sequence[Any]) -> pl.DataFrame:
+    """Recorded job executions (engine.scheduler.last_runs) as a table."""
+    def seconds(r: Any) -> float | None:
+        if r.finished_at is None or r.started_at is None:
+            return None
+        return round((r.finished_at - r.started_at).total_seconds(), 2)
+
+    return pl.DataFrame({
+        "Job": [r.job_id for r in runs],
+        "Status": [r.status for r in runs],
+        "Started (UTC)": [when(r.started_at) for r in runs],
+        "Finished (UTC)": [when(r.finished_at) for r in runs],
+        "Seconds": [seconds(r) for r in runs],
+        "Result": [short_result(r.result) for r in runs],
+        "Error": [last_line(r.error) for r in runs],
+    }, schema_overrides={"Seconds": pl.Float64})
+
+
+def breakers_frame(states: Sequence[dict[str, Any]]) -> pl.DataFrame:
+    return pl.DataFrame({
+        "Model": [b["model"] for b in states],
+        "State": [b["state"] for b in states],
+        "Failures": [b["failures"] for b in states],
+        "Retry in (s)": [b["retry_in_s"] for b in states],
+        "Last error": [b.get("last_error") or "" for b in states],
+    }, schema_overrides={"Failures": pl.Int64, "Retry in (s)": pl.Float64})
+
+
+def evolution_frame(runs: Sequence[Any]) -> pl.DataFrame:
+    return pl.DataFrame({
+        "Run": [r.id for r in runs],
+        "Name": [r.name for r in runs],
+        "Data": [",".join(r.config.get("symbols", [])) for r in runs],
+        "Status": [r.status for r in runs],
+        "Generation": [f"{r.generations_done} / {r.target_generations or '?'}" for r in runs],
+        "Progress %": [round(100 * r.progress, 1) for r in runs],
+        "Best fitness": [r.best_fitness for r in runs],
+        "Updated (UTC)": [when(r.updated_at) for r in runs],
+    }, schema_overrides={"Best fitness": pl.Float64})
