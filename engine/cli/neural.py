@@ -98,13 +98,14 @@ def cmd_train(args) -> int:
         from engine.neural.pipeline import train_model
 
         cfg = config_from_args(args)
-        progress = None
-        if not args.json and sys.stderr.isatty():
-            def progress(rec):  # noqa: E306 - one line per epoch on a terminal
-                stderr_progress(rec["epoch"], cfg.epochs,
-                                f"loss {rec['train_loss']:.4f} val {rec['val_loss']:.4f} "
-                                f"acc {rec['val_acc']:.3f}")
-        result = train_model(cfg, on_epoch=progress, register=not args.no_register)
+        def progress(rec):  # one updating line per epoch on a terminal
+            stderr_progress(rec["epoch"], cfg.epochs,
+                            f"loss {rec['train_loss']:.4f} val {rec['val_loss']:.4f} "
+                            f"acc {rec['val_acc']:.3f}")
+
+        show = not args.json and sys.stderr.isatty()
+        result = train_model(cfg, on_epoch=progress if show else None,
+                             register=not args.no_register)
     doc = result.to_dict()
     if not args.full:
         for k in BULKY:

@@ -1,9 +1,11 @@
 """Train, save, register, load, predict, evaluate: the package's public functions.
 
 >>> from engine.neural import TrainConfig, train_model, load_model, predict
->>> res = train_model(TrainConfig(symbol="SYN-TREND", model_type="lstm", epochs=5))  # doctest: +SKIP
->>> res.metrics["accuracy"], res.metrics["baseline_accuracy"]                         # doctest: +SKIP
->>> predict(load_model(res.version_id), data)   # timestamp, prob_sell, prob_hold, prob_buy, label
+>>> cfg = TrainConfig(symbol="SYN-TREND", model_type="lstm", epochs=5)
+>>> res = train_model(cfg)                                        # doctest: +SKIP
+>>> res.metrics["accuracy"], res.metrics["baseline_accuracy"]     # doctest: +SKIP
+>>> predict(load_model(res.version_id), data)                     # doctest: +SKIP
+    # → timestamp, prob_sell, prob_hold, prob_buy, label
 """
 
 from __future__ import annotations
