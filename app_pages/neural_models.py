@@ -205,7 +205,7 @@ def show_result(res: dict) -> None:
                 f"`{res['version_id'] or 'not registered'}` · {res['device']}"
                 f"{' (mixed precision)' if res.get('amp') else ''} · "
                 f"{res['epochs_run']} epochs (best {res['best_epoch']}) in "
-                f"{res['seconds']:.1f} s · {res['samples_per_second']:,.0f} samples/s")
+                f"{res['seconds']:.1f} s · {res['samples_per_second'] or 0:,.0f} samples/s")
     dates = res["split"].get("test_dates") or ["?", "?"]
     st.caption(f"Test period {dates[0][:10]} → {dates[1][:10]} "
                f"({res['split']['sizes']['test']} labelled bars) · file sha256 "
@@ -219,7 +219,7 @@ def show_result(res: dict) -> None:
              ("Sharpe", components.fmt(bt["sharpe"])),
              ("Max drawdown", components.fmt(bt["max_drawdown_pct"], "pct")),
              ("Trades", components.fmt(bt["n_trades"], "int")),
-             ("Samples/s", f"{res['samples_per_second']:,.0f}")]
+             ("Samples/s", f"{res['samples_per_second'] or 0:,.0f}")]
     for row in (cards[:5], cards[5:]):
         for col, (label, value) in zip(st.columns(5), row):
             col.metric(label, value)
@@ -243,8 +243,9 @@ def show_result(res: dict) -> None:
             column_config={k: st.column_config.NumberColumn(format="%.3f") for k in
                            ("precision", "recall", "f1", "baseline precision",
                             "baseline recall")})
-        st.caption(f"Loss: validation {m['val_loss']:.4f} (best epoch) · test "
-                   f"{m['test_loss']:.4f} (class-weighted cross-entropy)")
+        st.caption(f"Loss: validation {components.fmt(m.get('val_loss'))} (best epoch) · "
+                   f"test {components.fmt(m.get('test_loss'))} (class-weighted "
+                   "cross-entropy)")
     with right:
         st.plotly_chart(confusion_chart(m["confusion_matrix"]), key="nn_confusion",
                         config={"displaylogo": False})

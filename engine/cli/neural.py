@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from engine.errors import ParameterError
@@ -78,18 +77,12 @@ def config_from_args(args):
     )
 
 
-def set_threads(threads: int | None) -> int:
-    import torch
-
-    n = threads or max(1, (os.cpu_count() or 2) - 1)
-    torch.set_num_threads(n)
-    return n
-
-
 def cmd_train(args) -> int:
     from engine.cli import print_json, stderr_progress
 
-    set_threads(args.threads)
+    from engine.neural.training import set_torch_threads
+
+    set_torch_threads(args.threads)
     if args.progress_run is not None:
         from engine.neural.jobs import execute_run
 

@@ -10,6 +10,7 @@ Public names (heavy ones — anything that needs torch — load on first use)::
     evaluate_window(version_id, data, *, start=None) -> {"accuracy", "return_pct", "n", ...}
     start_training_job(cfg) -> job_id             background, in a subprocess
     get_training_run(run_id), list_training_runs()
+    set_torch_threads(n=None)                     all cores but one (call once per process)
     FEATURE_NAMES, CLASS_NAMES
 
 See docs/neural.md for the features, labels, split, models, files and strategy rule.
@@ -34,6 +35,7 @@ _LAZY = {
     "get_training_run": "engine.neural.jobs",
     "list_training_runs": "engine.neural.jobs",
     "create_training_run": "engine.neural.jobs",
+    "set_torch_threads": "engine.neural.training",
 }
 
 __all__ = ["CLASS_NAMES", "FEATURE_NAMES", "TrainConfig", "make_config", *_LAZY]

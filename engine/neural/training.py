@@ -36,6 +36,16 @@ from engine.neural.dataset import Split
 EpochCallback = Callable[[dict[str, Any]], bool | None]
 
 
+def set_torch_threads(threads: int | None = None) -> int:
+    """Give torch ``threads`` CPU threads (default: every core but one, at least one, so the
+    app's UI keeps a core). Call once at process start; returns the number set."""
+    import os
+
+    n = threads or max(1, (os.cpu_count() or 2) - 1)
+    torch.set_num_threads(n)
+    return n
+
+
 def resolve_device(pref: str = "auto") -> torch.device:
     if pref == "cuda":
         if not torch.cuda.is_available():

@@ -15,7 +15,7 @@ def test_public_names():
         "CLASS_NAMES", "FEATURE_NAMES", "TrainConfig", "make_config", "TrainResult",
         "LoadedModel", "train_model", "load_model", "load_model_file", "predict",
         "evaluate_window", "start_training_job", "get_training_run", "list_training_runs",
-        "create_training_run"])
+        "create_training_run", "set_torch_threads"])
     for name in neural.__all__:
         assert getattr(neural, name) is not None
     assert neural.CLASS_NAMES == ("sell", "hold", "buy")
