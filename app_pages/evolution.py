@@ -465,7 +465,7 @@ def inspector(run: Any, latest: list[Any]) -> None:
     right.markdown("**Metrics**")
     right.dataframe(ec.metrics_frame(detail.in_sample, detail.out_of_sample), hide_index=True,
                     key="ev_inspect_metrics",
-                    column_config={c: st.column_config.NumberColumn(format="%.3f")
+                    column_config={c: st.column_config.NumberColumn(format="%.4g")
                                    for c in ("in-sample", "out-of-sample")})
     trades = ec.trades_frame(detail.in_sample_result.trades,
                              oos.trades if oos is not None else None)

@@ -66,7 +66,7 @@ def jobs_section() -> None:
                    "periodic engine jobs appear here.")
     for job in jobs:
         with st.container(border=True):
-            left, right = st.columns([5, 3], vertical_alignment="center")
+            left, right = st.columns([5, 4], vertical_alignment="center")
             status = job.last_status or "never run"
             color = {"success": "green", "error": "red", "running": "blue",
                      "missed": "orange"}.get(job.last_status or "", "gray")
@@ -76,7 +76,7 @@ def jobs_section() -> None:
                          f"{sysui.when(job.next_run_time) if job.next_run_time else '—'} · "
                          f"last started {sysui.when(job.last_started)} · finished "
                          f"{sysui.when(job.last_finished)}")
-            b = right.columns(4)
+            b = right.columns(3)
             if job.paused:
                 b[0].button("Resume", key=f"sys_resume_{job.id}", on_click=_act,
                             args=(scheduler.resume_job, job.id, "resumed"))
@@ -94,6 +94,24 @@ def jobs_section() -> None:
             elif job.last_result is not None:
                 with st.expander("Result of the last run"):
                     st.json(job.last_result, expanded=False)
+
+    scheduled = {j.id for j in jobs}
+    oneoff: dict[str, object] = {}
+    for r in runs:  # newest first: the last run of each job no longer in the store
+        if r.job_id not in scheduled:
+            oneoff.setdefault(r.job_id, r)
+    if oneoff:
+        st.subheader("Recent one-off jobs")
+        st.caption("Run-once jobs (a background evolution, a retrain) leave the schedule "
+                   "when they start; their last run is kept here.")
+        for jid, r in oneoff.items():
+            color = {"success": "green", "error": "red", "running": "blue"}.get(r.status, "gray")
+            st.markdown(f"`{jid}` :{color}-badge[{r.status}] · started "
+                        f"{sysui.when(r.started_at)} · finished {sysui.when(r.finished_at)}"
+                        + (f" · {sysui.short_result(r.result, 100)}" if r.result else ""))
+            if r.error:
+                with st.expander(f"Traceback of `{jid}`"):
+                    st.code(r.error, language="text")
 
     st.subheader("Recent job runs")
     if runs:
@@ -114,6 +132,11 @@ def live_section(polling: bool) -> None:
     if bool(running) != polling:
         st.rerun()
     st.subheader("Evolution runs running now")
+    for r in running:
+        st.progress(r.progress, text=f"Run #{r.id}{' · ' + r.name if r.name else ''} · "
+                    f"{','.join(r.config.get('symbols', []))} · {r.status} · generation "
+                    f"{r.generations_done} / {r.target_generations or '?'} · best fitness "
+                    f"{r.best_fitness if r.best_fitness is None else f'{r.best_fitness:.4f}'}")
     if running:
         st.dataframe(sysui.evolution_frame(running), hide_index=True, key="sys_evo_table")
     else:
@@ -127,7 +150,8 @@ def resources_section() -> None:
     left, mid = st.columns(2)
     with left.container(border=True):
         st.markdown("**Database**")
-        st.code(sysui.redacted_url(get_settings().database_url), language="text")
+        st.code(sysui.redacted_url(get_settings().database_url), language="text",
+                wrap_lines=True)
         try:
             size = database_size_bytes()
         except Exception as exc:  # noqa: BLE001
@@ -168,7 +192,7 @@ notice = ss.pop("sys_notice", None)
 if notice:
     getattr(st, notice[0])(notice[1])
 ensure("sys_auto", False)
-c = st.columns([1, 1, 6])
+c = st.columns([1, 2, 5], vertical_alignment="center")
 c[0].button("Refresh", key="sys_refresh_btn", icon=":material/refresh:")
 c[1].toggle("Auto-refresh", key="sys_auto", help="Redraw the jobs every 5 seconds.")
 if ss["sys_auto"]:

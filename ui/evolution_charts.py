@@ -200,6 +200,8 @@ def distribution_chart(dist: pl.DataFrame, genes: Sequence[str], *, cols: int = 
                                  line=dict(color=MEAN, width=1.6),
                                  hovertemplate=f"{g}<br>generation %{{x}}<br>median "
                                                "%{y:.4g}<extra></extra>"), row=r, col=c)
+    n_gen = int(gx.max()) + 1 if gx.size else 1
+    fig.update_xaxes(dtick=max(1, math.ceil(n_gen / 6)), tick0=0)
     fig.update_annotations(font_size=12)
     fig.update_layout(height=170 * rows + 40, margin=dict(l=10, r=10, t=30, b=10),
                       hovermode="closest")
@@ -242,7 +244,9 @@ def split_equity_chart(in_sample: pl.DataFrame, out_of_sample: pl.DataFrame | No
         fig.add_vrect(x0=ts[0], x1=ts[-1], fillcolor="#f59e0b", opacity=0.08, line_width=0,
                       annotation_text="out-of-sample", annotation_position="top left")
     fig.update_yaxes(title_text="Equity")
-    return _base_layout(fig, 360, title)
+    fig = _base_layout(fig, 400, title)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.08, xanchor="left", x=0))
+    return fig
 
 
 def progress_sparkline(history: Sequence[Mapping[str, Any]]) -> go.Figure:

@@ -1,10 +1,14 @@
 """The real app in a real browser: Debian's Chromium driven by Playwright.
 
-Starts ``streamlit run app.py`` on a free port with its own data directory, visits every
-page, runs one backtest from the Backtest page and checks its metrics appear, runs the
-default sweep (heatmap) and reopens the saved run, with no exception element on any page.
-Screenshots go to ``test-artifacts/`` (git-ignored). Skipped cleanly when Chromium or the
-playwright package is missing; never downloads a browser.
+Starts ``streamlit run app.py`` once (module fixture) on a free port with its own data
+directory and visits every page in ``ui.components.NAV``; runs one backtest from the
+Backtest page and checks its metrics appear, runs the default sweep (heatmap) and reopens
+the saved run; creates a tiny evolution run on the Evolution page, presses **Evolve** and
+waits for the live panel to report it finished; runs one offline analysis on AI Analyst (no
+API key) and sees its decision card labelled offline; finds the evolution job on System.
+No exception element on any page. Screenshots go to ``test-artifacts/`` (git-ignored).
+Skipped cleanly when Chromium or the playwright package is missing; never downloads a
+browser.
 """
 
 from __future__ import annotations
@@ -37,13 +41,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
-    """The app on a free port with an isolated data directory; always stopped."""
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app on a free port with an isolated data directory (one start for the whole
+    module); always stopped."""
+    tmp_path = tmp_path_factory.mktemp("browser")
     port = _free_port()
     env = {**os.environ, "STRATLAB_DATA_DIR": str(tmp_path / "lab"),
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    env.pop("DATABASE_URL", None)
+    for var in ("DATABASE_URL", "ANTHROPIC_API_KEY", "POPULATION_SIZE", "MAX_GENERATIONS",
+                "ELITE_SIZE", "FITNESS_THRESHOLD"):
+        env.pop(var, None)
     log = open(tmp_path / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -163,3 +171,107 @@ def test_every_page_and_one_backtest(server):
             _shot(page, "05_overview_after_run")
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser, url: str):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    _settle(page)
+    return page
+
+
+def _go(page, title: str) -> None:
+    page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
+    _settle(page)
+    page.get_by_role("heading", name=title).first.wait_for()
+
+
+def _number(page, label: str, value: int) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    _settle(page)
+
+
+def test_every_page_in_nav_renders(server, browser):
+    from ui.components import NAV
+
+    page = _open(browser, server)
+    try:
+        for nav in NAV:
+            page.locator("[data-testid='stSidebarNav']").get_by_text(nav.title,
+                                                                    exact=True).click()
+            _settle(page)
+            _no_exception(page, nav.title)
+            assert page.locator("h1").count() >= 1, f"{nav.title}: no title"
+    finally:
+        page.close()
+
+
+def test_evolution_ai_analyst_and_system(server, browser):
+    page = _open(browser, server)
+    try:
+        # Evolution: a tiny run from the form, evolved in the background from the page
+        _go(page, "Evolution")
+        _no_exception(page, "Evolution (empty)")
+        page.get_by_text("No evolution runs yet").first.wait_for()
+        _number(page, "Population", 8)
+        _number(page, "Elite size", 1)
+        page.get_by_text("Stop early", exact=True).click()
+        _settle(page)
+        page.get_by_role("button", name="Create run").click()
+        _settle(page)
+        page.get_by_text("Run #1 created").first.wait_for()
+        _number(page, "N", 2)
+        page.get_by_role("button", name="Evolve 2 generations").click()
+        # the fragment polls the run; when it is done the whole page is redrawn
+        page.get_by_text("Generation 2 of 2").first.wait_for(timeout=120_000)
+        page.locator("[data-testid='stMarkdownContainer']", has_text="completed") \
+            .first.wait_for(timeout=60_000)
+        _settle(page, timeout=90_000)
+        page.get_by_role("heading", name="Inspect an individual").first.wait_for()
+        page.get_by_text("Verdict:").first.wait_for(timeout=60_000)
+        _settle(page)
+        _no_exception(page, "Evolution after evolving")
+        assert page.locator(".js-plotly-plot").count() >= 2  # history + inspector equity
+        _shot(page, "06_evolution")
+        page.get_by_role("tab", name="Pareto front").click()
+        page.get_by_role("tab", name="Parameters").click()
+        page.locator(".js-plotly-plot").nth(3).wait_for()
+        _settle(page)
+        _no_exception(page, "Evolution tabs")
+        _shot(page, "07_evolution_parameters")
+
+        # AI Analyst: one offline analysis (no API key), its decision card says offline
+        _go(page, "AI Analyst")
+        page.get_by_text("Offline analyst").first.wait_for()
+        page.get_by_role("button", name="Analyse").click()
+        _settle(page, timeout=90_000)
+        card = page.locator("[data-testid='stMarkdownContainer']", has_text="Final decision")
+        card.first.wait_for()
+        assert "offline" in card.first.inner_text()
+        assert "offline" in page.locator("h3").filter(has_text="as of").first.inner_text()
+        _no_exception(page, "AI Analyst after an analysis")
+        _shot(page, "08_ai_analyst_offline")
+
+        # System: the evolution job's run, the scheduler, the GPU line
+        _go(page, "System")
+        page.get_by_text("evolution-1", exact=True).first.wait_for()
+        body = page.locator("[data-testid='stMain']").inner_text()
+        assert "running" in body  # the scheduler card
+        assert "CPU only" in body or " GB" in body
+        _no_exception(page, "System")
+        _shot(page, "09_system")
+    finally:
+        page.close()

@@ -89,7 +89,9 @@ def test_failing_job_shows_its_traceback_and_pause_resume_change_the_job(app):
     assert _wait(lambda: failures() > before)
     at.button(key="sys_remove_nightly-broken").click().run()
     assert scheduler.get_scheduler().get_job("nightly-broken") is None
-    assert not any("`nightly-broken`" in m.value for m in at.markdown)
+    assert not any("**nightly broken job**" in m.value for m in at.markdown)
+    # its last run stays visible among the recent one-off jobs, with the traceback
+    assert any(m.value.startswith("`nightly-broken` :red-badge[error]") for m in at.markdown)
 
 
 def test_running_evolution_is_listed(app):
@@ -104,6 +106,7 @@ def test_running_evolution_is_listed(app):
     assert_clean(at)
     evo = table(at, "Generation")
     assert list(evo["Run"]) == [run_id] and list(evo["Status"]) == ["running"]
+    assert any(f"Run #{run_id} · listed-run" in p.proto.text for p in at.progress)
     store.finish(run_id, "completed")
 
 
