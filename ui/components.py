@@ -36,6 +36,8 @@ NAV: tuple[NavPage, ...] = tuple(
          "Candlesticks, indicators, regimes, data quality; import CSV or Parquet."),
         ("backtest", "app_pages/backtest.py", "Backtest", ":material/science:",
          "Run a strategy, see metrics, equity, trades; sweep parameters; reopen runs."),
+        ("neural", "app_pages/neural_models.py", "Neural Models", ":material/neurology:",
+         "Train LSTM / Transformer Buy-Hold-Sell models; live loss; test-period backtest."),
         ("registry", "app_pages/model_registry.py", "Model Registry", ":material/inventory_2:",
          "Model versions: compare, deploy, roll back, archive; lineage graph."),
         ("retrain", "app_pages/auto_retrain.py", "Auto-Retrain", ":material/autorenew:",
