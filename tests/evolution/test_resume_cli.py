@@ -29,8 +29,9 @@ def _pop(run_id):
 
 
 def test_kill_and_resume_loses_at_most_the_generation_in_flight(goog_path):
-    args = ["evolve", "--data", goog_path, "--population", "16", "--generations", "400",
+    args = ["evolve", "--data", goog_path, "--population", "16", "--generations", "100000",
             "--seed", "11", "--backend", "inline", "--threshold", "none", "--json"]
+    # far more generations than it can run before the kill: it never finishes first
     proc = subprocess.Popen([sys.executable, "-m", "engine", *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen = -1
