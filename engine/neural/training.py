@@ -46,6 +46,11 @@ def set_torch_threads(threads: int | None = None) -> int:
     return n
 
 
+# torch is loaded lazily (first model use); when it is, leave a core for the app's UI.
+# An explicit set_torch_threads(n) later (the training subprocess, --threads) overrides it.
+set_torch_threads()
+
+
 def resolve_device(pref: str = "auto") -> torch.device:
     if pref == "cuda":
         if not torch.cuda.is_available():
