@@ -415,18 +415,29 @@ def _detail(run: Any, uid: int) -> Any:
     return detail
 
 
-def inspector(run: Any, latest: list[Any]) -> None:
-    st.subheader("Inspect an individual")
-    if not latest:
-        st.caption("Evolve the run to inspect its individuals.")
-        return
+def inspect_options(run: Any, latest: list[Any]) -> list[int]:
+    """The uids the inspector offers (best fitness first); defaults ``ev_uid`` to the best.
+
+    Called before the Pareto chart is drawn so that chart's figure (which rings the
+    inspected point) is the same on the rerun a click causes — a changed figure would be a
+    new element and lose the click's selection.
+    """
     ranked = sorted(latest, key=lambda i: -(i.fitness if i.fitness is not None else -1e18))
     options = [i.uid for i in ranked]
     for extra in (run.best_uid, ss.get("ev_uid")):
         if extra is not None and extra not in options:
             options.append(extra)
-    if ss.get("ev_uid") not in options:
+    if options and ss.get("ev_uid") not in options:
         ss["ev_uid"] = run.best_uid if run.best_uid in options else options[0]
+    return options
+
+
+def inspector(run: Any, latest: list[Any]) -> None:
+    st.subheader("Inspect an individual")
+    if not latest:
+        st.caption("Evolve the run to inspect its individuals.")
+        return
+    options = inspect_options(run, latest)
     by_uid = {i.uid: i for i in latest}
     c = st.columns([3, 2, 1], vertical_alignment="bottom")
     uid = c[0].selectbox(
@@ -562,6 +573,7 @@ polling = should_poll(run)
 st.fragment(run_every=POLL_SECONDS if polling else None)(progress_panel)(run.id, polling)
 
 latest = _guard(ev.population, run.id) or []
+inspect_options(run, latest)
 tabs = st.tabs(["Population", "History", "Pareto front", "Parameters"])
 with tabs[0]:
     population_tab(run)

@@ -167,7 +167,7 @@ def pareto_chart(population: Sequence[Any], front_uids: Sequence[int], x: str, y
     fig.update_xaxes(title_text=x)
     fig.update_yaxes(title_text=y)
     fig = _base_layout(fig, 420, f"Pareto front: {x} vs {y} (all maximised)")
-    fig.update_layout(hovermode="closest", clickmode="event+select", dragmode="select")
+    fig.update_layout(hovermode="closest")  # Streamlit sets click-to-select (on_select)
     return fig
 
 

@@ -230,6 +230,8 @@ def test_evolution_ai_analyst_and_system(server, browser):
         _number(page, "Elite size", 1)
         page.get_by_text("Stop early", exact=True).click()
         _settle(page)
+        page.get_by_text("Multi-objective (NSGA-II)", exact=True).click()
+        _settle(page)
         page.get_by_role("button", name="Create run").click()
         _settle(page)
         page.get_by_text("Run #1 created").first.wait_for()
@@ -246,12 +248,52 @@ def test_evolution_ai_analyst_and_system(server, browser):
         _no_exception(page, "Evolution after evolving")
         assert page.locator(".js-plotly-plot").count() >= 2  # history + inspector equity
         _shot(page, "06_evolution")
+        # Pareto front: click a front member other than the inspected one → inspector
         page.get_by_role("tab", name="Pareto front").click()
+        shown = page.locator("p", has_text="Individual #").first.inner_text()
+        current = int(shown.split("#", 1)[1].split()[0])
+        front_plot = page.locator(".js-plotly-plot").filter(has_text="Pareto front").first
+        front_plot.wait_for()
+        front_plot.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        front_trace = front_plot.evaluate(
+            "el => el.data.findIndex(t => t.name === 'Pareto front')")
+        uids = front_plot.evaluate("(el, i) => el.data[i].customdata", front_trace)
+        points = front_plot.locator(".scatterlayer .trace").nth(front_trace) \
+            .locator("path.point")
+        centres = []
+        for k in range(points.count()):
+            box = points.nth(k).bounding_box()
+            centres.append((box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
+        here = [c for u, c in zip(uids, centres) if u == current]
+        others = [(u, c) for u, c in zip(uids, centres) if u != current]
+        target = None
+        if others:  # the front member drawn farthest from the inspected one (no overlap)
+            target = max(others, key=lambda uc: min(
+                ((uc[1][0] - h[0]) ** 2 + (uc[1][1] - h[1]) ** 2 for h in here),
+                default=0.0))
+        if target is not None:  # a front of one point has nothing else to click
+            x, y = target[1]
+            page.mouse.move(x, y)  # plotly picks the hovered point on its drag layer
+            page.wait_for_timeout(300)
+            page.mouse.click(x, y)
+            deadline = time.monotonic() + 60
+            while True:  # the inspector follows the clicked (hovered) front member
+                _settle(page)
+                shown = page.locator("p", has_text="Individual #").first.inner_text()
+                uid = int(shown.split("#", 1)[1].split()[0])
+                if uid != current:
+                    break
+                assert time.monotonic() < deadline, "clicking a Pareto point changed nothing"
+                page.wait_for_timeout(500)
+            assert uid in uids, (uid, uids)
+            _no_exception(page, "Evolution after picking a Pareto point")
+            _shot(page, "07_evolution_pareto_pick")
         page.get_by_role("tab", name="Parameters").click()
         page.locator(".js-plotly-plot").nth(3).wait_for()
         _settle(page)
         _no_exception(page, "Evolution tabs")
-        _shot(page, "07_evolution_parameters")
+        _shot(page, "08_evolution_parameters")
 
         # AI Analyst: one offline analysis (no API key), its decision card says offline
         _go(page, "AI Analyst")
@@ -263,7 +305,7 @@ def test_evolution_ai_analyst_and_system(server, browser):
         assert "offline" in card.first.inner_text()
         assert "offline" in page.locator("h3").filter(has_text="as of").first.inner_text()
         _no_exception(page, "AI Analyst after an analysis")
-        _shot(page, "08_ai_analyst_offline")
+        _shot(page, "09_ai_analyst_offline")
 
         # System: the evolution job's run, the scheduler, the GPU line
         _go(page, "System")
@@ -272,6 +314,6 @@ def test_evolution_ai_analyst_and_system(server, browser):
         assert "running" in body  # the scheduler card
         assert "CPU only" in body or " GB" in body
         _no_exception(page, "System")
-        _shot(page, "09_system")
+        _shot(page, "10_system")
     finally:
         page.close()
