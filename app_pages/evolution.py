@@ -136,7 +136,8 @@ def _promote(run_id: int, uid: int) -> None:
     if info is not None:
         data = ",".join(info.symbols)
         end = str(info.split.get("in_sample_end") or "")[:10]
-        _notice("success", f"Promoted individual {uid} as **{info.name}**. Run it again with "
+        _notice("success", f"Promoted individual {uid} as **{info.name}**. Run it again on "
+                "**Backtest** (strategy genome → *Promoted strategy*) or with "
                 f"`python -m engine backtest --data {data} --strategy {info.name}"
                 f"{' --end ' + end if end else ''} --json` (the in-sample metrics match).")
 
