@@ -109,11 +109,17 @@ def create_scheduler(url: str | None = None, *, workers: int = 2) -> BackgroundS
         timezone=timezone.utc,
         daemon=True,
     )
-    pending: dict[str, int] = {}
+    pending: dict[str, int] = {}  # job id -> its "running" row
+    early: dict[str, int] = {}  # job id -> outcomes recorded before their submission event
+    lock = threading.Lock()
 
     def _listener(event) -> None:
+        # Submission events come from the scheduler thread, outcomes from the executor's:
+        # a job that fails within milliseconds can report before its submission is
+        # recorded. One lock orders them; an early outcome makes the late submission a no-op.
         try:
-            _record_event(event, pending)
+            with lock:
+                _record_event(event, pending, early)
         except Exception:  # the listener must never break the scheduler thread
             pass
 
@@ -123,10 +129,13 @@ def create_scheduler(url: str | None = None, *, workers: int = 2) -> BackgroundS
     return sched
 
 
-def _record_event(event, pending: dict[str, int]) -> None:
+def _record_event(event, pending: dict[str, int], early: dict[str, int]) -> None:
     now = utcnow()
     with db.session_scope() as s:
         if isinstance(event, JobSubmissionEvent):
+            if early.get(event.job_id):
+                early[event.job_id] -= 1
+                return
             row = JobRun(job_id=event.job_id, status="running", started_at=now)
             s.add(row)
             s.flush()
@@ -137,6 +146,8 @@ def _record_event(event, pending: dict[str, int]) -> None:
         row = s.get(JobRun, row_id) if row_id is not None else None
         if row is None:
             row = JobRun(job_id=event.job_id, status="running", started_at=now)
+            if event.code != EVENT_JOB_MISSED:  # it ran: its submission event is still due
+                early[event.job_id] = early.get(event.job_id, 0) + 1
         if event.code == EVENT_JOB_MISSED:
             row.status = "missed"
         elif event.exception is not None:

@@ -132,3 +132,33 @@ def test_process_wide_scheduler_follows_the_configured_database(monkeypatch, tmp
     second = sch.get_scheduler()
     assert second is not first and not first.running and second.running
     assert str(second._jobstores["default"].engine.url).endswith("other/lab.db")
+
+
+def test_outcome_reported_before_its_submission_leaves_no_phantom_running_row():
+    """A job failing within milliseconds can report before its submission is recorded."""
+    from datetime import datetime, timezone
+
+    from apscheduler.events import (EVENT_JOB_ERROR, EVENT_JOB_SUBMITTED, JobExecutionEvent,
+                                    JobSubmissionEvent)
+
+    pending, early = {}, {}
+    now = datetime.now(timezone.utc)
+    try:
+        raise ValueError("fast failure")
+    except ValueError as exc:
+        err = exc
+    sch._record_event(JobExecutionEvent(EVENT_JOB_ERROR, "fast", "default", now,
+                                        exception=err, traceback=""), pending, early)
+    sch._record_event(JobSubmissionEvent(EVENT_JOB_SUBMITTED, "fast", "default", [now]),
+                      pending, early)
+    runs = sch.last_runs("fast")
+    assert [r.status for r in runs] == ["error"]
+    assert "fast failure" in runs[0].error
+
+
+def test_an_immediately_failing_job_is_recorded_once_as_error(sched):
+    for i in range(5):
+        sch.schedule("tests.test_scheduler:failing_job", job_id=f"f{i}", scheduler=sched)
+    assert _wait(lambda: len([r for r in sch.last_runs() if r.status == "error"]) == 5)
+    time.sleep(0.3)
+    assert [r.status for r in sch.last_runs()].count("running") == 0
