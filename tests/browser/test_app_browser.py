@@ -317,3 +317,38 @@ def test_evolution_ai_analyst_and_system(server, browser):
         _shot(page, "10_system")
     finally:
         page.close()
+
+
+def _select(page, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option).first.click()
+    _settle(page)
+
+
+def test_neural_models_trains_a_tiny_model_from_the_ui(server, browser):
+    page = _open(browser, server)
+    try:
+        _go(page, "Neural Models")
+        _no_exception(page, "Neural Models (empty)")
+        _number(page, "Epochs", 2)
+        _select(page, "Batch size", "128")
+        _select(page, "Model size", "Small (fast, for trying out)")
+        page.get_by_role("button", name="Train").click()
+        # the job trains in a subprocess; the page polls the run and shows the result
+        page.get_by_text("Test period").first.wait_for(timeout=240_000)
+        _settle(page, timeout=90_000)
+        body = page.locator("[data-testid='stMain']").inner_text()
+        assert "Test accuracy" in body and "Logistic baseline" in body
+        assert "cpu" in body.lower()  # which device trained it
+        assert page.locator(".js-plotly-plot").count() >= 3  # loss, confusion, equity...
+        _no_exception(page, "Neural Models after training")
+        _shot(page, "11_neural_models")
+
+        # the new version is in the registry, hash shown
+        _go(page, "Model Registry")
+        page.get_by_text("lstm-", exact=False).first.wait_for()
+        _no_exception(page, "Model Registry with a version")
+        _shot(page, "12_model_registry")
+    finally:
+        page.close()
