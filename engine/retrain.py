@@ -47,6 +47,7 @@ from sqlmodel import col, select
 from engine import registry, scheduler
 from engine.db import session_scope
 from engine.errors import ParameterError, StratLabError
+from engine.processes import owner_alive
 from engine.retrain_tables import ACTIVE_STATUSES, RetrainLock, RetrainRecord, RetrainSetting
 from engine.tables import utcnow
 
@@ -420,17 +421,7 @@ def check(policy: RetrainPolicy | None = None, *, now: datetime | None = None,
 # ----------------------------------------------------------------------------------- locks
 
 def _alive(pid: int | None, host: str) -> bool:
-    if pid is None:
-        return False
-    if host and host != socket.gethostname():
-        return True  # another machine: cannot tell, assume alive
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+    return owner_alive(pid, host)
 
 
 def _lock_holder(model_name: str) -> RetrainLock | None:

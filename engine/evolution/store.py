@@ -10,8 +10,6 @@ creation time differs). Every state but ``running``/``stopping`` can be evolved 
 from __future__ import annotations
 
 import math
-import os
-import socket
 from typing import Any
 
 from sqlalchemy import delete, insert, update
@@ -25,7 +23,9 @@ from engine.evolution.info import (  # noqa: F401  (re-exported)
     individual_info,
     run_info,
 )
+from engine import processes
 from engine.errors import StratLabError
+from engine.processes import current_owner
 from engine.evolution.tables import (
     EvolutionCheckpoint,
     EvolutionGeneration,
@@ -90,63 +90,14 @@ def list_run_rows() -> list[EvolutionRun]:
         return list(s.exec(select(EvolutionRun).order_by(col(EvolutionRun.id).desc())).all())
 
 
-def _proc_start(pid: int) -> float | None:
-    """A process's start time, to tell a reused pid apart: Linux ``/proc`` clock ticks
-    (the same in every process, whatever is importable), else psutil's creation time."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            text = f.read().decode(errors="replace")
-        return float(text.rsplit(")", 1)[1].split()[19])  # field 22: starttime (ticks)
-    except FileNotFoundError:
-        if os.path.isdir("/proc/self"):
-            return None  # Linux, and the process is gone
-    except (OSError, IndexError, ValueError):
-        return None
-    try:
-        import psutil
-
-        return float(psutil.Process(pid).create_time())
-    except Exception:
-        return None
-
-
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    if os.path.exists(f"/proc/{pid}/stat"):
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                state = f.read().decode(errors="replace").rsplit(")", 1)[1].split()[0]
-            return state not in ("Z", "X")
-        except (OSError, IndexError):
-            return True
-    return True
-
-
 def _me() -> tuple[int, str, float | None]:
-    pid = os.getpid()
-    return pid, socket.gethostname(), _proc_start(pid)
+    me = current_owner()
+    return me.pid, me.host, me.started
 
 
 def owner_alive(row: EvolutionRun) -> bool:
     """Whether the process recorded as running ``row`` still exists (same host only)."""
-    if row.owner_pid is None:
-        return False
-    if row.owner_host and row.owner_host != socket.gethostname():
-        return True  # cannot tell for another machine: assume alive
-    if not _pid_exists(row.owner_pid):
-        return False
-    if row.owner_started is not None:
-        started = _proc_start(row.owner_pid)
-        if started is not None and abs(started - row.owner_started) > 1e-3:
-            return False  # the pid now belongs to another process
-    return True
+    return processes.owner_alive(row.owner_pid, row.owner_host, row.owner_started)
 
 
 def recover_interrupted() -> list[int]:

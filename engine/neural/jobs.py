@@ -31,6 +31,7 @@ from engine.config import PROJECT_ROOT
 from engine.db import session_scope
 from engine.errors import StratLabError
 from engine.neural.config import TrainConfig
+from engine.processes import current_owner, owner_alive
 from engine.neural.tables import ACTIVE, TrainingEpoch, TrainingRun
 from engine.tables import utcnow
 
@@ -64,29 +65,10 @@ def _clean(obj: Any) -> Any:
 
 # ------------------------------------------------------------------------ process identity
 
-def _proc_started(pid: int) -> float | None:
-    """Start time of ``pid`` in clock ticks since boot (Linux), to tell a reused pid apart."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return float(f.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def _alive(row: TrainingRun) -> bool:
     if row.pid is None:
         return row.status == "queued"  # not started yet: its job may still be pending
-    if row.host and row.host != socket.gethostname():
-        return True  # another machine: cannot tell
-    try:
-        os.kill(row.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    started = _proc_started(row.pid)
-    return not (started is not None and row.proc_started is not None
-                and abs(started - row.proc_started) > 0.5)
+    return owner_alive(row.pid, row.host, row.proc_started)
 
 
 def recover_interrupted() -> list[int]:
@@ -285,7 +267,7 @@ def _claim(run_id: int) -> TrainingRun:
         if row.status not in ("queued", "running", "interrupted"):
             raise StratLabError(f"training run {run_id} is {row.status}; start a new run")
         row.status, row.pid, row.host = "running", os.getpid(), socket.gethostname()
-        row.proc_started = _proc_started(os.getpid())
+        row.proc_started = current_owner().started
         row.started_at = row.updated_at = utcnow()
         row.error = ""
         s.add(row)

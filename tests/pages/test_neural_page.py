@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from engine.processes import current_owner
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -104,7 +106,7 @@ def test_running_run_shows_live_progress_and_can_be_stopped(page):
     with session_scope() as s:
         row = s.get(TrainingRun, run_id)
         row.status, row.pid, row.device = "running", os.getpid(), "cpu"
-        row.proc_started = jobs._proc_started(os.getpid())
+        row.proc_started = current_owner().started
         row.epochs_done, row.samples_per_second = 2, 1234.0
         s.add(row)
         for e in (1, 2):
