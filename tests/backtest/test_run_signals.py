@@ -23,3 +23,13 @@ def test_run_signals_rejects_bad_arrays(goog, sig, msg):
         sig = np.full(goog.height, 2)
     with pytest.raises(ParameterError, match=msg):
         run_signals(goog, sig)
+
+
+def test_public_surface_is_pinned():
+    import engine.backtest as bt
+
+    assert sorted(bt.__all__) == sorted([
+        "BacktestResult", "BacktestSettings", "BatchResult", "GENOME_PARAMS", "METRIC_NAMES",
+        "STRATEGIES", "SweepResult", "get_strategy", "parse_grid", "run_backtest",
+        "run_batch", "run_portfolio", "run_signals", "sweep"])
+    assert all(hasattr(bt, name) for name in bt.__all__)
