@@ -55,3 +55,45 @@ def test_datasets_backtests_and_history_on_postgres(postgres, goog, tmp_path):
     row = get_run(run_id)
     assert row.metrics["n_trades"] == res.metrics["n_trades"]
     assert row.end == data["timestamp"][-1]
+
+
+def test_evolution_registry_and_llm_tracking_on_postgres(postgres, goog, tmp_path):
+    """Every subsystem's tables and queries, not only the foundation's, run on PostgreSQL."""
+    from engine.evolution import (EvolutionConfig, create_run, evolve, get_run, history,
+                                  population, promote)
+    from engine.llm.analyst import analyze, replay
+    from engine.llm.costs import cost_summary
+    from engine.llm.tracking import accuracy_report
+    from engine.registry import deploy, get_version, list_versions, register_version, rollback
+
+    path = tmp_path / "goog.csv"
+    goog.write_csv(path)
+    run_id = create_run(EvolutionConfig(symbols=[str(path)], population_size=6,
+                                        generations=2, seed=5, elite_size=1,
+                                        backend="inline", fitness_threshold=None))
+    evolve(run_id)
+    assert get_run(run_id).generations_done == 2 and len(history(run_id)) == 3
+    best = max(population(run_id), key=lambda i: i.fitness)
+    assert promote(run_id, best.uid, "pg-evolved").params == best.params
+
+    f1, f2 = tmp_path / "m1.pt", tmp_path / "m2.pt"
+    f1.write_bytes(b"weights-1")
+    f2.write_bytes(b"weights-2")
+    v1 = register_version(model_name="m", model_type="lstm", file_path=f1, metadata={},
+                          performance_metrics={"accuracy": 0.5})
+    v2 = register_version(model_name="m", model_type="lstm", file_path=f2, metadata={},
+                          performance_metrics={"accuracy": 0.6},
+                          parent_version=v1.version_id, relationship="retrained_from")
+    assert {v.version_id for v in list_versions()} == {v1.version_id, v2.version_id}
+    deploy(v1.version_id, "paper", snapshot={"accuracy": 0.5})
+    deploy(v2.version_id, "paper", snapshot={"accuracy": 0.6})
+    assert rollback("paper").version_id == v1.version_id
+    assert get_version(v2.version_id).parent_version == v1.version_id
+
+    out = analyze("SYN-TREND", provider="offline")
+    assert out["provider"] == "offline" and out["decision"] is not None
+    rep = replay("SYN-TREND", start="2023-01-02", end="2023-06-30", every=20,
+                 provider="offline")
+    assert rep["n_decisions"] >= 5
+    assert cost_summary()["today_usd"] == 0.0
+    assert "overall" in accuracy_report()
