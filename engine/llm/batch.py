@@ -4,9 +4,10 @@
 ledger, so batches respect the budgets too) and sends one batch; :func:`poll` waits until
 ``processing_status == "ended"`` (``batch_poll_seconds`` apart, at most
 ``batch_timeout_seconds``); :func:`collect` reads the JSONL results, validates each reply
-and settles its reservation from its usage at the batch price. A reply that errored,
-expired or does not validate yields no output (status ``error`` / ``invalid``) — nothing
-is invented. :func:`run_batch` does all three.
+and settles its reservation from its usage at the batch price. A request that errored or
+expired yields no output (status ``error``); a reply that does not validate gets the same
+one repair round as a single call (sent on its own, not batched), and if that fails too it
+is ``invalid`` — nothing is invented. :func:`run_batch` does all three.
 """
 
 from __future__ import annotations
@@ -120,14 +121,21 @@ def collect(client: ClaudeClient, job: BatchJob) -> dict[str, CallResult]:
             out[entry.custom_id] = res
             continue
         usage = costs.Usage.from_api(r.message.usage)
+        text = reply_text(r.message)
         try:
-            res.output = parse_reply(reply_text(r.message), spec.output, client.cfg)
+            res.output = parse_reply(text, spec.output, client.cfg)
             res.status = "ok"
         except ValueError as exc:
             res.status, res.error = "invalid", str(exc)
         res.usage = usage
         res.cost_usd = costs.settle(b["call_id"], spec=model, usage=usage, status=res.status,
                                     error=res.error, batch=True, cfg=client.cfg)
+        if res.status == "invalid":  # one repair round, as for a single call (not batched)
+            item = b["item"]
+            fixed = client.repair(item.prompt, item.ctx, model_key=b["model_key"], reply=text,
+                                  error=res.error)
+            fixed.usage, fixed.cost_usd = fixed.usage + usage, fixed.cost_usd + res.cost_usd
+            res = fixed
         out[entry.custom_id] = res
     for cid, b in job.items.items():  # requests the results did not mention
         if cid not in out:

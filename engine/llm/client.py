@@ -274,6 +274,14 @@ def parse_reply(text: str, kind: str, cfg: LLMConfig) -> BaseModel:
         raise ValueError(f"the JSON does not match the schema ({reasons})") from None
 
 
+def _with_repair(messages: list[dict[str, Any]], reply: str, error: str
+                 ) -> list[dict[str, Any]]:
+    """The conversation plus the rejected reply and the validation error to fix."""
+    return [*messages, {"role": "assistant", "content": reply or "(empty)"},
+            {"role": "user", "content": f"Your reply was rejected: {error}. Reply again with "
+             "only the corrected JSON object that follows the schema and the rules."}]
+
+
 class ClaudeClient:
     """Calls Claude models for the lab's prompts (see the module docstring)."""
 
@@ -375,10 +383,32 @@ class ClaudeClient:
             return res
         return self._send(params, spec, mkey, model, ctx, res, key, breaker)
 
-    def _send(self, params, spec, mkey, model, ctx, res, key, breaker) -> CallResult:
+    def repair(self, prompt: str, ctx: MarketContext, *, model_key: str | None, reply: str,
+               error: str) -> CallResult:
+        """The one repair round for a reply that failed validation elsewhere (a batch
+        result): the rejected reply and the validation error go back to the same model."""
+        params, spec, mkey, model = self.request_params(prompt, ctx, model_key=model_key)
+        res = CallResult(prompt=prompt, prompt_version=spec.version, model_key=mkey,
+                         model_id=model.id, provider=self.provider, status="error",
+                         attempts=1)
+        key = context_key(prompt=prompt, version=spec.version, model_id=model.id, ctx=ctx,
+                          extra="", steps=self.cfg.cache_buckets)
+        breaker = breaker_for(model.id, self.cfg, self._breaker_clock)
+        if not breaker.allow():
+            res.status = "circuit_open"
+            res.error = f"{model.id} is paused; the invalid reply was not repaired ({error})"
+            return res
+        return self._send(params, spec, mkey, model, ctx, res, key, breaker,
+                          rejected=(reply, error))
+
+    def _send(self, params, spec, mkey, model, ctx, res, key, breaker,
+              rejected: tuple[str, str] | None = None) -> CallResult:
         an = self._anthropic
         messages = list(params["messages"])
-        for attempt in (1, 2):
+        attempts: tuple[int, ...] = (1, 2)
+        if rejected is not None:  # attempt 1 happened elsewhere: go straight to the repair
+            messages, attempts = _with_repair(messages, *rejected), (2,)
+        for attempt in attempts:
             p = dict(params, messages=messages)
             call_id = costs.reserve(model_key=mkey, spec=model, prompt=res.prompt,
                                     prompt_version=spec.version, symbol=ctx.symbol,
@@ -415,10 +445,7 @@ class ClaudeClient:
                 res.latency_ms += latency
                 res.attempts = attempt
                 if attempt == 1:  # one repair round with the validation error
-                    messages = [*messages, {"role": "assistant", "content": text or "(empty)"},
-                                {"role": "user", "content":
-                                 f"Your reply was rejected: {err}. Reply again with only the "
-                                 "corrected JSON object that follows the schema and the rules."}]
+                    messages = _with_repair(messages, text, err)
                     continue
                 res.status, res.error = "invalid", f"invalid reply after one repair: {err}"
                 breaker.failure(res.error)

@@ -243,3 +243,34 @@ def test_screen_with_batch_escalates_the_promising(make_client, monkeypatch):
     assert all("/batches" in r.url.path for r in posts)
     with db.session_scope() as s:
         assert all(r.batch for r in s.exec(select(LLMCall)))
+
+
+def test_invalid_batch_reply_gets_one_repair_round_then_fails_honestly(make_client):
+    from tests.llm.conftest import ok
+
+    bad = '{"decision": "BUY", "confidence": 75}'  # no prices: fails validation
+    fake = FakeBatches({0: message(bad, model="claude-haiku-5-5", usage=(2000, 50, 0, 0)),
+                        1: message(bad, model="claude-haiku-5-5", usage=(2000, 50, 0, 0))})
+    repaired = ok(decision_json(), model="claude-haiku-5-5", usage=(2100, 400, 0, 0))
+
+    def route(request):
+        if request.url.path == "/v1/messages":  # the repair call, sent on its own
+            body = json.loads(request.content)
+            assert body["messages"][-1]["content"].startswith("Your reply was rejected")
+            assert body["messages"][-2] == {"role": "assistant", "content": bad}
+            return repaired if "S0" in json.dumps(body) else ok(bad, model="claude-haiku-5-5")
+        return fake(request)
+
+    api = FakeAPI(route)
+    client = make_client(api)
+    items = [BatchItem(f"{i}-S{i}", "master_analyst", make_ctx(100 + i, symbol=f"S{i}"),
+                       "haiku") for i in range(2)]
+    res = run_batch(client, items, interval=0.0, sleep=lambda s: None)
+    assert res["0-S0"].status == "ok" and res["0-S0"].attempts == 2
+    assert res["0-S0"].output.decision == "BUY"
+    # cost = the batch reply at half price + the repair at full price
+    batch_part = (2000 * .1 + 50 * .5) / 1e6 * 0.5
+    repair_part = (2100 * .1 + 400 * .5) / 1e6
+    assert res["0-S0"].cost_usd == pytest.approx(batch_part + repair_part)
+    assert res["1-S1"].status == "invalid" and res["1-S1"].output is None
+    assert "after one repair" in res["1-S1"].error
