@@ -341,7 +341,7 @@ def test_neural_models_trains_a_tiny_model_from_the_ui(server, browser):
         body = page.locator("[data-testid='stMain']").inner_text()
         assert "Test accuracy" in body and "Logistic baseline" in body
         assert "cpu" in body.lower()  # which device trained it
-        assert page.locator(".js-plotly-plot").count() >= 3  # loss, confusion, equity...
+        page.locator(".js-plotly-plot").nth(2).wait_for()  # loss, confusion, equity...
         _no_exception(page, "Neural Models after training")
         _shot(page, "11_neural_models")
 
