@@ -20,6 +20,7 @@ import polars as pl
 
 from engine.backtest import kernel
 from engine.backtest.metrics import metrics_dict, periods_per_year
+from engine.backtest.portfolio_kernel import simulate_portfolio_nb
 from engine.backtest.runner import (
     BacktestResult,
     BacktestSettings,
@@ -84,7 +85,7 @@ def run_portfolio(
     npos = np.empty(n)
     stats = np.zeros(8)
     records = np.empty((int(np.count_nonzero(sig)) + len(symbols), kernel.N_TRADE_FIELDS))
-    n_tr = kernel.simulate_portfolio_nb(
+    n_tr = simulate_portfolio_nb(
         arrays["open"], arrays["high"], arrays["low"], arrays["close"], sig,
         settings.allow_short, sl, tp, size, max_positions, float(settings.cash),
         float(settings.commission), not settings.fractional, eq, npos, stats, records,
