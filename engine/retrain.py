@@ -368,14 +368,7 @@ def recover_interrupted() -> list[int]:
     return fixed
 
 
-def _recover_hook() -> None:
-    try:
-        recover_interrupted()
-    except Exception:  # never block the scheduler's start
-        pass
-
-
-scheduler.on_startup(_recover_hook)
+scheduler.on_startup(recover_interrupted)  # runs left "running" by a dead process → interrupted
 
 
 # ----------------------------------------------------------------------------- retraining
@@ -606,7 +599,7 @@ def ensure_retrain_jobs(sched: Any | None = None) -> str:
     the policy's interval, so a restart does not push its next run back)."""
     policy = get_policy()
     s = sched or scheduler.get_scheduler()
-    _recover_hook()  # in case the scheduler started before this module was imported
+    scheduler.run_startup_hooks()  # in case the scheduler started before this import
     job = s.get_job(MONITOR_JOB_ID)
     every = timedelta(minutes=policy.monitor_interval_minutes)
     if job is not None and job.func_ref == MONITOR_FUNC and getattr(

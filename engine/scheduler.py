@@ -19,6 +19,7 @@ restart. Rules that keep background work safe inside a Streamlit app (PRACTICES.
 from __future__ import annotations
 
 import atexit
+import logging
 import json
 import threading
 import traceback as tb
@@ -48,6 +49,7 @@ from engine.errors import StratLabError
 from engine.tables import utcnow
 
 JOBS_TABLE = "apscheduler_jobs"
+log = logging.getLogger(__name__)
 
 
 class JobRun(SQLModel, table=True):
@@ -97,6 +99,15 @@ def on_startup(hook: Callable[[], None]) -> Callable[[], None]:
     if hook not in _startup_hooks:
         _startup_hooks.append(hook)
     return hook
+
+
+def run_startup_hooks() -> None:
+    """Run every start-up hook; a failing hook is logged and never blocks the start."""
+    for hook in list(_startup_hooks):
+        try:
+            hook()
+        except Exception:
+            log.exception("scheduler start-up hook %s failed", getattr(hook, "__qualname__", hook))
 
 
 def create_scheduler(url: str | None = None, *, workers: int = 2) -> BackgroundScheduler:
@@ -184,8 +195,7 @@ def get_scheduler() -> BackgroundScheduler:
             _stop_locked(wait=False)
         if _scheduler is None:
             sched = create_scheduler(url)
-            for hook in list(_startup_hooks):
-                hook()
+            run_startup_hooks()
             sched.start()
             _scheduler, _scheduler_url = sched, url
             atexit.register(shutdown)

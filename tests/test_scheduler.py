@@ -162,3 +162,19 @@ def test_an_immediately_failing_job_is_recorded_once_as_error(sched):
     assert _wait(lambda: len([r for r in sch.last_runs() if r.status == "error"]) == 5)
     time.sleep(0.3)
     assert [r.status for r in sch.last_runs()].count("running") == 0
+
+
+def test_a_failing_startup_hook_is_logged_and_does_not_block_the_start(caplog):
+    def broken():
+        raise RuntimeError("hook broke")
+
+    seen = []
+    sch.on_startup(broken)
+    ok_hook = sch.on_startup(lambda: seen.append(1))
+    try:
+        assert sch.get_scheduler().running and seen == [1]
+        assert "hook broke" in caplog.text
+    finally:
+        sch.shutdown()
+        sch._startup_hooks.remove(broken)
+        sch._startup_hooks.remove(ok_hook)

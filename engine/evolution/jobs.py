@@ -74,11 +74,4 @@ def request_resume(run_id: int, generations: int | None = None, *,
     return start_background(run_id, generations, sched=sched)
 
 
-def _recover_hook() -> None:
-    try:
-        store.recover_interrupted()
-    except Exception:  # never block the scheduler's start
-        pass
-
-
-scheduler.on_startup(_recover_hook)
+scheduler.on_startup(store.recover_interrupted)  # runs left "running" by a dead process → interrupted

@@ -85,14 +85,7 @@ def recover_interrupted() -> list[int]:
     return fixed
 
 
-def _recover_hook() -> None:
-    try:
-        recover_interrupted()
-    except Exception:  # never block the scheduler's start
-        pass
-
-
-scheduler.on_startup(_recover_hook)
+scheduler.on_startup(recover_interrupted)  # runs left "running" by a dead process → interrupted
 
 
 # ----------------------------------------------------------------------------- public API
