@@ -29,7 +29,8 @@ COMMAND_MODULES += ["engine.cli.neural"]
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, as for engine errors
-        self.exit(2, f"error: {message} (see `python -m engine {self.prog.split()[-1]} --help`)\n")
+        # self.prog is the whole command so far: "python -m engine [command [subcommand]]"
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
