@@ -240,9 +240,9 @@ def history_tab() -> None:
         "Environment": [d.environment for d in deps],
         "version_id": [d.version_id for d in deps],
         "Status": [d.status for d in deps],
-        "Accuracy at deploy": [registry._num(d.performance_snapshot.get("accuracy"))
+        "Accuracy at deploy": [registry.finite_number(d.performance_snapshot.get("accuracy"))
                                for d in deps],
-        "Return % at deploy": [registry._num(d.performance_snapshot.get("return_pct"))
+        "Return % at deploy": [registry.finite_number(d.performance_snapshot.get("return_pct"))
                                for d in deps],
     }), hide_index=True, width="stretch")
 

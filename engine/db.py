@@ -23,7 +23,7 @@ from engine.config import get_settings
 
 #: Modules that define table classes; each later subpackage appends its own here.
 TABLE_MODULES: list[str] = ["engine.tables", "engine.llm.tables", "engine.neural.tables"]
-TABLE_MODULES += ["engine.registry_tables", "engine.retrain_tables"]
+TABLE_MODULES += ["engine.registry.tables", "engine.retrain.tables"]
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()

@@ -51,7 +51,7 @@ class FakeNeural:
     """
 
     def __init__(self, monkeypatch) -> None:
-        from engine import retrain
+        from engine.retrain import jobs as retrain_jobs
 
         self.evals: dict[str, dict[str, Any]] = {}
         self.next_eval: dict[str, Any] = {"accuracy": 0.70, "return_pct": 6.0, "n": 90}
@@ -60,10 +60,10 @@ class FakeNeural:
         self.train_error: Exception | None = None
         self.gate = None
         self.started = None
-        monkeypatch.setattr(retrain, "_train_model", self.train)
-        monkeypatch.setattr(retrain, "_evaluate_window", self.evaluate)
+        monkeypatch.setattr(retrain_jobs, "_train_model", self.train)
+        monkeypatch.setattr(retrain_jobs, "_evaluate_window", self.evaluate)
         self.equity: dict[str, dict[str, list]] = {}
-        monkeypatch.setattr(retrain, "window_equity", self.window_equity)
+        monkeypatch.setattr(retrain_jobs, "window_equity", self.window_equity)
 
     def train(self, config, *, created_by="user", parent_version=None,
               relationship="trained", register=True, **_):

@@ -10,7 +10,7 @@ from sqlmodel import select
 from engine import registry
 from engine.db import session_scope
 from engine.errors import ModelIntegrityError, ParameterError, StratLabError
-from engine.registry_tables import ModelDeployment, ModelLineage, ModelVersion
+from engine.registry.tables import ModelDeployment, ModelLineage, ModelVersion
 from tests.registry._helpers import make_version, model_file, sha256
 
 SEED_FIELDS = {"version_id", "model_name", "model_type", "file_path", "metadata",

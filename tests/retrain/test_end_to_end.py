@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from engine import registry, retrain
+from engine.retrain import jobs as retrain_jobs
 
 # the real seams, captured before the autouse fixture replaces them with fakes
-REAL = {name: getattr(retrain, name) for name in ("_train_model", "_evaluate_window",
-                                                  "window_equity")}
-HAVE_NEURAL = importlib.util.find_spec("torch") is not None and (
-    importlib.util.find_spec("engine.neural.pipeline") is not None)
+REAL = {name: getattr(retrain_jobs, name) for name in ("_train_model", "_evaluate_window",
+                                                       "window_equity")}
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAVE_NEURAL, reason="engine.neural (with torch) is not installed yet; "
-                    "the fakes in test_retrain.py cover the retrain logic")
 def test_a_real_tiny_model_is_retrained_and_gated(monkeypatch):
     from engine.neural import TrainConfig, train_model
 
     for name, fn in REAL.items():
-        monkeypatch.setattr(retrain, name, fn)
+        monkeypatch.setattr(retrain_jobs, name, fn)
     cfg = TrainConfig(symbol="SYN-TREND", model_type="lstm", epochs=1, hidden_size=8,
                       num_layers=1, sequence_length=10, batch_size=64, end="2023-12-31")
     first = train_model(cfg)

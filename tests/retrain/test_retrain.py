@@ -245,7 +245,7 @@ def test_the_same_model_is_never_retrained_twice_at_once(fake):
 
 def test_a_dead_owners_lock_is_cleared(fake):
     from engine.db import session_scope
-    from engine.retrain_tables import RetrainLock, RetrainRecord
+    from engine.retrain.tables import RetrainLock, RetrainRecord
 
     old = _deployed(fake)
     fake.next_eval = {"accuracy": 0.9, "return_pct": 9.0}

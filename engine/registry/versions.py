@@ -35,35 +35,13 @@ from sqlmodel import Session, col, select
 
 from engine.db import session_scope
 from engine.errors import ModelIntegrityError, ParameterError, StratLabError
-from engine.registry_tables import (
+from engine.registry.tables import (
     RELATIONSHIPS,
     ModelDeployment,
     ModelLineage,
     ModelVersion,
 )
 from engine.tables import utcnow
-
-__all__ = [
-    "ENVIRONMENTS",
-    "SORT_KEYS",
-    "DeploymentInfo",
-    "ModelVersionInfo",
-    "add_lineage",
-    "archive",
-    "compare",
-    "current_deployment",
-    "deploy",
-    "deployments",
-    "equity_curve",
-    "file_sha256",
-    "get_version",
-    "lineage",
-    "list_versions",
-    "register_version",
-    "rollback",
-    "update_version",
-    "verify_file",
-]
 
 ENVIRONMENTS = ("paper", "production")
 #: ``list_versions(sort=...)``: a column, or a metric read from ``performance_metrics``.
@@ -94,7 +72,7 @@ class ModelVersionInfo:
 
     @property
     def accuracy(self) -> float | None:
-        return _num(self.performance_metrics.get("accuracy"))
+        return finite_number(self.performance_metrics.get("accuracy"))
 
     @property
     def return_pct(self) -> float | None:
@@ -147,7 +125,7 @@ def _dep_info(row: ModelDeployment, version: ModelVersion | None = None) -> Depl
 
 # --------------------------------------------------------------------------------- helpers
 
-def _num(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
@@ -157,12 +135,12 @@ def metric_return_pct(metrics: Mapping[str, Any]) -> float | None:
     """The return of a version's strategy in percent: ``return_pct``, else the backtest's
     ``total_return_pct`` (top level or under ``backtest`` / ``backtest.metrics``)."""
     for key in ("return_pct", "total_return_pct"):
-        if _num(metrics.get(key)) is not None:
-            return _num(metrics.get(key))
+        if finite_number(metrics.get(key)) is not None:
+            return finite_number(metrics.get(key))
     bt = metrics.get("backtest")
     if isinstance(bt, Mapping):
         inner = bt.get("metrics") if isinstance(bt.get("metrics"), Mapping) else bt
-        return _num(inner.get("total_return_pct"))
+        return finite_number(inner.get("total_return_pct"))
     return None
 
 
@@ -171,6 +149,8 @@ def _metric(info: ModelVersionInfo, key: str) -> float | None:
         return info.accuracy
     if key == "return_pct":
         return info.return_pct
+    from engine.registry.views import flatten_metrics
+
     flat = flatten_metrics(info.performance_metrics)
     return flat.get(key, flat.get(f"backtest.{key}", flat.get(f"backtest.metrics.{key}")))
 
@@ -191,7 +171,7 @@ def _new_version_id(model_type: str) -> str:
     return f"{kind}-{utcnow():%Y%m%d}-{uuid.uuid4().hex[:6]}"
 
 
-def _get_row(s: Session, version_id: str) -> ModelVersion:
+def version_row(s: Session, version_id: str) -> ModelVersion:
     row = s.get(ModelVersion, version_id)
     if row is None:
         raise StratLabError(
@@ -206,7 +186,7 @@ def _check_env(environment: str) -> str:
     return environment
 
 
-def _current_envs(s: Session) -> dict[str, list[str]]:
+def deployed_environments(s: Session) -> dict[str, list[str]]:
     rows = s.exec(select(ModelDeployment).where(ModelDeployment.status == "active")).all()
     out: dict[str, list[str]] = {}
     for d in rows:
@@ -251,7 +231,7 @@ def register_version(
         try:
             with session_scope() as s:
                 if parent_version is not None:
-                    _get_row(s, parent_version)
+                    version_row(s, parent_version)
                 row = ModelVersion(
                     version_id=vid, model_name=model_name, model_type=model_type,
                     file_path=str(path.resolve()), meta=dict(metadata or {}),
@@ -279,8 +259,8 @@ def add_lineage(version_id: str, parent_version: str, relationship: str = "paren
     if version_id == parent_version:
         raise ParameterError("a version cannot be its own parent")
     with session_scope() as s:
-        _get_row(s, version_id)
-        _get_row(s, parent_version)
+        version_row(s, version_id)
+        version_row(s, parent_version)
         row = s.get(ModelLineage, (version_id, parent_version))
         if row is None:
             row = ModelLineage(version_id=version_id, parent_version=parent_version)
@@ -313,8 +293,8 @@ def verify_file(version_id: str) -> Path:
 
 def get_version(version_id: str) -> ModelVersionInfo:
     with session_scope() as s:
-        row = _get_row(s, version_id)
-        return _info(row, _current_envs(s).get(version_id))
+        row = version_row(s, version_id)
+        return _info(row, deployed_environments(s).get(version_id))
 
 
 def list_versions(
@@ -338,7 +318,7 @@ def list_versions(
             q = q.where(ModelVersion.status == status.upper())
         rows = list(s.exec(q.order_by(col(ModelVersion.created_at).desc(),
                                       col(ModelVersion.version_id).desc())).all())
-        envs = _current_envs(s)
+        envs = deployed_environments(s)
     infos = [_info(r, envs.get(r.version_id)) for r in rows]
     if tag:
         infos = [i for i in infos if tag in i.tags]
@@ -360,20 +340,20 @@ def update_version(version_id: str, *, tags: list[str] | None = None,
                    description: str | None = None) -> ModelVersionInfo:
     """Replace the version's tags and/or description (``None`` leaves a field as is)."""
     with session_scope() as s:
-        row = _get_row(s, version_id)
+        row = version_row(s, version_id)
         if tags is not None:
             row.tags = sorted({t.strip() for t in tags if t and t.strip()})
         if description is not None:
             row.description = description
         s.add(row)
-        return _info(row, _current_envs(s).get(version_id))
+        return _info(row, deployed_environments(s).get(version_id))
 
 
 def archive(version_id: str) -> ModelVersionInfo:
     """Mark a version ``ARCHIVED`` (refused while it is the current deployment anywhere)."""
     with session_scope() as s:
-        row = _get_row(s, version_id)
-        envs = _current_envs(s).get(version_id, [])
+        row = version_row(s, version_id)
+        envs = deployed_environments(s).get(version_id, [])
         if envs:
             raise StratLabError(
                 f"version {version_id} is deployed to {', '.join(sorted(envs))}; deploy another "
@@ -395,7 +375,7 @@ def _default_snapshot(info: ModelVersionInfo) -> dict[str, Any]:
     snap: dict[str, Any] = {"accuracy": info.accuracy, "return_pct": info.return_pct,
                             "source": "training", "captured_at": utcnow().isoformat()}
     try:
-        from engine.retrain import window_snapshot
+        from engine.retrain.jobs import window_snapshot
 
         win = window_snapshot(info.version_id)
         if win:
@@ -403,6 +383,8 @@ def _default_snapshot(info: ModelVersionInfo) -> dict[str, Any]:
             snap["source"] = "window"
     except Exception as exc:  # best effort: the training metrics remain the baseline
         snap["window_error"] = f"{type(exc).__name__}: {exc}"[:300]
+    from engine.registry.views import flatten_metrics
+
     snap["training_metrics"] = {k: v for k, v in flatten_metrics(
         info.performance_metrics).items()}
     return snap
@@ -448,7 +430,7 @@ def deploy(version_id: str, environment: str, *,
     snap = dict(snapshot) if snapshot is not None else _default_snapshot(info)
     with session_scope() as s:
         row = _activate(s, version_id, environment, snap)
-        return _dep_info(row, _get_row(s, version_id))
+        return _dep_info(row, version_row(s, version_id))
 
 
 def rollback(environment: str) -> DeploymentInfo:
@@ -493,7 +475,7 @@ def rollback(environment: str) -> DeploymentInfo:
     verify_file(target_version)
     with session_scope() as s:
         row = _activate(s, target_version, environment, snapshot, old_status="rolled_back")
-        return _dep_info(row, _get_row(s, target_version))
+        return _dep_info(row, version_row(s, target_version))
 
 
 def current_deployment(environment: str) -> DeploymentInfo | None:
@@ -515,13 +497,3 @@ def deployments(environment: str | None = None) -> list[DeploymentInfo]:
         rows = s.exec(q.order_by(col(ModelDeployment.deployed_at).desc())).all()
         versions = {v.version_id: v for v in s.exec(select(ModelVersion)).all()}
         return [_dep_info(r, versions.get(r.version_id)) for r in rows]
-
-
-# Comparing and lineage live in engine.registry_views; re-exported here so callers keep
-# using ``engine.registry`` as the one entry point.
-from engine.registry_views import (  # noqa: E402
-    compare,
-    equity_curve,
-    flatten_metrics,
-    lineage,
-)

@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from engine.db import session_scope
 from engine.errors import ParameterError
-from engine.retrain_tables import RetrainSetting
+from engine.retrain.tables import RetrainSetting
 from engine.tables import utcnow
 
 # ------------------------------------------------------------------------------------ policy

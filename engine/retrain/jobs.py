@@ -48,40 +48,9 @@ from engine import registry, scheduler
 from engine.db import session_scope
 from engine.errors import StratLabError
 from engine.processes import owner_alive
-from engine.retrain_policy import (  # re-exported: engine.retrain is the entry point
-    POLICY_ENV,  # noqa: F401
-    RetrainPolicy,
-    default_policy,  # noqa: F401
-    get_policy,
-    reset_policy,
-    save_policy,
-)
-from engine.retrain_tables import ACTIVE_STATUSES, RetrainLock, RetrainRecord
+from engine.retrain.policy import RetrainPolicy, get_policy
+from engine.retrain.tables import ACTIVE_STATUSES, RetrainLock, RetrainRecord
 from engine.tables import utcnow
-
-__all__ = [
-    "MONITOR_JOB_ID",
-    "MonitorStatus",
-    "RetrainBusy",
-    "RetrainPolicy",
-    "RetrainRecord",
-    "check",
-    "enqueue",
-    "ensure_retrain_jobs",
-    "evaluate_triggers",
-    "get_policy",
-    "history",
-    "monitor_job",
-    "monitor_job_info",
-    "quality_gate",
-    "queue",
-    "reset_policy",
-    "retrain_job",
-    "retrain_now",
-    "save_policy",
-    "schedule_retrain",
-    "window_snapshot",
-]
 
 MONITOR_JOB_ID = "retrain-monitor"
 MONITOR_FUNC = "engine.retrain:monitor_job"
@@ -195,8 +164,8 @@ def _evaluation(version_id: str, window: _Window) -> dict[str, Any]:
     registry.verify_file(version_id)
     ev = dict(_evaluate_window(version_id, window.eval_data,
                                window.data["timestamp"][window.start]) or {})
-    return {"accuracy": registry._num(ev.get("accuracy")),
-            "return_pct": registry._num(ev.get("return_pct")),
+    return {"accuracy": registry.finite_number(ev.get("accuracy")),
+            "return_pct": registry.finite_number(ev.get("return_pct")),
             "n": ev.get("n"), **window.bounds()}
 
 
@@ -288,8 +257,8 @@ def check(policy: RetrainPolicy | None = None, *, now: datetime | None = None,
         st = MonitorStatus(environment=dep.environment, deployment_id=dep.deployment_id,
                            version_id=dep.version_id, model_name=dep.model_name,
                            deployed_at=dep.deployed_at,
-                           snapshot_accuracy=registry._num(snap.get("accuracy")),
-                           snapshot_return_pct=registry._num(snap.get("return_pct")))
+                           snapshot_accuracy=registry.finite_number(snap.get("accuracy")),
+                           snapshot_return_pct=registry.finite_number(snap.get("return_pct")))
         out.append(st)
         try:
             info = registry.get_version(dep.version_id)

@@ -13,8 +13,14 @@ from sqlmodel import col, select
 
 from engine.db import session_scope
 from engine.errors import StratLabError
-from engine.registry import ModelVersionInfo, _current_envs, _get_row, _num, get_version
-from engine.registry_tables import ModelLineage, ModelVersion
+from engine.registry.versions import (
+    ModelVersionInfo,
+    deployed_environments,
+    finite_number,
+    get_version,
+    version_row,
+)
+from engine.registry.tables import ModelLineage, ModelVersion
 
 
 # ------------------------------------------------------------------------------- comparing
@@ -26,7 +32,7 @@ def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, f
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             out.update(flatten_metrics(value, f"{name}."))
-        elif _num(value) is not None:
+        elif finite_number(value) is not None:
             out[name] = float(value)
     return out
 
@@ -60,7 +66,7 @@ def _as_curve(value: Any) -> dict[str, list] | None:
         return None
     if not isinstance(value, list) or not value:
         return None
-    if all(_num(v) is not None for v in value):
+    if all(finite_number(v) is not None for v in value):
         return {"x": list(range(len(value))), "y": [float(v) for v in value]}
     if all(isinstance(v, (list, tuple)) and len(v) == 2 for v in value):
         return {"x": [v[0] for v in value], "y": [float(v[1]) for v in value]}
@@ -127,7 +133,7 @@ def compare(a: str, b: str, *, recompute_equity: bool = False,
 
 def _recompute_equity(info: ModelVersionInfo, window_bars: int) -> dict[str, list]:
     from engine.market import load_dataset
-    from engine.retrain import _config, _context_bars, window_equity
+    from engine.retrain.jobs import _config, _context_bars, window_equity
 
     cfg = _config(info)
     data = load_dataset(cfg["symbol"])
@@ -147,7 +153,7 @@ def lineage(version_id: str) -> dict[str, Any]:
     requested version (ancestors negative, descendants positive).
     """
     with session_scope() as s:
-        _get_row(s, version_id)
+        version_row(s, version_id)
         edges = {(e.parent_version, e.version_id): e.relationship_type
                  for e in s.exec(select(ModelLineage)).all()}
         for v in s.exec(select(ModelVersion).where(
@@ -171,7 +177,7 @@ def lineage(version_id: str) -> dict[str, Any]:
                 frontier = nxt
         rows = {r.version_id: r for r in s.exec(select(ModelVersion).where(
             col(ModelVersion.version_id).in_(list(depth)))).all()}
-        envs = _current_envs(s)
+        envs = deployed_environments(s)
     nodes = []
     for vid, d in sorted(depth.items(), key=lambda kv: (kv[1], kv[0])):
         r = rows.get(vid)
@@ -180,7 +186,7 @@ def lineage(version_id: str) -> dict[str, Any]:
             "model_type": r.model_type if r else None, "model_name": r.model_name if r else None,
             "status": r.status if r else "MISSING",
             "created_at": r.created_at.isoformat() if r else None,
-            "accuracy": _num((r.performance_metrics or {}).get("accuracy")) if r else None,
+            "accuracy": finite_number((r.performance_metrics or {}).get("accuracy")) if r else None,
             "deployed_to": sorted(envs.get(vid, [])),
         })
     out_edges = [{"source": p, "target": c, "relationship": rel}
