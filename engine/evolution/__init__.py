@@ -19,6 +19,8 @@ The public API — pages and the command line use only these names::
     promote(run_id, uid, name) -> PromotedStrategy
     list_promoted() -> list[PromotedStrategy]    get_promoted(name) -> PromotedStrategy
     register_fitness(name, fn)                    fitness_names() -> list[str]
+    deflated_sharpe_from_moments(sharpe, n_obs, skew, kurtosis, n_trials,
+                                 trials_sharpe_variance, periods_per_year=1) -> DeflatedSharpe
 
 Every ``*Info``/summary is a dataclass with ``to_dict()``. See docs/evolution.md for the
 fitness formula, the adaptive-mutation rule, islands, determinism and backends.
@@ -36,13 +38,18 @@ from engine.evolution.config import EvolutionConfig
 from engine.evolution.detail import IndividualDetail, get_individual
 from engine.evolution.fitness import fitness_names, register_fitness
 from engine.evolution.jobs import request_pause, request_resume, request_stop, start_background
-from engine.evolution.overfitting import OverfittingReport
+from engine.evolution.overfitting import (
+    DeflatedSharpe,
+    OverfittingReport,
+    deflated_sharpe_from_moments,
+)
 from engine.evolution.promote import PromotedInfo as PromotedStrategy
 from engine.evolution.promote import get_promoted, list_promoted, promote
 from engine.evolution.runner import EvolutionSummary, evolve, run_evolution
 from engine.evolution.store import GenerationStats, IndividualInfo, RunInfo, RunNotFound
 
 __all__ = [
+    "DeflatedSharpe",
     "EvolutionConfig",
     "EvolutionSummary",
     "GenerationStats",
@@ -53,6 +60,7 @@ __all__ = [
     "RunInfo",
     "RunNotFound",
     "create_run",
+    "deflated_sharpe_from_moments",
     "evolve",
     "fitness_names",
     "get_individual",
