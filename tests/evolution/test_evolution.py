@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
+import statistics
 import subprocess
 import sys
 
 import polars as pl
 import pytest
+from scipy import stats
+from scipy.stats import spearmanr
 
 from engine import evolution as ev
 from engine.backtest import run_backtest
+from engine.evolution import store
 from engine.evolution.analysis import dominates
+from engine.evolution.overfitting import overfitting_verdict
 from engine.evolution.store import clean
 from engine.market import load_dataset
 
@@ -166,16 +172,35 @@ def test_analysis_detail_and_reset(small):
     s = ev.run_evolution(small())
     imp = ev.parameter_importance(s.run_id)
     assert set(imp) == set(ev.population(s.run_id)[0].params)
-    assert all(0.0 <= v <= 1.0 for v in imp.values())
+    evaluated = store.all_evaluated(s.run_id)  # each genome once, as importance uses them
+    fit = [r.fitness for r in evaluated]
+    for gene, value in imp.items():
+        x = [float(r.params[gene]) for r in evaluated]
+        varied = len(set(x)) > 1 and len(set(fit)) > 1
+        assert value == pytest.approx(abs(spearmanr(x, fit).statistic) if varied else 0.0,
+                                      abs=1e-12), gene
     dist = ev.parameter_distribution(s.run_id)
     assert dist.height == 12 * 3 and {"generation", "sma_short", "fitness"} <= set(dist.columns)
     d = ev.get_individual(s.run_id, ev.get_run(s.run_id).best_uid)
     assert d.in_sample_result.metrics["sharpe"] == pytest.approx(d.in_sample["sharpe"])
     assert "buy_hold_equity" in d.out_of_sample_result.equity.columns
     assert d.overfitting.n_trials == s.evaluations
-    assert d.overfitting.verdict in ("robust", "possibly overfit", "likely overfit",
-                                     "inconclusive")
-    assert 0.0 <= d.overfitting.deflated_sharpe <= 1.0
+    # the DSR from the in-sample returns' moments (scipy) and the trials' Sharpe variance
+    eq = d.in_sample_result.equity["equity"].to_numpy()
+    r = eq[1:] / eq[:-1] - 1
+    ppy = d.in_sample_result.metrics["periods_per_year"]
+    trials = [t.in_sample["sharpe"] for t in evaluated
+              if t.in_sample.get("sharpe") is not None and math.isfinite(t.in_sample["sharpe"])]
+    expected = ev.deflated_sharpe_from_moments(
+        r.mean() / r.std(ddof=1) * math.sqrt(ppy), r.size, stats.skew(r),
+        stats.kurtosis(r, fisher=False), s.evaluations, statistics.variance(trials),
+        periods_per_year=ppy)
+    assert d.overfitting.deflated_sharpe == pytest.approx(expected.deflated_sharpe, abs=1e-9)
+    assert d.overfitting.expected_max_sharpe == pytest.approx(
+        expected.expected_max_sharpe * math.sqrt(ppy), abs=1e-9)
+    assert d.overfitting.verdict == overfitting_verdict(
+        expected.deflated_sharpe, d.in_sample_result.metrics["sharpe"],
+        d.out_of_sample_result.metrics["sharpe"])
     json.dumps(d.to_dict(), default=str)
     json.dumps([r.to_dict() for r in ev.list_runs()], default=str)
     info = ev.reset_run(s.run_id)
