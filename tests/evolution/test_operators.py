@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -92,3 +93,9 @@ def test_diversity_is_one_ish_for_random_and_zero_for_clones():
     pop = [random_genes(rng) for _ in range(200)]
     assert 0.8 < diversity(pop) < 1.2
     assert diversity([pop[0]] * 5) == 0.0
+    # worked by hand: one individual at every lower bound, one at every upper bound →
+    # each scaled gene is {0, 1}, population std 0.5; 0.5 / (1/sqrt(12)) = sqrt(3)
+    assert diversity([LOW, UP]) == pytest.approx(3 ** 0.5, rel=1e-12)
+    # a quarter of the span apart: {0, 0.25} → std 0.125 → 0.125·sqrt(12) = 0.433013
+    quarter = [lo + (up - lo) / 4 for lo, up in zip(LOW, UP, strict=True)]
+    assert diversity([LOW, quarter]) == pytest.approx(0.125 * 12 ** 0.5, rel=1e-12)
