@@ -1,20 +1,25 @@
-"""Page components shared by several pages: the sidebar, metric cards, the import report.
+"""Page components shared by several pages: the sidebar, metric cards, the import report,
+number formats, and calling the engine with a notice instead of a traceback.
 
 They draw what the engine returned; they never compute what the engine should.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 import streamlit as st
+
+from engine.errors import StratLabError
+
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class NavPage:
@@ -124,12 +129,30 @@ def metric_docs() -> dict[str, str]:
     return docs
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def fmt_pct(value: Any, *, fraction: bool, digits: int = 2) -> str:
+    """A percentage for the screen, "n/a" when missing (None, NaN, ±inf).
+
+    The engine uses two conventions and the caller must say which one ``value`` is in:
+    ``fraction=True`` for a share of 1 (accuracy 0.553 → "55.3 %" with ``digits=1``),
+    ``fraction=False`` for a value already in percent (``total_return_pct`` 12.345 →
+    "12.35 %"). Thousands are separated ("1,234.50 %").
+    """
+    if _missing(value):
+        return "n/a"
+    return f"{100 * value if fraction else value:,.{digits}f} %"
+
+
 def fmt(value: Any, kind: str = "num") -> str:
-    """A metric value for a card: ``pct`` → "12.3 %", ``int``, ``num`` → 2 decimals."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    """A metric value for a card: ``pct`` (already in percent) → "12.30 %", ``int``,
+    ``num`` → 2 decimals."""
+    if _missing(value):
         return "n/a"
     if kind == "pct":
-        return f"{value:,.2f} %"
+        return fmt_pct(value, fraction=False)
     if kind == "int":
         return f"{int(value):,}"
     if kind == "money":
@@ -214,3 +237,44 @@ def _records_frame(records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
         cols += [k for k in r if k not in cols]
     return pl.DataFrame({c: [None if r.get(c) is None else str(r.get(c)) for r in records]
                          for c in cols})
+
+
+# ------------------------------------------------------------------ calling the engine
+
+def error_line(exc: BaseException) -> str:
+    """What a page shows for a failed engine call: a StratLabError's message as is (it names
+    the problem and the fix); anything else one line with its type, never a traceback."""
+    if isinstance(exc, StratLabError):
+        return str(exc)
+    return f"Unexpected error ({type(exc).__name__}: {exc})."
+
+
+def set_notice(key: str, kind: str, text: str) -> None:
+    """Leave a notice (``kind`` is st.success / error / info / warning) for :func:`show_notice`."""
+    st.session_state[key] = (kind, text)
+
+
+def show_notice(key: str) -> None:
+    """Draw, once, the notice a button callback left (callbacks run before the page, so
+    their message has to wait for the page's run to be drawn)."""
+    notice = st.session_state.pop(key, None)
+    if notice:
+        getattr(st, notice[0])(notice[1])
+
+
+def call_engine(notice_key: str, fn: Callable[..., T], *args: Any,
+                ok: str | Callable[[T], str] | None = None, **kwargs: Any) -> T | None:
+    """Call the engine for a page; a failure becomes an error notice under ``notice_key``
+    and ``None`` is returned, so a bad input or a broken file never shows a traceback.
+
+    ``ok`` is the success notice (or a function of the result that makes it). A function
+    that returns None on success is fine when the caller does not read the result.
+    """
+    try:
+        out = fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - every failure is one line on the page
+        set_notice(notice_key, "error", error_line(exc))
+        return None
+    if ok is not None:
+        set_notice(notice_key, "success", ok(out) if callable(ok) else ok)
+    return out

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.evolution import controls
 from engine.evolution.tables import EvolutionIndividual, EvolutionRun
 
 
@@ -41,10 +42,35 @@ class RunInfo:
         target = self.target_generations or self.config.get("generations") or 0
         return min(1.0, self.generations_done / target) if target else 1.0
 
+    @property
+    def job_id(self) -> str:
+        """The scheduler job that evolves this run (a page asks the scheduler if it is queued)."""
+        return controls.job_id(self.id)
+
+    # Which controls the engine accepts now (engine.evolution.controls, the table the
+    # controls in engine.evolution.jobs enforce): a page enables exactly these buttons.
+    @property
+    def can_evolve(self) -> bool:
+        return controls.accepts("evolve", self.status, self.requested_action)
+
+    @property
+    def can_resume(self) -> bool:
+        return controls.accepts("resume", self.status, self.requested_action)
+
+    @property
+    def can_pause(self) -> bool:
+        return controls.accepts("pause", self.status, self.requested_action)
+
+    @property
+    def can_stop(self) -> bool:
+        return controls.accepts("stop", self.status, self.requested_action)
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["created_at"], d["updated_at"] = _iso(self.created_at), _iso(self.updated_at)
         d["progress"] = self.progress
+        for action in controls.TRANSITIONS:
+            d[f"can_{action}"] = getattr(self, f"can_{action}")
         return d
 
 

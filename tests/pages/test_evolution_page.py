@@ -169,7 +169,12 @@ def test_multi_objective_pareto_and_inspect_by_selectbox(app):
 def test_pause_resume_and_interrupted_run(app):
     at = open_page(app, "evolution")
     run_id = _tiny_run(at)
-    # a queued run can be stopped before it starts; an interrupted one offers Resume
+    # the buttons are the engine's answer (RunInfo.can_*): a created run can be paused (its
+    # queued job then pauses before generation 0) and stopped, not resumed
+    assert not at.button(key="ev_pause_btn").disabled
+    assert not at.button(key="ev_stop_btn").disabled
+    assert at.button(key="ev_resume_btn").disabled
+    # an interrupted one offers Resume
     from engine.evolution import store
 
     store.set_request(run_id, None, allowed=("created",), status="interrupted")

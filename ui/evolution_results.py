@@ -1,0 +1,108 @@
+"""The Evolution page's result tabs: population, history, Pareto front, parameters.
+
+Each draws what :mod:`engine.evolution` returns with the builders of
+:mod:`ui.evolution_charts`; a click on the Pareto chart selects the individual the
+inspector (:mod:`ui.evolution_inspector`) shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from engine import evolution as ev
+from ui import evolution_charts as ec
+from ui.evolution_controls import call
+
+ss = st.session_state
+
+
+def population_tab(run: Any) -> list[Any]:
+    gens = run.generations_done
+    gen = gens
+    if gens > 0:
+        gen = st.select_slider("Generation", list(range(gens + 1)), value=gens,
+                               key=f"ev_pop_gen_{run.id}")
+    pop = call(ev.population, run.id, gen) or []
+    if not pop:
+        st.caption("No population yet: press **Evolve** to draw generation 0.")
+        return []
+    st.caption(f"Generation {gen}: {len(pop)} individuals, best fitness first. IS = "
+               "in-sample (selection sees only this), OOS = out-of-sample hold-out.")
+    st.dataframe(ec.population_frame(pop), hide_index=True, key="ev_population_table",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                for c in ("fitness", "IS Sharpe", "OOS Sharpe")})
+    return pop
+
+
+def history_tab(run: Any) -> None:
+    hist = call(ev.history, run.id) or []
+    if not hist:
+        st.caption("No generations yet.")
+        return
+    st.plotly_chart(ec.history_chart([h.to_dict() for h in hist]), key="ev_history_chart",
+                    config={"displaylogo": False})
+    st.caption("Diversity: mean spread of the genes scaled to [0, 1] (≈ 1 random, 0 "
+               "converged); the mutation rate rises when it falls below 0.25.")
+    rows = [{k: v for k, v in h.to_dict().items() if k != "islands"} for h in hist]
+    st.dataframe(pl.DataFrame(rows), hide_index=True, key="ev_history_table")
+
+
+def pareto_tab(run: Any, latest: list[Any]) -> None:
+    front = call(ev.pareto_front, run.id) or []
+    if not latest or not front:
+        st.caption("No population yet.")
+        return
+    objectives = list(run.config.get("objectives") or [])
+    if run.config.get("objective") != "multi":
+        st.caption("Single-objective run: the front below is on the objective metrics "
+                   "stored with every individual; selection used the fitness only.")
+    c = st.columns(3)
+    x = c[0].selectbox("x", objectives, index=0, key="ev_pareto_x")
+    y = c[1].selectbox("y", objectives, index=min(1, len(objectives) - 1), key="ev_pareto_y")
+    rest = [o for o in objectives if o not in (x, y)]
+    color = c[2].selectbox("colour", ["(none)", *objectives],
+                           index=1 + objectives.index(rest[0]) if rest else 0,
+                           key="ev_pareto_color")
+    fig = ec.pareto_chart(latest, [i.uid for i in front], x, y,
+                          None if color == "(none)" else color, selected=ss.get("ev_uid"))
+    event = st.plotly_chart(fig, key="ev_pareto_chart", on_select="rerun",
+                            selection_mode=("points", "box"), config={"displaylogo": False})
+    picked = picked_uid(event)
+    if picked is not None and picked != ss.get("ev_pareto_seen"):
+        ss["ev_pareto_seen"] = picked
+        ss["ev_uid"] = picked  # the inspector below is drawn after this
+    st.caption(f"{len(front)} non-dominated of {len(latest)}. Click a point (or box-select "
+               "one) to inspect it below.")
+
+
+def picked_uid(event: Any) -> int | None:
+    try:
+        points = event.selection.points if event else []
+    except AttributeError:
+        points = (event or {}).get("selection", {}).get("points", [])
+    for p in points or []:
+        cd = p.get("customdata")
+        if isinstance(cd, list):
+            cd = cd[0] if cd else None
+        if cd is not None:
+            return int(cd)
+    return None
+
+
+def parameters_tab(run: Any) -> None:
+    dist = call(ev.parameter_distribution, run.id)
+    imp = call(ev.parameter_importance, run.id) or {}
+    if dist is None or dist.height == 0:
+        st.caption("No population yet.")
+        return
+    genes = [c for c in dist.columns if c not in ("generation", "island", "uid", "fitness")]
+    st.markdown("**Each parameter over the generations** — median, 10–90 % band, min–max")
+    st.plotly_chart(ec.distribution_chart(dist, genes), key="ev_distribution_chart",
+                    config={"displaylogo": False})
+    st.plotly_chart(ec.importance_chart(imp), key="ev_importance_chart",
+                    config={"displaylogo": False})
+    st.caption("Importance: |Spearman rank correlation| between the gene and fitness over "
+               "every evaluated genome — monotone association, not causation.")
