@@ -1,32 +1,50 @@
-"""Database engine and sessions (SQLModel over SQLAlchemy).
+"""Database engine, sessions and the one schema (SQLModel over SQLAlchemy, Alembic migrations).
 
-``init_db`` is the one place where engine options, table creation and (future) migrations
-live. SQLite — the embedded default — runs in WAL mode with a busy timeout and starts write
-transactions with ``BEGIN IMMEDIATE`` so a background writer (evolution, training) and the
-UI never deadlock. Any other ``DATABASE_URL`` (PostgreSQL) gets plain SQLAlchemy defaults; no
-SQLite-only SQL is used anywhere else.
+:func:`init_db` owns the schema: it imports every module in :data:`TABLE_MODULES` (one list,
+whatever else was imported) and brings the database to the newest migration
+(:mod:`engine.migrations`) — creating it on an empty database, adopting a database made
+before migrations existed, upgrading an older one. An already-current database costs one
+``SELECT`` (neither Alembic nor the table modules are imported for it). SQLite — the embedded default — runs in WAL mode
+with a busy timeout and starts write transactions with ``BEGIN IMMEDIATE`` so a background
+writer (evolution, training) and the UI never deadlock. Any other ``DATABASE_URL``
+(PostgreSQL) gets plain SQLAlchemy defaults and the same migrations; no SQLite-only SQL is
+used anywhere else.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
+from engine import migrations
 from engine.config import get_settings
 
-#: Modules that define table classes; each later subpackage appends its own here.
-TABLE_MODULES: list[str] = ["engine.tables", "engine.llm.tables", "engine.neural.tables"]
-TABLE_MODULES += ["engine.registry.tables", "engine.retrain.tables"]
+log = logging.getLogger(__name__)
+
+#: Every module that defines table classes. A new table module is added here (and gets a
+#: migration: ``alembic revision --autogenerate``); nothing appends to it at import time.
+TABLE_MODULES: tuple[str, ...] = (
+    "engine.tables",
+    "engine.scheduler_tables",
+    "engine.evolution.tables",
+    "engine.llm.tables",
+    "engine.neural.tables",
+    "engine.registry.tables",
+    "engine.retrain.tables",
+)
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+_PG_MIGRATION_LOCK = 815_2026  # pg_advisory_xact_lock key: one migrating process at a time
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via engine
@@ -44,25 +62,74 @@ def _sqlite_begin(conn) -> None:  # pragma: no cover - exercised via engine
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def load_metadata() -> sa.MetaData:
+    """``SQLModel.metadata`` with every table of :data:`TABLE_MODULES` registered."""
+    for mod in TABLE_MODULES:
+        importlib.import_module(mod)
+    return SQLModel.metadata
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for ``url`` with the lab's options (no schema work; see init_db)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        event.listen(eng, "connect", _sqlite_pragmas)
+        event.listen(eng, "begin", _sqlite_begin)
+        return eng
+    return create_engine(url, pool_pre_ping=True)
+
+
+def schema_revision(conn: Connection) -> str | None:
+    """The Alembic revision the database is at; None when it has never been migrated."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrate(eng: Engine) -> None:
+    """Bring the database behind ``eng`` to :data:`engine.migrations.HEAD`.
+
+    An empty database is created by the migrations; one made before migrations existed (its
+    tables but no ``alembic_version``) is adopted by the initial revision, which creates
+    only the tables it lacks, and then upgraded like any other. The revisions are explicit,
+    so nothing here depends on which table modules happen to be imported.
+    """
+    with eng.connect() as conn:
+        current = schema_revision(conn)
+        legacy = current is None and bool(
+            set(sa.inspect(conn).get_table_names()) - migrations.UNMANAGED_TABLES)
+    if current == migrations.HEAD:
+        return
+    from alembic import command
+
+    if legacy:
+        log.info("database %s was made before schema migrations; adopting it at %s",
+                 eng.url.render_as_string(hide_password=True), migrations.INITIAL)
+    with eng.begin() as conn:
+        if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already serialises
+            conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})"))
+        command.upgrade(migrations.alembic_config(conn), "head")
+
+
 def init_db(url: str | None = None) -> Engine:
-    """Create (once per URL) the engine and every table; return the engine."""
+    """The engine for ``url`` (default: the lab's), its schema at the newest migration.
+
+    Done once per URL per process; later calls return the cached engine at once.
+    """
     url = url or get_settings().database_url
     with _lock:
         eng = _engines.get(url)
         if eng is not None:
             return eng
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
-            event.listen(eng, "connect", _sqlite_pragmas)
-            event.listen(eng, "begin", _sqlite_begin)
-        else:
-            eng = create_engine(url, pool_pre_ping=True)
-        for mod in TABLE_MODULES:
-            importlib.import_module(mod)
-        SQLModel.metadata.create_all(eng)
+        eng = make_engine(url)
+        try:
+            migrate(eng)
+        except BaseException:
+            eng.dispose()
+            raise
         _engines[url] = eng
         return eng
 

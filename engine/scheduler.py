@@ -19,13 +19,13 @@ restart. Rules that keep background work safe inside a Streamlit app (PRACTICES.
 from __future__ import annotations
 
 import atexit
-import logging
 import json
+import logging
 import threading
 import traceback as tb
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.events import (
@@ -40,35 +40,15 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import JSON, Column, DateTime, Text
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import col, select
 
 from engine import db
 from engine.config import get_settings
 from engine.errors import StratLabError
+from engine.scheduler_tables import JOBS_TABLE, JobRun
 from engine.tables import utcnow
 
-JOBS_TABLE = "apscheduler_jobs"
 log = logging.getLogger(__name__)
-
-
-class JobRun(SQLModel, table=True):
-    """One execution of a scheduled job, as the listener saw it."""
-
-    __tablename__ = "job_runs"
-
-    id: int | None = Field(default=None, primary_key=True)
-    job_id: str = Field(index=True, max_length=191)
-    status: str = Field(max_length=16)  # running | success | error | missed
-    started_at: datetime = Field(default_factory=utcnow, sa_type=DateTime)
-    finished_at: datetime | None = Field(default=None, sa_type=DateTime)
-    result: Any = Field(default=None, sa_column=Column(JSON))
-    error: str = Field(default="", sa_column=Column(Text))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime)
-
-
-if "engine.scheduler" not in db.TABLE_MODULES:
-    db.TABLE_MODULES.append("engine.scheduler")
 
 
 @dataclass(frozen=True)
@@ -117,7 +97,7 @@ def create_scheduler(url: str | None = None, *, workers: int = 2) -> BackgroundS
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
         executors={"default": ThreadPoolExecutor(max_workers=workers)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
-        timezone=timezone.utc,
+        timezone=UTC,
         daemon=True,
     )
     pending: dict[str, int] = {}  # job id -> its "running" row
@@ -131,8 +111,9 @@ def create_scheduler(url: str | None = None, *, workers: int = 2) -> BackgroundS
         try:
             with lock:
                 _record_event(event, pending, early)
-        except Exception:  # the listener must never break the scheduler thread
-            pass
+        except Exception:  # never break the scheduler thread, never lose a record silently
+            log.exception("could not record event %s of scheduled job %r in job_runs",
+                          type(event).__name__, getattr(event, "job_id", None))
 
     sched.add_listener(
         _listener, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
@@ -235,7 +216,7 @@ def schedule(
         raise StratLabError(f"job function {func!r} must be an importable 'module:function'")
     sched = scheduler or get_scheduler()
     if trigger == "date" and "run_date" not in trigger_args:
-        trigger_args["run_date"] = datetime.now(timezone.utc)
+        trigger_args["run_date"] = datetime.now(UTC)
     sched.add_job(func, trigger, args=list(args), kwargs=kwargs or {}, id=job_id,
                   name=name or job_id, replace_existing=True, **trigger_args)
     return job_id
@@ -252,7 +233,7 @@ def _job(job_id: str, scheduler: BackgroundScheduler | None):
 def run_now(job_id: str, scheduler: BackgroundScheduler | None = None) -> None:
     """Run a job at once (its schedule is kept for later runs)."""
     sched, job = _job(job_id, scheduler)
-    job.modify(next_run_time=datetime.now(timezone.utc))
+    job.modify(next_run_time=datetime.now(UTC))
     sched.wakeup()
 
 

@@ -1,6 +1,6 @@
 """Foundation tables: datasets and saved backtests.
 
-Later subpackages keep their own ``tables`` module and add it to ``engine.db.TABLE_MODULES``.
+Each subpackage keeps its own ``tables`` module, listed in ``engine.db.TABLE_MODULES``.
 Every table has a ``created_at``; JSON payloads are stored as JSON columns so PostgreSQL works
 as well as SQLite.
 """

@@ -73,3 +73,50 @@ def test_concurrent_writers_do_not_lock_each_other_out():
     assert errors == []
     with db.session_scope() as s:
         assert len(s.exec(select(BacktestRun)).all()) == 60
+
+
+def _run_fresh(code: str, data_dir: Path) -> str:
+    """Run ``code`` in a new interpreter (nothing imported but what it imports itself)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "STRATLAB_DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=120, cwd=PROJECT_ROOT)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_init_db_alone_creates_every_table(tmp_path):
+    """No table module imported first, yet every table of every module exists afterwards."""
+    import json
+
+    code = """
+import json, sys
+import sqlalchemy as sa
+from engine import db
+imported_first = sorted(m for m in db.TABLE_MODULES if m in sys.modules)
+eng = db.init_db()
+created = sorted(sa.inspect(eng).get_table_names())
+expected = sorted(db.load_metadata().tables)
+print(json.dumps({"created": created, "expected": expected, "imported": imported_first}))
+"""
+    res = json.loads(_run_fresh(code, tmp_path / "lab"))
+    assert res["imported"] == []  # no table module was imported before init_db
+    assert len(res["expected"]) == 21
+    assert set(res["created"]) == set(res["expected"]) | {"alembic_version"}
+
+
+def test_table_modules_do_not_register_themselves():
+    """One explicit list in engine.db; no module appends to it at import time."""
+    import engine.evolution.tables  # noqa: F401
+    import engine.scheduler  # noqa: F401
+
+    assert isinstance(db.TABLE_MODULES, tuple)
+    assert "engine.scheduler_tables" in db.TABLE_MODULES
+    assert "engine.evolution.tables" in db.TABLE_MODULES
+    for path in (PROJECT_ROOT / "engine").rglob("*.py"):
+        text = path.read_text()
+        assert "TABLE_MODULES.append" not in text and "TABLE_MODULES +=" not in text, path

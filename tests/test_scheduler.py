@@ -178,3 +178,52 @@ def test_a_failing_startup_hook_is_logged_and_does_not_block_the_start(caplog):
         sch.shutdown()
         sch._startup_hooks.remove(broken)
         sch._startup_hooks.remove(ok_hook)
+
+
+def test_a_job_run_right_after_init_db_is_recorded(tmp_path):
+    """The old release lost this record: init_db ran before engine.scheduler was imported,
+    so job_runs did not exist and the listener swallowed the error."""
+    import os
+    import subprocess
+    import sys
+
+    from engine.config import PROJECT_ROOT
+
+    code = """
+import time
+from engine import db
+db.init_db()
+from engine import scheduler
+s = scheduler.create_scheduler()
+s.start()
+scheduler.schedule("os:getcwd", job_id="right-after-init", scheduler=s)
+for _ in range(200):
+    runs = scheduler.last_runs("right-after-init")
+    if runs and runs[0].status != "running":
+        break
+    time.sleep(0.05)
+s.shutdown(wait=True)
+print([(r.job_id, r.status) for r in scheduler.last_runs("right-after-init")])
+"""
+    env = {**os.environ, "STRATLAB_DATA_DIR": str(tmp_path / "lab")}
+    env.pop("DATABASE_URL", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=PROJECT_ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[('right-after-init', 'success')]"
+
+
+def test_a_listener_that_cannot_record_logs_the_error(sched, monkeypatch, caplog):
+    """A failure to write job_runs is logged with its traceback, never swallowed."""
+    def broken_scope():
+        raise RuntimeError("database is gone")
+
+    monkeypatch.setattr(sch.db, "session_scope", broken_scope)
+    with caplog.at_level("ERROR", logger="engine.scheduler"):
+        sch.schedule("tests.test_scheduler:ok_job", job_id="unrecorded", args=["u"],
+                     scheduler=sched)
+        assert _wait(lambda: "u" in CALLS)
+        assert _wait(lambda: "could not record event" in caplog.text)
+    rec = next(r for r in caplog.records if "could not record event" in r.getMessage())
+    assert "'unrecorded'" in rec.getMessage()
+    assert rec.exc_info and "database is gone" in str(rec.exc_info[1])

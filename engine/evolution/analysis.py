@@ -53,9 +53,8 @@ def parameter_distribution(run_id: int) -> pl.DataFrame:
     from sqlmodel import col, select
 
     from engine.db import session_scope
-    from engine.evolution.tables import EvolutionIndividual, ensure_tables
+    from engine.evolution.tables import EvolutionIndividual
 
-    ensure_tables()
     with session_scope() as s:
         q = (select(EvolutionIndividual.generation, EvolutionIndividual.island,
                     EvolutionIndividual.uid, EvolutionIndividual.fitness,

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from engine.db import session_scope
 from engine.errors import ParameterError, StratLabError
 from engine.evolution import store
-from engine.evolution.tables import PromotedStrategy, ensure_tables
+from engine.evolution.tables import PromotedStrategy
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")
 
@@ -84,7 +84,6 @@ def promote(run_id: int, uid: int, name: str) -> PromotedInfo:
         split=dict(run.split or {}), fitness=row.fitness, in_sample=dict(row.in_sample),
         out_of_sample=row.out_of_sample,
     )
-    ensure_tables()
     if _find(name) is not None:
         raise ParameterError(f"a promoted strategy named {name!r} exists; choose another name")
     try:
@@ -97,7 +96,6 @@ def promote(run_id: int, uid: int, name: str) -> PromotedInfo:
 
 
 def _find(name: str) -> PromotedStrategy | None:
-    ensure_tables()
     with session_scope() as s:
         return s.exec(select(PromotedStrategy)
                       .where(func.lower(PromotedStrategy.name) == name.strip().lower())).first()
@@ -105,7 +103,6 @@ def _find(name: str) -> PromotedStrategy | None:
 
 def list_promoted() -> list[PromotedInfo]:
     """Every promoted strategy, newest first."""
-    ensure_tables()
     with session_scope() as s:
         rows = s.exec(select(PromotedStrategy)
                       .order_by(col(PromotedStrategy.created_at).desc(),

@@ -31,7 +31,6 @@ from engine.evolution.tables import (
     EvolutionGeneration,
     EvolutionIndividual,
     EvolutionRun,
-    ensure_tables,
 )
 from engine.tables import utcnow
 
@@ -62,7 +61,6 @@ _SCALARS = {float, int, str, bool, type(None)}
 
 # ------------------------------------------------------------------------ runs
 def create_run_row(config: dict[str, Any], name: str = "") -> int:
-    ensure_tables()
     with session_scope() as s:
         row = EvolutionRun(config=config, name=name,
                            target_generations=config.get("generations"))
@@ -79,13 +77,11 @@ def _get(s, run_id: int) -> EvolutionRun:
 
 
 def get_run_row(run_id: int) -> EvolutionRun:
-    ensure_tables()
     with session_scope() as s:
         return _get(s, run_id)
 
 
 def list_run_rows() -> list[EvolutionRun]:
-    ensure_tables()
     with session_scope() as s:
         return list(s.exec(select(EvolutionRun).order_by(col(EvolutionRun.id).desc())).all())
 
@@ -102,7 +98,6 @@ def owner_alive(row: EvolutionRun) -> bool:
 
 def recover_interrupted() -> list[int]:
     """Mark runs left running/stopping by a dead process as ``interrupted`` (resumable)."""
-    ensure_tables()
     fixed = []
     with session_scope() as s:
         rows = s.exec(select(EvolutionRun).where(col(EvolutionRun.status).in_(ACTIVE))).all()
@@ -119,7 +114,6 @@ def recover_interrupted() -> list[int]:
 
 def claim(run_id: int, target: int) -> EvolutionRun:
     """Mark the run ``running`` by this process (refused when a live process runs it)."""
-    ensure_tables()
     pid, host, started = _me()
     with session_scope() as s:
         row = _get(s, run_id)
@@ -159,7 +153,6 @@ def finish(run_id: int, status: str, error: str = "", seconds: float = 0.0) -> N
 def set_request(run_id: int, action: str | None, *, allowed: tuple[str, ...],
                 status: str | None = None) -> EvolutionRun:
     """Record a pause/stop request (or change the status of an idle run)."""
-    ensure_tables()
     with session_scope() as s:
         row = _get(s, run_id)
         if row.status not in allowed:
@@ -207,7 +200,6 @@ def load_checkpoint(run_id: int) -> dict[str, Any] | None:
 
 def individuals_of(run_id: int, generation: int | None = None) -> list[EvolutionIndividual]:
     """Rows of one generation (default: the latest stored), island then uid order."""
-    ensure_tables()
     with session_scope() as s:
         if generation is None:
             generation = s.exec(select(EvolutionIndividual.generation)
@@ -224,7 +216,6 @@ def individuals_of(run_id: int, generation: int | None = None) -> list[Evolution
 
 def all_evaluated(run_id: int) -> list[EvolutionIndividual]:
     """The first row of every distinct uid (each evaluated genome once)."""
-    ensure_tables()
     with session_scope() as s:
         q = (select(EvolutionIndividual).where(EvolutionIndividual.run_id == run_id,
                                                EvolutionIndividual.evaluated == True)  # noqa: E712
@@ -239,7 +230,6 @@ def all_evaluated(run_id: int) -> list[EvolutionIndividual]:
 
 
 def individual_row(run_id: int, uid: int) -> EvolutionIndividual:
-    ensure_tables()
     with session_scope() as s:
         row = s.exec(select(EvolutionIndividual)
                      .where(EvolutionIndividual.run_id == run_id, EvolutionIndividual.uid == uid)
@@ -265,7 +255,6 @@ def rows_by_uid(run_id: int, uids: list[int]) -> dict[int, EvolutionIndividual]:
 
 
 def generation_rows(run_id: int) -> list[EvolutionGeneration]:
-    ensure_tables()
     with session_scope() as s:
         q = (select(EvolutionGeneration).where(EvolutionGeneration.run_id == run_id)
              .order_by(col(EvolutionGeneration.generation), col(EvolutionGeneration.island)))

@@ -9,14 +9,12 @@ generation in flight.
 
 from __future__ import annotations
 
-import weakref
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from engine import db
 from engine.tables import utcnow
 
 RUN_STATUSES = ("created", "running", "paused", "stopping", "stopped", "completed",
@@ -124,22 +122,3 @@ class PromotedStrategy(SQLModel, table=True):
     out_of_sample: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime)
 
-
-TABLES = [EvolutionRun.__table__, EvolutionGeneration.__table__,
-          EvolutionIndividual.__table__, EvolutionCheckpoint.__table__,
-          PromotedStrategy.__table__]
-
-if "engine.evolution.tables" not in db.TABLE_MODULES:
-    db.TABLE_MODULES.append("engine.evolution.tables")
-
-_ready: weakref.WeakSet = weakref.WeakSet()
-
-
-def ensure_tables() -> None:
-    """Create the evolution tables on the current engine if an earlier ``init_db`` ran
-    before this module was imported (cheap after the first call per engine)."""
-    eng = db.get_engine()
-    if eng in _ready:
-        return
-    SQLModel.metadata.create_all(eng, tables=TABLES)
-    _ready.add(eng)
