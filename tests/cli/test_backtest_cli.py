@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from datetime import datetime
+from itertools import pairwise
 
 import polars as pl
 import pytest
@@ -65,7 +66,8 @@ def test_backtest_start_end_inclusive_and_applied_before_indicators(capsys, goog
     assert code == 0
     doc = json.loads(out)
     window = goog.filter(
-        (pl.col("timestamp") >= datetime(2006, 1, 3)) & (pl.col("timestamp") <= datetime(2008, 12, 31))
+        (pl.col("timestamp") >= datetime(2006, 1, 3))
+        & (pl.col("timestamp") <= datetime(2008, 12, 31))
     )
     ref = run_backtest(window, "sma_cross")
     assert doc["metrics"] == pytest.approx(ref.metrics, nan_ok=True)
@@ -91,7 +93,7 @@ def test_portfolio_with_comma_separated_symbols(capsys):
     assert {t["symbol"] for t in doc["trades"]} <= {"SYN-TREND", "SYN-RANGE"}
     # max_positions=1: holding periods never overlap
     spans = sorted((t["entry_time"], t["exit_time"]) for t in doc["trades"])
-    for (_, exit_a), (entry_b, _) in zip(spans, spans[1:]):
+    for (_, exit_a), (entry_b, _) in pairwise(spans):
         assert entry_b >= exit_a
 
 
@@ -104,7 +106,9 @@ def test_portfolio_with_comma_separated_symbols(capsys):
         (["--strategy", "rsi", "--param", "period=1.5"], "whole number"),
         (["--strategy", "sma_cross", "--stop-loss", "5"], "stop_loss"),
         (["--strategy", "genome", "--param", "rsi_period=99"], "rsi_period"),
-        (["--strategy", "sma_cross", "--start", "2030-01-01"], ""),
+        (["--strategy", "sma_cross", "--start", "2030-01-01"],
+         "no bars in goog.csv between 2030-01-01 and the end (it covers 2004-08-19 to "
+         "2013-03-01); widen --start/--end"),
     ],
 )
 def test_bad_arguments_exit_nonzero_with_one_line(capsys, goog_csv, argv, needle):

@@ -1,8 +1,7 @@
-"""The synthetic generator: valid for any seed, deterministic, fast, regimes as planted."""
+"""The synthetic generator: valid for any seed, deterministic, regimes as planted."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 import numpy as np
@@ -13,7 +12,6 @@ from hypothesis import strategies as st
 
 from engine.errors import ParameterError
 from engine.market import DEFAULT_REGIMES, RegimeState, generate_synthetic, validate_frame
-
 from tests.market._canon import assert_canonical
 
 
@@ -60,7 +58,7 @@ def test_true_regimes_follow_their_parameters():
     # Spell lengths average near the configured durations (geometric, mean = duration).
     runs = df.select(pl.col("true_regime").rle()).unnest("true_regime")
     mean_len = runs.group_by("value").agg(pl.col("len").mean())
-    got = dict(zip(mean_len["value"], mean_len["len"]))
+    got = dict(zip(mean_len["value"], mean_len["len"], strict=True))
     for r_ in DEFAULT_REGIMES:
         assert got[r_.name] == pytest.approx(r_.duration, rel=0.25)
 
@@ -72,14 +70,15 @@ def test_custom_regimes_and_single_state():
     assert_canonical(df.drop("true_regime"))
 
 
-def test_million_bars_is_fast():
-    generate_synthetic(1000, seed=0)  # warm imports
-    t0 = time.perf_counter()
+def test_a_million_bars_stay_canonical():
+    # a long horizon compounds a million returns: prices must neither overflow nor reach 0,
+    # and the business-day calendar must keep going (speed is for benchmarks, not here)
     df = generate_synthetic(1_000_000, seed=42)
-    elapsed = time.perf_counter() - t0
     assert df.height == 1_000_000
-    assert elapsed < 5.0, f"1M bars took {elapsed:.2f}s"  # about 0.5 s on 2 cores
+    assert_canonical(df)
     assert df["close"].min() > 0 and np.isfinite(df["close"].max())
+    assert (df["timestamp"].dt.weekday() <= 5).all()
+    assert df.tail(5).equals(generate_synthetic(1_000_000, seed=42).tail(5))
 
 
 @pytest.mark.parametrize(("kwargs", "msg"), [
