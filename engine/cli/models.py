@@ -183,9 +183,10 @@ def _dep_text(d) -> str:
 
 
 def cmd_deploy(args) -> int:
-    from engine import registry
+    from engine import registry, retrain
 
-    d = registry.deploy(args.version, args.env)
+    # the snapshot is evaluated on the retrain policy's newest window, as the monitor sees it
+    d = registry.deploy(args.version, args.env, window=retrain.policy_window())
     return _out(args, d.to_dict(), "deployed " + _dep_text(d))
 
 

@@ -79,17 +79,15 @@ def config_from_args(args):
 
 def cmd_train(args) -> int:
     from engine.cli import print_json, stderr_progress
-
     from engine.neural.training import set_torch_threads
+    from engine.registry import train_version  # trains, then registers the file
 
     set_torch_threads(args.threads)
     if args.progress_run is not None:
         from engine.neural.jobs import execute_run
 
-        result = execute_run(args.progress_run)
+        result = execute_run(args.progress_run, train=train_version)
     else:
-        from engine.neural.pipeline import train_model
-
         cfg = config_from_args(args)
         def progress(rec):  # one updating line per epoch on a terminal
             stderr_progress(rec["epoch"], cfg.epochs,
@@ -97,8 +95,8 @@ def cmd_train(args) -> int:
                             f"acc {rec['val_acc']:.3f}")
 
         show = not args.json and sys.stderr.isatty()
-        result = train_model(cfg, on_epoch=progress if show else None,
-                             register=not args.no_register)
+        result = train_version(cfg, on_epoch=progress if show else None,
+                               register=not args.no_register)
     doc = result.to_dict()
     if not args.full:
         for k in BULKY:

@@ -11,6 +11,12 @@ app down; the job then marks the run ``failed`` with the end of its stderr. Runs
 start and whenever runs are read).
 
 The page polls :func:`get_training_run` inside ``st.fragment(run_every=…)``.
+
+Registering the trained file is the registry's job, and this package never imports the
+registry: ``engine.registry`` installs its ``train_version`` with :func:`set_trainer` when it
+is imported (as every process that opens the database does, ``init_db`` importing
+``engine.registry.tables``). A run that asks to be registered without it fails with a clear
+error rather than silently producing an unregistered model.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,15 +34,54 @@ from typing import Any
 from sqlmodel import col, select
 
 from engine import scheduler
-from engine.config import PROJECT_ROOT
+from engine.config import PROJECT_ROOT, get_settings
 from engine.db import session_scope
 from engine.errors import StratLabError
 from engine.neural.config import TrainConfig
-from engine.processes import current_owner, owner_alive
 from engine.neural.tables import ACTIVE, TrainingEpoch, TrainingRun
+from engine.paths import resolve_stored, to_stored
+from engine.processes import current_owner, owner_alive
 from engine.tables import utcnow
 
 JOB_FUNC = "engine.neural.jobs:training_job"
+
+#: ``train(cfg, *, on_epoch, created_by, parent_version, relationship, register)`` → a
+#: ``TrainResult``; set by the registry (see the module docstring).
+_trainer: Callable[..., Any] | None = None
+
+
+def set_trainer(train: Callable[..., Any]) -> None:
+    """Install the function that trains *and registers* a run (``engine.registry`` does)."""
+    global _trainer
+    _trainer = train
+
+
+def _train(cfg: TrainConfig, *, register: bool, train: Callable[..., Any] | None,
+           **kwargs: Any) -> Any:
+    train = train or _trainer
+    if train is not None:
+        return train(cfg, register=register, **kwargs)
+    if register:
+        raise StratLabError("training run asks to be registered, but the model registry is "
+                            "not loaded in this process; import engine.registry first (or "
+                            "start the run with register=False)")
+    from engine.neural.pipeline import train_model
+
+    return train_model(cfg, on_epoch=kwargs.get("on_epoch"))
+
+
+def _stored_result(doc: dict[str, Any]) -> dict[str, Any]:
+    """The result as stored: its model file path relative to the data directory."""
+    if doc.get("file_path"):
+        doc["file_path"] = to_stored(doc["file_path"], get_settings().data_dir)
+    return doc
+
+
+def _read_result(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    if doc and doc.get("file_path"):
+        doc = {**doc, "file_path": str(resolve_stored(doc["file_path"],
+                                                      get_settings().data_dir))}
+    return doc
 
 
 def job_id_for(run_id: int) -> str:
@@ -136,7 +182,7 @@ def _info(row: TrainingRun, epochs: list[TrainingEpoch] | None, full: bool) -> T
         epochs=[{"epoch": e.epoch, "train_loss": e.train_loss, "val_loss": e.val_loss,
                  "train_acc": e.train_acc, "val_acc": e.val_acc, "seconds": e.seconds,
                  "samples_per_second": e.samples_per_second} for e in (epochs or [])],
-        result=row.result if full else None,
+        result=_read_result(row.result) if full else None,
     )
 
 
@@ -267,11 +313,12 @@ def _claim(run_id: int) -> TrainingRun:
         return row
 
 
-def execute_run(run_id: int):
+def execute_run(run_id: int, *, train: Callable[..., Any] | None = None):
     """Run a recorded training run in this process, writing progress rows (the subprocess
-    side of :func:`training_job`; the CLI's ``train --progress-run``)."""
+    side of :func:`training_job`; the CLI's ``train --progress-run``). ``train`` trains and
+    registers (the CLI passes ``engine.registry.train_version``; default: the trainer
+    installed with :func:`set_trainer`)."""
     from engine.neural.config import make_config
-    from engine.neural.pipeline import train_model
     from engine.neural.training import resolve_device
 
     row = _claim(run_id)
@@ -296,9 +343,9 @@ def execute_run(run_id: int):
                 s.add(r)
                 return r.requested_action == "stop"
 
-        result = train_model(cfg, on_epoch=on_epoch, created_by=row.created_by,
-                             parent_version=row.parent_version,
-                             relationship=row.relationship, register=row.register_model)
+        result = _train(cfg, on_epoch=on_epoch, created_by=row.created_by,
+                        parent_version=row.parent_version, relationship=row.relationship,
+                        register=row.register_model, train=train)
     except BaseException as exc:
         msg = str(exc) if isinstance(exc, StratLabError) else f"{type(exc).__name__}: {exc}"
         with session_scope() as s:
@@ -310,7 +357,7 @@ def execute_run(run_id: int):
     with session_scope() as s:
         r = s.get(TrainingRun, run_id)
         r.status = "stopped" if r.requested_action == "stop" else "completed"
-        r.result = _clean(result.to_dict())
+        r.result = _stored_result(_clean(result.to_dict()))
         r.version_id = result.version_id
         r.samples_per_second = _clean(result.samples_per_second)
         r.epochs_done = result.epochs_run

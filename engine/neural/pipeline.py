@@ -1,10 +1,15 @@
-"""Train, save, register, load, predict, evaluate: the package's public functions.
+"""Train, save, load, predict: the package's public functions.
 
->>> from engine.neural import TrainConfig, train_model, load_model, predict
+Training writes the model file (and a scaler copy) and returns what the registry needs to
+record it (``TrainResult.registration``); registering and loading *by version id* are the
+registry's (``engine.registry.train_version`` / ``load_version``), so this package never
+imports the registry.
+
+>>> from engine.neural import TrainConfig, train_model, load_model_file, predict
 >>> cfg = TrainConfig(symbol="SYN-TREND", model_type="lstm", epochs=5)
 >>> res = train_model(cfg)                                        # doctest: +SKIP
 >>> res.metrics["accuracy"], res.metrics["baseline_accuracy"]     # doctest: +SKIP
->>> predict(load_model(res.version_id), data)                     # doctest: +SKIP
+>>> predict(load_model_file(res.file_path, expected_hash=res.file_hash), data)  # doctest: +SKIP
     # → timestamp, prob_sell, prob_hold, prob_buy, label
 """
 
@@ -78,9 +83,13 @@ class TrainResult:
     history: list[dict[str, Any]]
     predictions: dict[str, list] = field(repr=False)
     equity: dict[str, list] = field(repr=False)
+    #: ``register_version`` keyword arguments for this file (not part of ``to_dict()``)
+    registration: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d.pop("registration", None)
+        return d
 
 
 @dataclass
@@ -120,16 +129,15 @@ def prepare(data: pl.DataFrame, cfg: TrainConfig) -> dict[str, Any]:
             "scaled": scaled}
 
 
-def train_model(cfg: TrainConfig, *, on_epoch=None, created_by: str = "user",
-                parent_version: str | None = None, relationship: str = "trained",
-                register: bool = True, data: pl.DataFrame | None = None) -> TrainResult:
-    """Train ``cfg.model_type`` on ``cfg.symbol``; evaluate, backtest, save and register.
+def train_model(cfg: TrainConfig, *, on_epoch=None,
+                data: pl.DataFrame | None = None) -> TrainResult:
+    """Train ``cfg.model_type`` on ``cfg.symbol``; evaluate, backtest and save the file.
 
     ``on_epoch(record)`` is called after every epoch with ``epoch``, ``train_loss``,
     ``val_loss``, ``train_acc``, ``val_acc``, ``seconds``, ``samples_per_second`` and
     ``best_epoch``; returning True stops training after that epoch (best weights kept).
-    ``data`` overrides loading ``cfg.symbol`` (tests, notebooks). With ``register=False``
-    the model file is written but no registry version is created (``version_id`` None).
+    ``data`` overrides loading ``cfg.symbol`` (tests, notebooks). The result's
+    ``version_id`` is None: ``engine.registry.train_version`` trains *and* registers.
     """
     import torch
 
@@ -219,32 +227,20 @@ def train_model(cfg: TrainConfig, *, on_epoch=None, created_by: str = "user",
             "return_pct": bt.metrics["total_return_pct"],
             **{k: bt.metrics.get(k) for k in BACKTEST_KEYS_ON_VERSION},
             "equity_curve": _thin_curve(bt_ts, equity["model"])}
-    version_id = None
-    if register:
-        from engine.neural.registry_client import registry
-
-        info = registry().register_version(
-            model_name=cfg.model_name(), model_type=cfg.model_type, file_path=path,
-            metadata={"config": cfg_doc, "architecture": arch,
-                      "features": list(FEATURE_NAMES), "scaler": scaler.to_dict(),
-                      "split": split_doc, "class_counts": counts, "device": str(device),
-                      "epochs_run": fit.epochs_run, "best_epoch": fit.best_epoch,
-                      "history": fit.history},
-            performance_metrics=perf, created_by=created_by, parent_version=parent_version,
-            relationship=relationship, tags=[cfg.model_type, cfg.symbol],
-            description=f"{cfg.model_type} on {cfg.symbol}, horizon {cfg.horizon}, "
-                        f"threshold {cfg.threshold:g}",
-        )
-        version_id = str(info.version_id)
-        path = Path(info.file_path)
-        digest = getattr(info, "file_hash", None) or digest
-        size = int(getattr(info, "file_size", None) or size)
-        storage.write_version_card(version_id, {
-            "version_id": version_id, "file_path": str(path), "file_hash": digest,
-            "file_size": size, "config": cfg_doc, "performance_metrics": perf})
+    registration = {
+        "model_name": cfg.model_name(), "model_type": cfg.model_type, "file_path": path,
+        "metadata": {"config": cfg_doc, "architecture": arch,
+                     "features": list(FEATURE_NAMES), "scaler": scaler.to_dict(),
+                     "split": split_doc, "class_counts": counts, "device": str(device),
+                     "epochs_run": fit.epochs_run, "best_epoch": fit.best_epoch,
+                     "history": fit.history},
+        "performance_metrics": perf, "tags": [cfg.model_type, cfg.symbol],
+        "description": f"{cfg.model_type} on {cfg.symbol}, horizon {cfg.horizon}, "
+                       f"threshold {cfg.threshold:g}",
+    }
 
     return TrainResult(
-        version_id=version_id, model_name=cfg.model_name(), model_type=cfg.model_type,
+        version_id=None, model_name=cfg.model_name(), model_type=cfg.model_type,
         device=str(device), amp=fit.amp, epochs_run=fit.epochs_run, best_epoch=fit.best_epoch,
         stopped_early=fit.stopped_early, seconds=time.perf_counter() - t0,
         samples_per_second=fit.samples_per_second, file_hash=digest, file_size=size,
@@ -253,6 +249,7 @@ def train_model(cfg: TrainConfig, *, on_epoch=None, created_by: str = "user",
         baseline_backtest=bt_base.metrics,
         buy_hold_return_pct=float(bt.metrics["buy_hold_return_pct"]),
         history=fit.history, predictions=predictions, equity=equity,
+        registration=registration,
     )
 
 
@@ -287,28 +284,12 @@ def load_model_file(path: Path, *, expected_hash: str | None = None,
                        scaler=scaler, feature_names=names, file_hash=digest)
 
 
-def load_model(version_id: str) -> LoadedModel:
-    """Load a registered version: the registry checks the file's SHA-256 first
-    (``verify_file``), then the bytes that are loaded are checked again and read with
-    ``torch.load(weights_only=True)``. A missing or changed file raises
-    ``ModelIntegrityError`` (a ``StratLabError``) saying the hash does not match."""
-    from engine.neural.registry_client import registry
-
-    reg = registry()
-    path = Path(reg.verify_file(version_id))
-    expected = None
-    card = storage.read_version_card(version_id)
-    if card and card.get("file_hash"):
-        expected = card["file_hash"]
-    else:  # verify_file has just checked the file; pin what it checked
-        expected = storage.sha256_file(path)
-    return load_model_file(path, expected_hash=expected, version_id=version_id)
-
-
 # ---------------------------------------------------------------------------- prediction
 
-def _proba(loaded: LoadedModel, data: pl.DataFrame, start: int = 0) -> tuple[np.ndarray,
-                                                                            np.ndarray]:
+def predict_proba(loaded: LoadedModel, data: pl.DataFrame, start: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Window-end bar indices (from ``start`` on, each with a full window) and their
+    ``(n, 3)`` class probabilities."""
     import torch
 
     from engine.neural import training
@@ -330,43 +311,9 @@ def predict(loaded: LoadedModel, data: pl.DataFrame) -> pl.DataFrame:
     Columns ``timestamp``, ``prob_sell``, ``prob_hold``, ``prob_buy``, ``label``
     (``"sell"``/``"hold"``/``"buy"``); the row of bar ``t`` uses bars up to ``t`` only.
     """
-    ends, proba = _proba(loaded, data)
+    ends, proba = predict_proba(loaded, data)
     return pl.DataFrame({
         "timestamp": data.get_column("timestamp").gather(ends),
         "prob_sell": proba[:, 0], "prob_hold": proba[:, 1], "prob_buy": proba[:, 2],
         "label": [CLASS_NAMES[i] for i in proba.argmax(axis=1)],
     })
-
-
-def evaluate_window(version_id: str, data: pl.DataFrame, *, start: Any = None
-                    ) -> dict[str, Any]:
-    """Accuracy and strategy return of a version on a window of bars.
-
-    ``data`` should include enough history before the window for the first window
-    (``WARMUP + sequence_length`` bars); ``start`` (a timestamp or date; default: the first
-    bar with a full window) marks where the evaluated window begins. Returns
-    ``{"accuracy", "return_pct", "n", "buy_hold_return_pct", "n_bars"}``: accuracy over
-    the ``n`` bars whose label is known (``None`` if none), return of the model's strategy
-    over the window's bars (``run_signals``, same kernel as the backtester).
-    """
-    loaded = load_model(version_id)
-    first = 0
-    if start is not None:
-        ts = data.get_column("timestamp")
-        lit = pl.lit(start).cast(ts.dtype) if not isinstance(start, str) else pl.lit(
-            start).str.to_datetime(time_unit="us")
-        first = int(data.select((pl.col("timestamp") < lit).sum()).item())
-        if first >= data.height:
-            raise DataError(f"no bars on or after {start}; widen the data window")
-    ends, proba = _proba(loaded, data, first)
-    cfg = loaded.config
-    close = data.get_column("close").cast(pl.Float64).to_numpy()
-    labels = make_labels(close, cfg.horizon, cfg.threshold)[ends]
-    known = labels >= 0
-    pred = proba.argmax(axis=1)
-    acc = accuracy(labels[known], pred[known]) if known.any() else None
-    bt = backtest_signals(data, int(ends[0]), signals_from_proba(proba, cfg.prob_threshold),
-                          name=f"neural:{cfg.model_type}", commission=cfg.commission)
-    return {"accuracy": acc, "return_pct": float(bt.metrics["total_return_pct"]),
-            "n": int(known.sum()), "n_bars": int(ends.size),
-            "buy_hold_return_pct": float(bt.metrics["buy_hold_return_pct"])}

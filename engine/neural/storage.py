@@ -28,19 +28,20 @@ import os
 from pathlib import Path
 from typing import Any
 
-from engine import errors
 from engine.config import get_settings
+from engine.errors import ModelIntegrityError
+from engine.paths import resolve_stored, to_stored
 
 FORMAT = "stratlab-neural/1"
 
 
-class _FallbackIntegrityError(errors.StratLabError):
-    """Used only until engine.errors defines ModelIntegrityError."""
+#: paths a version card holds, stored relative to the data directory (engine.paths)
+CARD_PATH_KEYS = ("file_path", "scaler_path")
 
 
-def integrity_error(message: str) -> errors.StratLabError:
-    cls = getattr(errors, "ModelIntegrityError", _FallbackIntegrityError)
-    return cls(message)
+def integrity_error(message: str) -> ModelIntegrityError:
+    """The error for a missing, changed or unreadable model file."""
+    return ModelIntegrityError(message)
 
 
 def _dir(var: str, default: str) -> Path:
@@ -118,18 +119,28 @@ def save_scaler_json(scaler, name: str) -> Path:
 
 
 def write_version_card(version_id: str, card: dict[str, Any]) -> Path:
-    """A small JSON record of a version (config, hash, metrics) beside the registry's row."""
+    """A small JSON record of a version (config, hash, metrics) beside the registry's row;
+    its file paths are written relative to the data directory, so a moved lab still reads."""
+    base = get_settings().data_dir
+    doc = {k: (to_stored(v, base) if k in CARD_PATH_KEYS and v else v) for k, v in card.items()}
     path = version_dir() / f"{version_id}.neural.json"
-    _atomic_write(path, json.dumps(card, indent=1, default=str).encode())
+    _atomic_write(path, json.dumps(doc, indent=1, default=str).encode())
     return path
 
 
 def read_version_card(version_id: str) -> dict[str, Any] | None:
+    """The version's card with its paths resolved against today's data directory (None
+    when there is none or it cannot be read)."""
     path = version_dir() / f"{version_id}.neural.json"
     try:
-        return json.loads(path.read_text())
+        card = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    base = get_settings().data_dir
+    for key in CARD_PATH_KEYS:
+        if isinstance(card.get(key), str) and card[key]:
+            card[key] = str(resolve_stored(card[key], base))
+    return card
 
 
 def load_checkpoint(path: Path, expected_hash: str | None = None) -> dict[str, Any]:

@@ -1,11 +1,13 @@
-"""The model registry: versions, integrity hashes, lineage, deployments and rollbacks.
+"""Model versions: registration, integrity hashes, lineage edges, querying.
 
 Every trained model file becomes a **version** (``register_version``) in the seed's
 ``model_versions`` table, with the SHA-256 and size of its file. Nothing loads or deploys a
 version without :func:`verify_file` first: a file that changed since it was registered
 raises :class:`~engine.errors.ModelIntegrityError` ("… hash does not match …"), a missing
 one a plain :class:`~engine.errors.StratLabError`. The registry records the file where the
-trainer wrote it (the neural package decides the storage paths); it never copies it.
+trainer wrote it (the neural package decides the storage paths); it never copies it. The
+path is stored relative to the data directory (:mod:`engine.paths`), so a lab folder can be
+moved; :attr:`ModelVersionInfo.file_path` is the file's path today (absolute).
 
 Version ids look like ``lstm-20261122-a1b2c3``: the model type, the UTC date of
 registration and six random hex digits (retried on the rare collision).
@@ -15,8 +17,7 @@ Example::
     info = register_version(model_name="lstm-SYN-TREND", model_type="lstm",
                             file_path=path, metadata={"config": cfg.to_dict()},
                             performance_metrics={"accuracy": 0.61})
-    deploy(info.version_id, "paper")        # verify_file, snapshot, supersede the old one
-    rollback("paper")                       # back to the version deployed before
+    verify_file(info.version_id)            # the path, after checking the SHA-256
 """
 
 from __future__ import annotations
@@ -26,15 +27,17 @@ import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from engine.config import get_settings
 from engine.db import session_scope
 from engine.errors import ModelIntegrityError, ParameterError, StratLabError
+from engine.paths import resolve_stored, to_stored
 from engine.registry.tables import (
     RELATIONSHIPS,
     ModelDeployment,
@@ -43,7 +46,6 @@ from engine.registry.tables import (
 )
 from engine.tables import utcnow
 
-ENVIRONMENTS = ("paper", "production")
 #: ``list_versions(sort=...)``: a column, or a metric read from ``performance_metrics``.
 SORT_KEYS = ("created_at", "accuracy", "return_pct", "sharpe", "model_type", "version_id")
 
@@ -84,42 +86,18 @@ class ModelVersionInfo:
         return d
 
 
-@dataclass(frozen=True)
-class DeploymentInfo:
-    deployment_id: str
-    version_id: str
-    environment: str
-    deployed_at: datetime
-    status: str
-    performance_snapshot: dict[str, Any]
-    model_type: str = ""
-    model_name: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["deployed_at"] = self.deployed_at.isoformat()
-        return d
-
-
-def _info(row: ModelVersion, deployed_to: list[str] | None = None) -> ModelVersionInfo:
+def version_info(row: ModelVersion, deployed_to: list[str] | None = None
+                 ) -> ModelVersionInfo:
+    """The info object of a row (``deployed_to``: environments where it is current)."""
     return ModelVersionInfo(
         version_id=row.version_id, model_name=row.model_name, model_type=row.model_type,
-        file_path=row.file_path, metadata=dict(row.meta or {}),
+        file_path=str(resolve_stored(row.file_path, get_settings().data_dir)),
+        metadata=dict(row.meta or {}),
         performance_metrics=dict(row.performance_metrics or {}), created_at=row.created_at,
         created_by=row.created_by, status=row.status, parent_version=row.parent_version,
         tags=list(row.tags or []), description=row.description or "",
         file_hash=row.file_hash, file_size=int(row.file_size or 0),
         deployed_to=sorted(deployed_to or []),
-    )
-
-
-def _dep_info(row: ModelDeployment, version: ModelVersion | None = None) -> DeploymentInfo:
-    return DeploymentInfo(
-        deployment_id=row.deployment_id, version_id=row.version_id,
-        environment=row.environment, deployed_at=row.deployed_at, status=row.status,
-        performance_snapshot=dict(row.performance_snapshot or {}),
-        model_type=version.model_type if version else "",
-        model_name=version.model_name if version else "",
     )
 
 
@@ -144,13 +122,23 @@ def metric_return_pct(metrics: Mapping[str, Any]) -> float | None:
     return None
 
 
+def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of a nested metrics dict with dotted names (lists are skipped)."""
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_metrics(value, f"{name}."))
+        elif finite_number(value) is not None:
+            out[name] = float(value)
+    return out
+
+
 def _metric(info: ModelVersionInfo, key: str) -> float | None:
     if key == "accuracy":
         return info.accuracy
     if key == "return_pct":
         return info.return_pct
-    from engine.registry.views import flatten_metrics
-
     flat = flatten_metrics(info.performance_metrics)
     return flat.get(key, flat.get(f"backtest.{key}", flat.get(f"backtest.metrics.{key}")))
 
@@ -177,13 +165,6 @@ def version_row(s: Session, version_id: str) -> ModelVersion:
         raise StratLabError(
             f"no model version {version_id!r}; list them with `python -m engine models list`")
     return row
-
-
-def _check_env(environment: str) -> str:
-    if environment not in ENVIRONMENTS:
-        raise ParameterError(
-            f"unknown environment {environment!r}; use one of {', '.join(ENVIRONMENTS)}")
-    return environment
 
 
 def deployed_environments(s: Session) -> dict[str, list[str]]:
@@ -234,7 +215,8 @@ def register_version(
                     version_row(s, parent_version)
                 row = ModelVersion(
                     version_id=vid, model_name=model_name, model_type=model_type,
-                    file_path=str(path.resolve()), meta=dict(metadata or {}),
+                    file_path=to_stored(path, get_settings().data_dir),
+                    meta=dict(metadata or {}),
                     performance_metrics=dict(performance_metrics or {}),
                     created_by=created_by, status="ACTIVE", parent_version=parent_version,
                     tags=clean_tags, description=description, file_hash=digest,
@@ -245,7 +227,7 @@ def register_version(
                 if parent_version is not None:
                     s.add(ModelLineage(version_id=vid, parent_version=parent_version,
                                        relationship_type=relationship))
-                return _info(row)
+                return version_info(row)
         except IntegrityError:  # version id collision: draw another
             continue
     raise StratLabError("could not allocate a unique version id; try again")
@@ -294,7 +276,7 @@ def verify_file(version_id: str) -> Path:
 def get_version(version_id: str) -> ModelVersionInfo:
     with session_scope() as s:
         row = version_row(s, version_id)
-        return _info(row, deployed_environments(s).get(version_id))
+        return version_info(row, deployed_environments(s).get(version_id))
 
 
 def list_versions(
@@ -319,7 +301,7 @@ def list_versions(
         rows = list(s.exec(q.order_by(col(ModelVersion.created_at).desc(),
                                       col(ModelVersion.version_id).desc())).all())
         envs = deployed_environments(s)
-    infos = [_info(r, envs.get(r.version_id)) for r in rows]
+    infos = [version_info(r, envs.get(r.version_id)) for r in rows]
     if tag:
         infos = [i for i in infos if tag in i.tags]
     if search:
@@ -346,7 +328,7 @@ def update_version(version_id: str, *, tags: list[str] | None = None,
         if description is not None:
             row.description = description
         s.add(row)
-        return _info(row, deployed_environments(s).get(version_id))
+        return version_info(row, deployed_environments(s).get(version_id))
 
 
 def archive(version_id: str) -> ModelVersionInfo:
@@ -360,140 +342,4 @@ def archive(version_id: str) -> ModelVersionInfo:
                 "version there (or roll back) before archiving it")
         row.status = "ARCHIVED"
         s.add(row)
-        return _info(row)
-
-
-# ----------------------------------------------------------------------------- deployments
-
-def _default_snapshot(info: ModelVersionInfo) -> dict[str, Any]:
-    """The metrics a deployment is later monitored against.
-
-    Preferably the model evaluated on the newest data window (the same window the monitor
-    uses, see :func:`engine.retrain.window_snapshot`); when that cannot be computed (no
-    neural engine, dataset gone), the version's recorded accuracy and return.
-    """
-    snap: dict[str, Any] = {"accuracy": info.accuracy, "return_pct": info.return_pct,
-                            "source": "training", "captured_at": utcnow().isoformat()}
-    try:
-        from engine.retrain.jobs import window_snapshot
-
-        win = window_snapshot(info.version_id)
-        if win:
-            snap.update(win)
-            snap["source"] = "window"
-    except Exception as exc:  # best effort: the training metrics remain the baseline
-        snap["window_error"] = f"{type(exc).__name__}: {exc}"[:300]
-    from engine.registry.views import flatten_metrics
-
-    snap["training_metrics"] = {k: v for k, v in flatten_metrics(
-        info.performance_metrics).items()}
-    return snap
-
-
-def _activate(s: Session, version_id: str, environment: str,
-              snapshot: dict[str, Any], old_status: str = "superseded") -> ModelDeployment:
-    for cur in s.exec(select(ModelDeployment).where(
-            ModelDeployment.environment == environment,
-            ModelDeployment.status == "active")).all():
-        cur.status = old_status
-        s.add(cur)
-    # deployed_at strictly increases within an environment, so history has one order
-    last = s.exec(select(ModelDeployment.deployed_at).where(
-        ModelDeployment.environment == environment)
-        .order_by(col(ModelDeployment.deployed_at).desc())).first()
-    now = utcnow()
-    if last is not None and now <= last:
-        now = last + timedelta(microseconds=1)
-    row = ModelDeployment(deployment_id=uuid.uuid4().hex, version_id=version_id,
-                          environment=environment, deployed_at=now, status="active",
-                          performance_snapshot=snapshot)
-    s.add(row)
-    s.flush()
-    return row
-
-
-def deploy(version_id: str, environment: str, *,
-           snapshot: dict[str, Any] | None = None) -> DeploymentInfo:
-    """Make ``version_id`` the current model of ``environment`` (``paper``/``production``).
-
-    The file is verified first (a tampered or missing file refuses to deploy); the
-    environment's previous deployment becomes ``superseded``; ``performance_snapshot``
-    stores the metrics the monitor compares live performance with (``snapshot`` overrides
-    the default, :func:`_default_snapshot`).
-    """
-    _check_env(environment)
-    info = get_version(version_id)
-    if info.status == "ARCHIVED":
-        raise StratLabError(f"version {version_id} is archived; archived versions cannot be "
-                            "deployed")
-    verify_file(version_id)
-    snap = dict(snapshot) if snapshot is not None else _default_snapshot(info)
-    with session_scope() as s:
-        row = _activate(s, version_id, environment, snap)
-        return _dep_info(row, version_row(s, version_id))
-
-
-def rollback(environment: str) -> DeploymentInfo:
-    """Re-deploy the version deployed in ``environment`` before the current one.
-
-    Walks the environment's history back from the current deployment, skipping deployments
-    that were themselves rolled back and those of the current version; a deployment that a
-    rollback made continues from the one it restored (``performance_snapshot["restored_from"]``),
-    so repeated rollbacks walk back one step each. The current one becomes ``rolled_back``;
-    the earlier deployment's snapshot is reused; the earlier file is verified first.
-    """
-    _check_env(environment)
-    with session_scope() as s:
-        rows = s.exec(select(ModelDeployment).where(ModelDeployment.environment == environment)
-                      .order_by(col(ModelDeployment.deployed_at).desc(),
-                                col(ModelDeployment.deployment_id))).all()
-        current = next((r for r in rows if r.status == "active"), None)
-        if current is None:
-            raise StratLabError(f"nothing is deployed to {environment}; nothing to roll back")
-        # a deployment made by a rollback continues the walk from the one it restored
-        by_id = {r.deployment_id: r for r in rows}
-        start = current
-        while (start.performance_snapshot or {}).get("restored_from") in by_id:
-            start = by_id[start.performance_snapshot["restored_from"]]
-        target = None
-        for r in rows:
-            if r.deployed_at >= start.deployed_at:
-                continue
-            if r.status == "rolled_back" or r.version_id == current.version_id:
-                continue
-            target = r
-            break
-        if target is None:
-            raise StratLabError(
-                f"no earlier deployment in {environment} to roll back to (only "
-                f"{current.version_id} was deployed there)")
-        target_version = target.version_id
-        snapshot = {**(target.performance_snapshot or {}), "restored_from": target.deployment_id}
-    if get_version(target_version).status == "ARCHIVED":
-        raise StratLabError(f"the previous version {target_version} is archived; deploy another "
-                            "version instead")
-    verify_file(target_version)
-    with session_scope() as s:
-        row = _activate(s, target_version, environment, snapshot, old_status="rolled_back")
-        return _dep_info(row, version_row(s, target_version))
-
-
-def current_deployment(environment: str) -> DeploymentInfo | None:
-    """The active deployment of ``environment``, or ``None``."""
-    _check_env(environment)
-    with session_scope() as s:
-        row = s.exec(select(ModelDeployment).where(
-            ModelDeployment.environment == environment,
-            ModelDeployment.status == "active")).first()
-        return _dep_info(row, s.get(ModelVersion, row.version_id)) if row else None
-
-
-def deployments(environment: str | None = None) -> list[DeploymentInfo]:
-    """Every deployment (of one environment, or all), newest first."""
-    with session_scope() as s:
-        q = select(ModelDeployment)
-        if environment is not None:
-            q = q.where(ModelDeployment.environment == _check_env(environment))
-        rows = s.exec(q.order_by(col(ModelDeployment.deployed_at).desc())).all()
-        versions = {v.version_id: v for v in s.exec(select(ModelVersion)).all()}
-        return [_dep_info(r, versions.get(r.version_id)) for r in rows]
+        return version_info(row)

@@ -1,7 +1,7 @@
 """Read-only views over the model registry: comparing two versions and the lineage graph.
 
-Split from :mod:`engine.registry` (which re-exports these names) so the registry module keeps
-to registration, integrity and deployments.
+Apart from :mod:`engine.registry.versions` (registration, integrity) and
+:mod:`engine.registry.deployments`; :mod:`engine.registry` re-exports these names.
 """
 
 from __future__ import annotations
@@ -13,29 +13,19 @@ from sqlmodel import col, select
 
 from engine.db import session_scope
 from engine.errors import StratLabError
+from engine.neural.window import last_bars_window
+from engine.registry import models
+from engine.registry.tables import ModelLineage, ModelVersion
 from engine.registry.versions import (
     ModelVersionInfo,
     deployed_environments,
     finite_number,
+    flatten_metrics,
     get_version,
     version_row,
 )
-from engine.registry.tables import ModelLineage, ModelVersion
-
 
 # ------------------------------------------------------------------------------- comparing
-
-def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of a nested metrics dict with dotted names (lists are skipped)."""
-    out: dict[str, float] = {}
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(flatten_metrics(value, f"{name}."))
-        elif finite_number(value) is not None:
-            out[name] = float(value)
-    return out
-
 
 def equity_curve(metrics: Mapping[str, Any]) -> dict[str, list] | None:
     """The equity curve stored in ``performance_metrics`` as ``{"x": [...], "y": [...]}``.
@@ -100,8 +90,8 @@ def compare(a: str, b: str, *, recompute_equity: bool = False,
     ``b - a`` when both are numbers. Equity curves come from ``performance_metrics`` when
     stored there; with ``recompute_equity`` a version without one is re-run (its model's
     strategy) on the newest ``window_bars`` bars of its dataset — the same bars for two
-    versions of one symbol. A curve that cannot be computed (tampered file, no neural
-    engine) is ``None`` with the reason in ``equity_errors``.
+    versions of one symbol. A curve that cannot be computed (tampered file, missing
+    dataset) is ``None`` with the reason in ``equity_errors``.
     """
     va, vb = get_version(a), get_version(b)
     ma, mb = flatten_metrics(va.performance_metrics), flatten_metrics(vb.performance_metrics)
@@ -132,14 +122,8 @@ def compare(a: str, b: str, *, recompute_equity: bool = False,
 
 
 def _recompute_equity(info: ModelVersionInfo, window_bars: int) -> dict[str, list]:
-    from engine.market import load_dataset
-    from engine.retrain.jobs import _config, _context_bars, window_equity
-
-    cfg = _config(info)
-    data = load_dataset(cfg["symbol"])
-    start = max(0, data.height - window_bars)
-    return window_equity(info.version_id, data.slice(max(0, start - _context_bars(cfg))),
-                         data["timestamp"][start])
+    window = last_bars_window(models.version_config(info), window_bars)
+    return models.version_equity(info.version_id, window.eval_data, window.start_time)
 
 
 # --------------------------------------------------------------------------------- lineage

@@ -1,31 +1,32 @@
 """Auto-retraining: monitor deployed models, retrain them, and deploy only what is better.
 
-Modules: :mod:`~engine.retrain.policy` (thresholds and where they come from),
-:mod:`~engine.retrain.tables` (settings, records, locks), :mod:`~engine.retrain.jobs`
-(monitoring, retraining, the quality gate, background jobs). This file only re-exports
-their public names; the scheduler's persisted job references ``engine.retrain:monitor_job``
-and ``engine.retrain:retrain_job`` resolve here.
+Modules: :mod:`~engine.retrain.policy` (thresholds: seed defaults ← environment ← values
+saved on the Auto-Retrain page), :mod:`~engine.retrain.tables` (settings, records, locks),
+:mod:`~engine.retrain.window` (the policy's newest window), :mod:`~engine.retrain.monitor`
+(deployed models against their snapshots, the triggers), :mod:`~engine.retrain.gate` (the
+quality gate), :mod:`~engine.retrain.locks` (one retrain per model at a time) and
+:mod:`~engine.retrain.jobs` (retraining, queue, history, background jobs).
+
+The dependency points one way: retrain → registry → neural. This file only re-exports the
+public names; the scheduler's persisted job references ``engine.retrain:monitor_job`` and
+``engine.retrain:retrain_job`` resolve here.
 """
 
+from engine.retrain.gate import quality_gate
 from engine.retrain.jobs import (
     MONITOR_JOB_ID,
-    MonitorStatus,
-    RetrainBusy,
-    check,
     enqueue,
     ensure_retrain_jobs,
-    evaluate_triggers,
     history,
     monitor_job,
     monitor_job_info,
-    quality_gate,
     queue,
-    recover_interrupted,
     retrain_job,
     retrain_now,
     schedule_retrain,
-    window_snapshot,
 )
+from engine.retrain.locks import RetrainBusy, recover_interrupted
+from engine.retrain.monitor import MonitorStatus, check, evaluate_triggers
 from engine.retrain.policy import (
     POLICY_ENV,
     RetrainPolicy,
@@ -35,6 +36,7 @@ from engine.retrain.policy import (
     save_policy,
 )
 from engine.retrain.tables import RetrainRecord
+from engine.retrain.window import policy_window, window_snapshot
 
 __all__ = [
     "MONITOR_JOB_ID",
@@ -52,8 +54,9 @@ __all__ = [
     "history",
     "monitor_job",
     "monitor_job_info",
-    "quality_gate",
+    "policy_window",
     "queue",
+    "quality_gate",
     "recover_interrupted",
     "reset_policy",
     "retrain_job",

@@ -1,11 +1,6 @@
-"""Fixtures for the neural tests: one torch thread, tiny configs, planted data, a registry."""
+"""Fixtures for the neural tests: one torch thread, tiny configs, planted data."""
 
 from __future__ import annotations
-
-import sys
-import types
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -38,55 +33,3 @@ def tiny(model_type: str = "lstm", **kw):
 @pytest.fixture(scope="session")
 def planted():
     return planted_frame(1200, seed=0)
-
-
-# ------------------------------------------------------------------------------ registry
-
-@dataclass
-class _Info:
-    version_id: str
-    file_hash: str
-    file_size: int
-    file_path: str
-
-
-def fake_registry_module() -> types.ModuleType:
-    """The registry contract in a few lines (used when engine.registry is absent)."""
-    from engine.errors import StratLabError
-    from engine.neural.storage import integrity_error, sha256_file
-
-    mod = types.ModuleType("engine.registry")
-    versions: dict[str, _Info] = {}
-
-    def register_version(*, model_name, model_type, file_path, metadata, performance_metrics,
-                         created_by="user", parent_version=None, relationship="trained",
-                         tags=None, description=""):
-        vid = f"{model_type}-fake-{len(versions) + 1}"
-        p = Path(file_path)
-        versions[vid] = _Info(vid, sha256_file(p), p.stat().st_size, str(p))
-        return versions[vid]
-
-    def verify_file(version_id):
-        info = versions.get(version_id)
-        if info is None:
-            raise StratLabError(f"no model version {version_id!r}")
-        p = Path(info.file_path)
-        if not p.is_file():
-            raise StratLabError(f"the file of model version {version_id} is missing ({p})")
-        if sha256_file(p) != info.file_hash:
-            raise integrity_error(f"model version {version_id}: the hash does not match")
-        return p
-
-    mod.register_version, mod.verify_file, mod.versions = register_version, verify_file, versions
-    return mod
-
-
-@pytest.fixture
-def registry(monkeypatch):
-    """engine.registry — the real one when installed, else the fake above."""
-    try:
-        import engine.registry as reg
-    except ModuleNotFoundError:
-        reg = fake_registry_module()
-        monkeypatch.setitem(sys.modules, "engine.registry", reg)
-    return reg

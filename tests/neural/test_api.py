@@ -11,10 +11,14 @@ from engine.neural.strategy import backtest_signals, signals_from_proba
 
 
 def test_public_names():
+    # loading and registering by version id are the registry's (engine.registry)
     assert sorted(neural.__all__) == sorted([
         "CLASS_NAMES", "FEATURE_NAMES", "TrainConfig", "make_config", "TrainResult",
-        "LoadedModel", "train_model", "load_model", "load_model_file", "predict",
-        "evaluate_window", "start_training_job", "get_training_run", "list_training_runs",
+        "LoadedModel", "train_model", "load_model_file", "predict", "predict_proba",
+        "DEFAULT_MIN_WINDOW_BARS", "DEFAULT_WINDOW_DAYS", "Window", "context_bars",
+        "evaluate_window", "last_bars_window", "newest_window", "score_predictions",
+        "training_config", "window_equity",
+        "start_training_job", "get_training_run", "list_training_runs",
         "create_training_run", "set_torch_threads"])
     for name in neural.__all__:
         assert getattr(neural, name) is not None

@@ -13,7 +13,7 @@ SMALL = ["--epochs", "2", "--hidden", "8", "--layers", "1", "--seq-len", "15",
 
 
 @pytest.mark.parametrize("model", ["lstm", "transformer"])
-def test_train_json_contract(capsys, registry, model):
+def test_train_json_contract(capsys, model):
     rc = main(["train", "--data", "SYN-TREND", "--model", model, *SMALL, "--json"])
     out, err = capsys.readouterr()
     assert rc == 0, err

@@ -15,7 +15,7 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA
 @cuda
 @pytest.mark.parametrize("model_type", ["lstm", "transformer"])
 def test_amp_training_on_cuda(planted, model_type):
-    res = train_model(tiny(model_type, device="auto"), register=False, data=planted)
+    res = train_model(tiny(model_type, device="auto"), data=planted)
     assert res.device.startswith("cuda") and res.amp is True
     assert res.metrics["val_accuracy"] > 0.7
     assert res.samples_per_second > 0
@@ -25,7 +25,7 @@ def test_amp_training_on_cuda(planted, model_type):
 def test_cuda_model_loads_on_the_cpu(planted):
     from engine.neural.pipeline import load_model_file, predict
 
-    res = train_model(tiny(device="cuda", epochs=2), register=False, data=planted)
+    res = train_model(tiny(device="cuda", epochs=2), data=planted)
     loaded = load_model_file(res.file_path, expected_hash=res.file_hash)
     assert predict(loaded, planted).height > 0
 

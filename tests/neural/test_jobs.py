@@ -35,7 +35,7 @@ def _wait(run_id, timeout=120.0):
 
 
 @pytest.mark.slow
-def test_job_trains_in_a_subprocess_and_writes_progress(registry):
+def test_job_trains_in_a_subprocess_and_writes_progress():
     sched = scheduler.create_scheduler()
     sched.start()
     try:

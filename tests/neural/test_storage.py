@@ -9,15 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from engine.errors import StratLabError
-from engine.neural import evaluate_window, load_model, predict, train_model
+from engine import registry
+from engine.errors import ModelIntegrityError, StratLabError
+from engine.neural import evaluate_window, predict
 from engine.neural.storage import FORMAT, load_checkpoint, model_dir, scaler_dir, version_dir
+from engine.registry import load_version, train_version
 from tests.neural.conftest import tiny
 
 
 @pytest.fixture
-def trained(registry, planted):
-    return train_model(tiny(epochs=3), data=planted), planted
+def trained(planted):
+    return train_version(tiny(epochs=3), data=planted), planted
 
 
 def test_round_trip_through_the_registry(trained, isolated_lab):
@@ -28,7 +30,7 @@ def test_round_trip_through_the_registry(trained, isolated_lab):
     assert model_dir() == isolated_lab / "models"
     assert len(res.file_hash) == 64 and res.file_size == path.stat().st_size
     assert list(scaler_dir().glob("*.json")) and list(version_dir().glob("*.neural.json"))
-    loaded = load_model(res.version_id)
+    loaded = load_version(res.version_id)
     assert loaded.config.model_type == "lstm" and loaded.file_hash == res.file_hash
     pred = predict(loaded, data)
     assert pred.columns == ["timestamp", "prob_sell", "prob_hold", "prob_buy", "label"]
@@ -59,10 +61,10 @@ def test_a_tampered_file_is_refused(trained):
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     path.write_bytes(bytes(raw))
-    with pytest.raises(StratLabError, match="hash does not match"):
-        load_model(res.version_id)
+    with pytest.raises(ModelIntegrityError, match="hash does not match"):
+        load_version(res.version_id)
     # the storage layer refuses it on its own too
-    with pytest.raises(StratLabError, match="hash does not match"):
+    with pytest.raises(ModelIntegrityError, match="hash does not match"):
         load_checkpoint(path, res.file_hash)
 
 
@@ -70,7 +72,7 @@ def test_a_missing_file_is_a_clear_error(trained):
     res, _ = trained
     Path(res.file_path).unlink()
     with pytest.raises(StratLabError, match="missing"):
-        load_model(res.version_id)
+        load_version(res.version_id)
 
 
 def test_a_file_that_is_not_a_model_is_refused(tmp_path):
@@ -83,11 +85,11 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path):
         load_checkpoint(bad)
 
 
-def test_storage_paths_from_the_environment(monkeypatch, tmp_path, registry, planted):
+def test_storage_paths_from_the_environment(monkeypatch, tmp_path, planted):
     for var, sub in (("MODEL_STORAGE_PATH", "m"), ("SCALER_STORAGE_PATH", "s"),
                      ("VERSION_STORAGE_PATH", "v")):
         monkeypatch.setenv(var, str(tmp_path / sub))
-    res = train_model(tiny(epochs=1), data=planted)
+    res = train_version(tiny(epochs=1), data=planted)
     assert Path(res.file_path).parent == tmp_path / "m"
     assert list((tmp_path / "s").glob("*.json"))
     assert (tmp_path / "v" / f"{res.version_id}.neural.json").is_file()
@@ -95,12 +97,12 @@ def test_storage_paths_from_the_environment(monkeypatch, tmp_path, registry, pla
 
 def test_evaluate_window(trained):
     res, data = trained
-    ev = evaluate_window(res.version_id, data)
+    ev = registry.evaluate_version(res.version_id, data)
     assert set(ev) >= {"accuracy", "return_pct", "n"}
     assert 0 <= ev["accuracy"] <= 1 and ev["n"] > 0
     start = data["timestamp"][1000]
-    ev2 = evaluate_window(res.version_id, data, start=start)
+    ev2 = evaluate_window(load_version(res.version_id), data, start=start)
     assert ev2["n_bars"] == data.height - 1000
     assert ev2["n"] == ev2["n_bars"] - 3  # the last `horizon` bars have no label yet
     with pytest.raises(StratLabError, match="too few"):
-        evaluate_window(res.version_id, data.head(50))
+        registry.evaluate_version(res.version_id, data.head(50))

@@ -12,13 +12,13 @@ from tests.neural.conftest import tiny
 
 @pytest.mark.parametrize("model_type", ["lstm", "transformer"])
 def test_tiny_model_learns_a_planted_pattern(planted, model_type):
-    res = train_model(tiny(model_type), register=False, data=planted)
+    res = train_model(tiny(model_type), data=planted)
     m = res.metrics
     assert res.device == "cpu" and res.amp is False
     assert m["val_accuracy"] > 0.7  # chance is 1/3; majority class ~0.45
     assert m["accuracy"] > 0.7
     assert m["accuracy"] > m["majority_accuracy"] + 0.2
-    assert res.samples_per_second > 0 and res.seconds < 60
+    assert res.samples_per_second > 0  # throughput is measured (speed: benchmarks/)
     assert len(res.history) == res.epochs_run >= 1
     first, best = res.history[0], res.history[res.best_epoch - 1]
     assert best["val_loss"] <= first["val_loss"]
@@ -36,28 +36,28 @@ def test_tiny_model_learns_a_planted_pattern(planted, model_type):
 
 
 def test_same_seed_same_model_on_cpu(planted):
-    a = train_model(tiny(epochs=3, dropout=0.1), register=False, data=planted)
-    b = train_model(tiny(epochs=3, dropout=0.1), register=False, data=planted)
+    a = train_model(tiny(epochs=3, dropout=0.1), data=planted)
+    b = train_model(tiny(epochs=3, dropout=0.1), data=planted)
     assert [h["train_loss"] for h in a.history] == [h["train_loss"] for h in b.history]
     assert a.predictions["prob_buy"] == b.predictions["prob_buy"]
     assert a.file_hash == b.file_hash  # bit-identical weights
-    c = train_model(tiny(epochs=3, dropout=0.1, seed=7), register=False, data=planted)
+    c = train_model(tiny(epochs=3, dropout=0.1, seed=7), data=planted)
     assert c.predictions["prob_buy"] != a.predictions["prob_buy"]
 
 
 def test_early_stopping_and_stop_request(planted):
-    res = train_model(tiny(epochs=40, patience=1, learning_rate=0.05), register=False,
+    res = train_model(tiny(epochs=40, patience=1, learning_rate=0.05),
                       data=planted)
     assert res.stopped_early and res.epochs_run < 40
     assert res.best_epoch == res.epochs_run - 1  # one epoch without improvement
     seen = []
-    res2 = train_model(tiny(epochs=10), register=False, data=planted,
+    res2 = train_model(tiny(epochs=10), data=planted,
                        on_epoch=lambda rec: seen.append(rec["epoch"]) or rec["epoch"] == 2)
     assert seen == [1, 2] and res2.epochs_run == 2
 
 
 def test_gradient_accumulation_trains(planted):
-    res = train_model(tiny(epochs=3, batch_size=16, grad_accum_steps=2), register=False,
+    res = train_model(tiny(epochs=3, batch_size=16, grad_accum_steps=2),
                       data=planted)
     assert res.epochs_run == 3 and res.history[-1]["train_loss"] < res.history[0]["train_loss"]
 

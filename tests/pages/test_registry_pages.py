@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import registry, retrain
-from tests.registry._helpers import FakeNeural, make_version
+from tests.registry.factories import FakeNeural, make_version
 
 ROOT = Path(__file__).resolve().parents[2]
 

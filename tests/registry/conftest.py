@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.registry._helpers import FakeNeural
+from tests.registry.factories import FakeNeural
 
 
 @pytest.fixture(autouse=True)

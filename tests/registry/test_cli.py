@@ -8,7 +8,7 @@ import pytest
 
 from engine import registry
 from engine.cli import main
-from tests.registry._helpers import make_version
+from tests.registry.factories import make_version
 
 SEED_FIELDS = {"version_id", "model_name", "model_type", "file_path", "metadata",
                "performance_metrics", "created_at", "created_by", "status", "parent_version",

@@ -11,7 +11,7 @@ from engine import registry
 from engine.db import session_scope
 from engine.errors import ModelIntegrityError, ParameterError, StratLabError
 from engine.registry.tables import ModelDeployment, ModelLineage, ModelVersion
-from tests.registry._helpers import make_version, model_file, sha256
+from tests.registry.factories import make_version, model_file, sha256
 
 SEED_FIELDS = {"version_id", "model_name", "model_type", "file_path", "metadata",
                "performance_metrics", "created_at", "created_by", "status", "parent_version",

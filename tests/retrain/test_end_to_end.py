@@ -5,22 +5,22 @@ from __future__ import annotations
 import pytest
 
 from engine import registry, retrain
-from engine.retrain import jobs as retrain_jobs
+from engine.registry import models
 
 # the real seams, captured before the autouse fixture replaces them with fakes
-REAL = {name: getattr(retrain_jobs, name) for name in ("_train_model", "_evaluate_window",
-                                                       "window_equity")}
+REAL = {name: getattr(models, name) for name in ("train_version", "evaluate_version",
+                                                 "version_equity")}
 
 
 @pytest.mark.slow
 def test_a_real_tiny_model_is_retrained_and_gated(monkeypatch):
-    from engine.neural import TrainConfig, train_model
+    from engine.neural import TrainConfig
 
     for name, fn in REAL.items():
-        monkeypatch.setattr(retrain_jobs, name, fn)
+        monkeypatch.setattr(models, name, fn)
     cfg = TrainConfig(symbol="SYN-TREND", model_type="lstm", epochs=1, hidden_size=8,
                       num_layers=1, sequence_length=10, batch_size=64, end="2023-12-31")
-    first = train_model(cfg)
+    first = registry.train_version(cfg)
     dep = registry.deploy(first.version_id, "paper")
     assert dep.performance_snapshot["source"] == "window"  # evaluated on the newest bars
     [status] = retrain.check()

@@ -14,7 +14,7 @@ from engine.errors import ParameterError, StratLabError
 from engine.market import load_dataset
 from engine.retrain import RetrainBusy, RetrainPolicy, evaluate_triggers
 from engine.tables import utcnow
-from tests.registry._helpers import make_version, model_file
+from tests.registry.factories import make_version, model_file
 
 POLICY = RetrainPolicy()
 

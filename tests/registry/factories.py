@@ -43,7 +43,9 @@ def sha256(path: Path) -> str:
 
 
 class FakeNeural:
-    """Stands in for ``engine.neural`` behind ``engine.retrain``'s two seams.
+    """Stands in for ``engine.neural`` behind the registry's seams in
+    :mod:`engine.registry.models` (``train_version``, ``evaluate_version``,
+    ``version_equity``), which the registry's deployments and auto-retrain both call.
 
     ``evals[version_id]`` is what ``evaluate_window`` returns for that version (a version
     without one cannot be evaluated); a trained version gets ``next_eval``. ``gate`` (an
@@ -51,7 +53,7 @@ class FakeNeural:
     """
 
     def __init__(self, monkeypatch) -> None:
-        from engine.retrain import jobs as retrain_jobs
+        from engine.registry import models
 
         self.evals: dict[str, dict[str, Any]] = {}
         self.next_eval: dict[str, Any] = {"accuracy": 0.70, "return_pct": 6.0, "n": 90}
@@ -60,10 +62,10 @@ class FakeNeural:
         self.train_error: Exception | None = None
         self.gate = None
         self.started = None
-        monkeypatch.setattr(retrain_jobs, "_train_model", self.train)
-        monkeypatch.setattr(retrain_jobs, "_evaluate_window", self.evaluate)
+        monkeypatch.setattr(models, "train_version", self.train)
+        monkeypatch.setattr(models, "evaluate_version", self.evaluate)
         self.equity: dict[str, dict[str, list]] = {}
-        monkeypatch.setattr(retrain_jobs, "window_equity", self.window_equity)
+        monkeypatch.setattr(models, "version_equity", self.window_equity)
 
     def train(self, config, *, created_by="user", parent_version=None,
               relationship="trained", register=True, **_):
