@@ -97,3 +97,48 @@ def test_evolution_registry_and_llm_tracking_on_postgres(postgres, goog, tmp_pat
     assert rep["n_decisions"] >= 5
     assert cost_summary()["today_usd"] == 0.0
     assert "overall" in accuracy_report()
+
+
+def test_postgres_goes_through_the_same_migrations(postgres):
+    """An empty PostgreSQL schema is built by the migrations to exactly the models' schema;
+    a database made before migrations (its absolute paths included) is adopted and rewritten,
+    JSON payloads and naive timestamps round-tripping."""
+    from datetime import datetime
+
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from engine import migrations
+    from engine.config import get_settings
+
+    url = db.get_settings().database_url
+    # the old release's schema with rows, as if made before migrations: 0001's tables only
+    eng = db.make_engine(url)
+    with eng.begin() as conn:
+        command.upgrade(migrations.alembic_config(conn), migrations.INITIAL)
+        conn.execute(sa.text("DROP TABLE alembic_version"))
+        data_dir = get_settings().data_dir
+        (data_dir / "datasets").mkdir(parents=True)
+        (data_dir / "datasets" / "OLD.parquet").write_bytes(b"x")
+        conn.execute(sa.text(
+            "INSERT INTO datasets (symbol, source, synthetic, path, timeframe, n_rows, start, "
+            "n_rejected, report, description, created_at) VALUES ('OLD', 'import', false, "
+            ":p, '1d', 3, :t, 0, :r, '', :t)"),
+            {"p": "/gone/lab/data/datasets/OLD.parquet", "t": datetime(2020, 1, 2, 3, 4, 5),
+             "r": '{"rows": 3, "warnings": ["a"]}'})
+    eng.dispose()
+
+    eng = db.init_db()
+    metadata = db.load_metadata()
+    with eng.connect() as conn:
+        assert db.schema_revision(conn) == migrations.HEAD
+        row = conn.execute(sa.text("SELECT path, start, report FROM datasets")).one()
+        mc = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                    "include_object": migrations.include_object})
+        assert compare_metadata(mc, metadata) == []
+        names = set(sa.inspect(conn).get_table_names())
+    assert row.path == "datasets/OLD.parquet"
+    assert row.start == datetime(2020, 1, 2, 3, 4, 5) and row.start.tzinfo is None
+    assert row.report == {"rows": 3, "warnings": ["a"]}
+    assert names == set(metadata.tables) | {"alembic_version"}
