@@ -8,22 +8,19 @@ Public names::
     run_portfolio(frames, strategy, params, settings, max_positions) -> BacktestResult
     run_signals(data, signals, settings) -> BacktestResult     (precomputed signals)
     BacktestSettings, STRATEGIES, get_strategy, METRIC_NAMES, parse_grid
+
+Modules: ``results`` (settings, result, trade table), ``runner`` (single and batch),
+``sweeps``, ``portfolio``; the compiled side is ``step`` (the one per-bar step of the
+execution semantics), ``kernel`` (signals, single simulation, metrics, batch),
+``portfolio_kernel``, with every array layout named in ``enums``.
 """
 
 from engine.backtest.metrics import METRIC_NAMES
 from engine.backtest.portfolio import run_portfolio
-from engine.backtest.runner import (
-    BacktestResult,
-    BacktestSettings,
-    BatchResult,
-    SweepResult,
-    parse_grid,
-    run_backtest,
-    run_batch,
-    run_signals,
-    sweep,
-)
+from engine.backtest.results import BacktestResult, BacktestSettings
+from engine.backtest.runner import BatchResult, run_backtest, run_batch, run_signals
 from engine.backtest.strategies import GENOME_PARAMS, STRATEGIES, get_strategy
+from engine.backtest.sweeps import SweepResult, parse_grid, sweep
 
 __all__ = [
     "BacktestResult",

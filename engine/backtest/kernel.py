@@ -1,9 +1,12 @@
-"""Compiled simulation kernels (numba). Only NumPy arrays and scalars in and out.
+"""Compiled kernels (numba): signals, the single-symbol simulation, metrics, batches.
 
-This module is the single source of truth for the execution semantics written in
-ARCHITECTURE.md; the single backtest, the batch evaluator and the portfolio all call
-:func:`simulate_nb` and :func:`metrics_nb`, so a parameter set gives exactly the
-same numbers whichever entry point runs it.
+The execution semantics of ARCHITECTURE.md live in one place, the per-bar step of
+:mod:`engine.backtest.step`; :func:`simulate_nb` here runs it on one symbol and
+:func:`engine.backtest.portfolio_kernel.simulate_portfolio_nb` on several. The
+single backtest, the batch evaluator (:func:`run_batch_nb`) and the portfolio therefore give
+exactly the same numbers for the same bars. Array layouts (trade records, statistics and
+metric slots, strategy ids) are named in :mod:`engine.backtest.enums`. Only NumPy arrays and
+scalars in and out.
 
 Signals (``int8``): ``+1`` wants long, ``-1`` wants out of a long (or short, when shorting is
 allowed), ``0`` nothing. A signal at the close of bar ``t`` fills at the open of ``t+1``.
@@ -26,26 +29,44 @@ import numpy as np  # noqa: E402
 from numba import config as _numba_config  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
+from engine.backtest.enums import (  # noqa: E402
+    BOLLINGER,
+    GENOME,
+    M_AVG_TRADE_BARS,
+    M_AVG_TRADE_PCT,
+    M_BEST_TRADE_PCT,
+    M_BUY_HOLD_RETURN_PCT,
+    M_CAGR_PCT,
+    M_EXPOSURE_PCT,
+    M_FINAL_EQUITY,
+    M_MAX_DRAWDOWN_DURATION_BARS,
+    M_MAX_DRAWDOWN_PCT,
+    M_N_TRADES,
+    M_PROFIT_FACTOR,
+    M_SHARPE,
+    M_SORTINO,
+    M_TOTAL_RETURN_PCT,
+    M_VOLATILITY_ANN_PCT,
+    M_WIN_RATE_PCT,
+    M_WORST_TRADE_PCT,
+    MACD,
+    N_STATS,
+    RSI,
+    SMA_CROSS,
+    ST_BARS_HELD,
+    ST_BEST_RETURN,
+    ST_COUNT,
+    ST_GROSS_LOSS,
+    ST_GROSS_PROFIT,
+    ST_SUM_RETURN,
+    ST_WINS,
+    ST_WORST_RETURN,
+    TRADE_DTYPE,
+)
+from engine.backtest.step import simulate_one_bars_nb  # noqa: E402
+
 _numba_config.THREADING_LAYER = os.environ["NUMBA_THREADING_LAYER"]
 PARALLEL_LOCK = threading.Lock()
-
-# Exit reasons (codes stored in trade records).
-EXIT_SIGNAL = 0
-EXIT_STOP_LOSS = 1
-EXIT_TAKE_PROFIT = 2
-EXIT_END = 3
-EXIT_REASONS = ("signal", "stop_loss", "take_profit", "end")
-
-# Trade record columns.
-(T_ENTRY_BAR, T_EXIT_BAR, T_ENTRY_PRICE, T_EXIT_PRICE, T_SIZE, T_PNL, T_RETURN, T_REASON, T_COMM,
- T_SYMBOL) = range(10)
-N_TRADE_FIELDS = 10
-
-# Metric columns produced by metrics_nb (names in engine.backtest.metrics.KERNEL_METRICS).
-N_KERNEL_METRICS = 17
-
-# Strategy ids for signals_nb.
-SMA_CROSS, RSI, MACD, BOLLINGER, GENOME = 0, 1, 2, 3, 4
 
 
 # --------------------------------------------------------------------------------------
@@ -132,151 +153,27 @@ def signals_nb(strategy, bank, rows, vals, close, volume, out):
 
 
 # --------------------------------------------------------------------------------------
-# Single-instrument simulation
+# Single-instrument simulation: the one-symbol case of the shared bar step
 # --------------------------------------------------------------------------------------
-@njit(cache=True)
-def _units_nb(budget, price, commission, whole_units):
-    u = budget / (price * (1.0 + commission))
-    if whole_units:
-        u = math.floor(u)
-    return u if u > 0.0 else 0.0
-
-
 @njit(cache=True)
 def simulate_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac, size_frac,
                 cash0, commission, whole_units, equity, pos_out, stats, record, trades):
     """Run one backtest; write the equity curve (and position) per bar.
 
     ``sl_frac``/``tp_frac`` <= 0 switch stops off; ``size_frac`` <= 0 means all-in.
-    ``stats`` (8 zeros) receives running trade statistics (n, wins, gross profit, gross
-    loss, sum of returns, best, worst, bars held); ``trades`` receives the records when
-    ``record`` is true and must hold ``count_nonzero(signal) + 1`` rows (every trade starts
-    with a signal). Returns the number of trades. No array is (re)allocated in the loop, so
-    the loop stays free of reference counting.
+    ``stats`` (``N_STATS`` zeros) receives the running trade statistics (``ST_*`` slots);
+    ``trades`` receives :data:`~engine.backtest.enums.TRADE_DTYPE` records when ``record`` is
+    true and must hold ``count_nonzero(signal) + 1`` rows (every trade starts with a
+    signal). Returns the number of trades. This is the shared bar loop of
+    :mod:`engine.backtest.step` on one symbol (1-row views of the inputs, so the arrays must
+    be C-contiguous); nothing is allocated in the loop.
     """
     n = close.shape[0]
-    cash = cash0
-    size = 0.0
-    entry_price = 0.0
-    entry_bar = -1
-    entry_comm = 0.0
-    sl = 0.0
-    tp = 0.0
-    n_tr = 0
-    bankrupt = False
-
-    for i in range(n):
-        if bankrupt:
-            equity[i] = 0.0
-            pos_out[i] = 0.0
-            continue
-        if i > 0:
-            sig = signal[i - 1]
-            px = open_[i]
-            # 1. the pending market order fills at the open
-            if sig != 0:
-                close_it = (sig < 0 and size > 0.0) or (sig > 0 and size < 0.0)
-                if close_it:
-                    comm = abs(size) * px * commission
-                    cash += size * px - comm
-                    pnl = size * (px - entry_price) - entry_comm - comm
-                    n_tr = _record_nb(record, trades, n_tr, stats, entry_bar, i,
-                                              entry_price, px, size, pnl, EXIT_SIGNAL,
-                                              entry_comm + comm)
-                    size = 0.0
-                if size == 0.0 and (sig > 0 or allow_short):
-                    budget = cash if size_frac <= 0.0 else size_frac * cash
-                    units = _units_nb(budget, px, commission, whole_units)
-                    if units > 0.0:
-                        size = units if sig > 0 else -units
-                        entry_comm = units * px * commission
-                        cash -= size * px + entry_comm
-                        entry_price = px
-                        entry_bar = i
-                        if size > 0.0:
-                            sl = px * (1.0 - sl_frac)
-                            tp = px * (1.0 + tp_frac)
-                        else:
-                            sl = px * (1.0 + sl_frac)
-                            tp = px * (1.0 - tp_frac)
-            # 2. stop-loss / take-profit, from the bar after entry; stop-loss wins
-            if size != 0.0 and entry_bar < i:
-                hit = -1
-                fill = 0.0
-                if size > 0.0:
-                    if sl_frac > 0.0 and low[i] <= sl:
-                        hit = EXIT_STOP_LOSS
-                        fill = min(open_[i], sl)
-                    elif tp_frac > 0.0 and high[i] >= tp:
-                        hit = EXIT_TAKE_PROFIT
-                        fill = max(open_[i], tp)
-                else:
-                    if sl_frac > 0.0 and high[i] >= sl:
-                        hit = EXIT_STOP_LOSS
-                        fill = max(open_[i], sl)
-                    elif tp_frac > 0.0 and low[i] <= tp:
-                        hit = EXIT_TAKE_PROFIT
-                        fill = min(open_[i], tp)
-                if hit >= 0:
-                    comm = abs(size) * fill * commission
-                    cash += size * fill - comm
-                    pnl = size * (fill - entry_price) - entry_comm - comm
-                    n_tr = _record_nb(record, trades, n_tr, stats, entry_bar, i,
-                                              entry_price, fill, size, pnl, hit,
-                                              entry_comm + comm)
-                    size = 0.0
-        # 3. mark to market at the close
-        equity[i] = cash + size * close[i]
-        pos_out[i] = size
-        # 4. equity wiped out (a short that ran away): liquidate at the close and stop, as
-        #    backtesting.py does; the trade is reported as a stop_loss
-        if size != 0.0 and equity[i] <= 0.0:
-            px = close[i]
-            comm = abs(size) * px * commission
-            pnl = size * (px - entry_price) - entry_comm - comm
-            n_tr = _record_nb(record, trades, n_tr, stats, entry_bar, i, entry_price, px, size,
-                              pnl, EXIT_STOP_LOSS, entry_comm + comm)
-            size = 0.0
-            equity[i] = 0.0
-            pos_out[i] = 0.0
-            bankrupt = True
-    if size != 0.0:
-        pnl = size * (close[n - 1] - entry_price) - entry_comm
-        n_tr = _record_nb(record, trades, n_tr, stats, entry_bar, n - 1, entry_price,
-                                  close[n - 1], size, pnl, EXIT_END, entry_comm)
-    return n_tr
-
-
-@njit(cache=True)
-def _record_nb(record, trades, n_tr, stats, entry_bar, exit_bar, entry_price, exit_price,
-               size, pnl, reason, comm, sym=0):
-    ret = pnl / (abs(size) * entry_price)
-    stats[0] += 1.0
-    if pnl > 0.0:
-        stats[1] += 1.0
-        stats[2] += pnl
-    elif pnl < 0.0:
-        stats[3] -= pnl
-    stats[4] += ret
-    if stats[0] == 1.0:
-        stats[5] = ret
-        stats[6] = ret
-    else:
-        stats[5] = max(stats[5], ret)
-        stats[6] = min(stats[6], ret)
-    stats[7] += exit_bar - entry_bar
-    if record:
-        trades[n_tr, T_ENTRY_BAR] = entry_bar
-        trades[n_tr, T_EXIT_BAR] = exit_bar
-        trades[n_tr, T_ENTRY_PRICE] = entry_price
-        trades[n_tr, T_EXIT_PRICE] = exit_price
-        trades[n_tr, T_SIZE] = size
-        trades[n_tr, T_PNL] = pnl
-        trades[n_tr, T_RETURN] = ret
-        trades[n_tr, T_REASON] = reason
-        trades[n_tr, T_COMM] = comm
-        trades[n_tr, T_SYMBOL] = sym
-    return n_tr + 1
+    return simulate_one_bars_nb(open_.reshape((1, n)), high.reshape((1, n)),
+                                low.reshape((1, n)), close.reshape((1, n)),
+                                signal.reshape((1, n)), allow_short, sl_frac, tp_frac,
+                                size_frac, 1, cash0, commission, whole_units, equity,
+                                pos_out.reshape((1, n)), stats, record, trades)
 
 
 # --------------------------------------------------------------------------------------
@@ -284,21 +181,17 @@ def _record_nb(record, trades, n_tr, stats, entry_bar, exit_bar, entry_price, ex
 # --------------------------------------------------------------------------------------
 @njit(cache=True)
 def metrics_nb(equity, pos, stats, cash0, close, periods_per_year, out):
-    """Fill ``out`` (length N_KERNEL_METRICS) from an equity curve and trade statistics.
-
-    Order: total_return_pct, cagr_pct, volatility_ann_pct, sharpe, sortino,
-    max_drawdown_pct, max_drawdown_duration_bars, win_rate_pct, profit_factor,
-    avg_trade_pct, best_trade_pct, worst_trade_pct, exposure_pct, n_trades, final_equity,
-    buy_hold_return_pct, avg_trade_bars.
-    """
+    """Fill ``out`` (length ``N_KERNEL_METRICS``, ``M_*`` slots) from an equity curve and
+    the running trade statistics (``ST_*`` slots). ``pos`` is non-zero on bars that end with
+    a position open (exposure)."""
     n = equity.shape[0]
     final = equity[n - 1]
-    out[0] = (final / cash0 - 1.0) * 100.0
+    out[M_TOTAL_RETURN_PCT] = (final / cash0 - 1.0) * 100.0
     years = (n - 1) / periods_per_year if periods_per_year > 0 else 0.0
     if years > 0 and final > 0:
-        out[1] = ((final / cash0) ** (1.0 / years) - 1.0) * 100.0
+        out[M_CAGR_PCT] = ((final / cash0) ** (1.0 / years) - 1.0) * 100.0
     else:
-        out[1] = -100.0 if final <= 0 else 0.0
+        out[M_CAGR_PCT] = -100.0 if final <= 0 else 0.0
     # pass 1: mean return, drawdown, exposure
     m = 0.0
     cnt = 0
@@ -336,28 +229,28 @@ def metrics_nb(equity, pos, stats, cash0, close, periods_per_year, out):
     sd = math.sqrt(ss / (cnt - 1)) if cnt > 1 else 0.0
     dd = math.sqrt(dss / cnt) if cnt > 0 else 0.0
     ann = math.sqrt(periods_per_year) if periods_per_year > 0 else 0.0
-    out[2] = sd * ann * 100.0
-    out[3] = mean / sd * ann if sd > 0 else 0.0
+    out[M_VOLATILITY_ANN_PCT] = sd * ann * 100.0
+    out[M_SHARPE] = mean / sd * ann if sd > 0 else 0.0
     if dd > 0:
-        out[4] = mean / dd * ann
+        out[M_SORTINO] = mean / dd * ann
     else:
-        out[4] = np.inf if mean > 0 else 0.0
-    out[5] = worst * 100.0
-    out[6] = longest
-    nt = stats[0]
-    out[7] = stats[1] / nt * 100.0 if nt > 0 else 0.0
-    if stats[3] > 0:
-        out[8] = stats[2] / stats[3]
+        out[M_SORTINO] = np.inf if mean > 0 else 0.0
+    out[M_MAX_DRAWDOWN_PCT] = worst * 100.0
+    out[M_MAX_DRAWDOWN_DURATION_BARS] = longest
+    nt = stats[ST_COUNT]
+    out[M_WIN_RATE_PCT] = stats[ST_WINS] / nt * 100.0 if nt > 0 else 0.0
+    if stats[ST_GROSS_LOSS] > 0:
+        out[M_PROFIT_FACTOR] = stats[ST_GROSS_PROFIT] / stats[ST_GROSS_LOSS]
     else:
-        out[8] = np.inf if stats[2] > 0 else 0.0
-    out[9] = stats[4] / nt * 100.0 if nt > 0 else 0.0
-    out[10] = stats[5] * 100.0 if nt > 0 else 0.0
-    out[11] = stats[6] * 100.0 if nt > 0 else 0.0
-    out[12] = exposed / n * 100.0
-    out[13] = nt
-    out[14] = final
-    out[15] = (close[n - 1] / close[0] - 1.0) * 100.0
-    out[16] = stats[7] / nt if nt > 0 else 0.0
+        out[M_PROFIT_FACTOR] = np.inf if stats[ST_GROSS_PROFIT] > 0 else 0.0
+    out[M_AVG_TRADE_PCT] = stats[ST_SUM_RETURN] / nt * 100.0 if nt > 0 else 0.0
+    out[M_BEST_TRADE_PCT] = stats[ST_BEST_RETURN] * 100.0 if nt > 0 else 0.0
+    out[M_WORST_TRADE_PCT] = stats[ST_WORST_RETURN] * 100.0 if nt > 0 else 0.0
+    out[M_EXPOSURE_PCT] = exposed / n * 100.0
+    out[M_N_TRADES] = nt
+    out[M_FINAL_EQUITY] = final
+    out[M_BUY_HOLD_RETURN_PCT] = (close[n - 1] / close[0] - 1.0) * 100.0
+    out[M_AVG_TRADE_BARS] = stats[ST_BARS_HELD] / nt if nt > 0 else 0.0
 
 
 # --------------------------------------------------------------------------------------
@@ -374,12 +267,12 @@ def run_batch_nb(strategy, bank, rows, vals, open_, high, low, close, volume, al
     """
     m = rows.shape[0]
     n = close.shape[0]
-    dummy = np.empty((0, N_TRADE_FIELDS))
+    dummy = np.empty(0, TRADE_DTYPE)
     for j in prange(m):
         sig = np.empty(n, np.int8)
         eq = np.empty(n)
         pos = np.empty(n)
-        stats = np.zeros(8)
+        stats = np.zeros(N_STATS)
         signals_nb(strategy, bank, rows[j], vals[j], close, volume, sig)
         simulate_nb(open_, high, low, close, sig, allow_short, sl_frac[j], tp_frac[j],
                     size_frac[j], cash0, commission, whole_units, eq, pos, stats, False, dummy)

@@ -35,26 +35,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-#: Order of the kernel's metric array (see engine.backtest.kernel.metrics_nb).
-KERNEL_METRICS: tuple[str, ...] = (
-    "total_return_pct",
-    "cagr_pct",
-    "volatility_ann_pct",
-    "sharpe",
-    "sortino",
-    "max_drawdown_pct",
-    "max_drawdown_duration_bars",
-    "win_rate_pct",
-    "profit_factor",
-    "avg_trade_pct",
-    "best_trade_pct",
-    "worst_trade_pct",
-    "exposure_pct",
-    "n_trades",
-    "final_equity",
-    "buy_hold_return_pct",
-    "avg_trade_bars",
-)
+from engine.backtest.enums import KERNEL_METRICS  # the order of the kernel's metric array
 
 #: Every metric key a backtest reports, in display order.
 METRIC_NAMES: tuple[str, ...] = (*KERNEL_METRICS, "calmar", "periods_per_year")
@@ -79,7 +60,7 @@ def periods_per_year(timestamps: pl.Series) -> float:
 def metrics_dict(row: np.ndarray, ppy: float) -> dict[str, float | int]:
     """Name the kernel's metric array and add the derived ones."""
     out: dict[str, float | int] = {}
-    for name, value in zip(KERNEL_METRICS, row.tolist()):
+    for name, value in zip(KERNEL_METRICS, row.tolist(), strict=True):
         out[name] = int(value) if name in _INT_METRICS else float(value)
     mdd = out["max_drawdown_pct"]
     out["calmar"] = float(out["cagr_pct"] / abs(mdd)) if mdd < 0 else 0.0

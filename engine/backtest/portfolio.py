@@ -2,11 +2,21 @@
 
 Each symbol gets the strategy's signals computed on its own bars with the same parameters.
 The frames are aligned on the timestamps they all share (an inner join — a bar missing in
-one symbol is dropped for all, and a warning says how many). Per bar: pending exits fill at
-the open, then pending entries in the order the symbols were given while fewer than
-``max_positions`` positions are open, each sized ``size`` of the equity marked at that open
-(default ``1/max_positions``; a long never spends more cash than the account holds), then
-stop-loss/take-profit as in a single backtest. Buy-and-hold is the equal-weight basket.
+one symbol is dropped for all, and a warning says how many). Every bar then runs the same
+compiled step as a single backtest (:mod:`engine.backtest.step`), so a one-symbol portfolio
+equals :func:`~engine.backtest.run_backtest` exactly. Per bar, symbols always taken in the
+order they were given (that order is the tie-break when several signal on one bar):
+
+1. pending exits fill at the open;
+2. pending entries fill at the open while fewer than ``max_positions`` positions are open,
+   each sized ``size`` of the equity marked at that open (default ``1/max_positions``; a long
+   never spends more cash than the account holds) — so with ``max_positions=1`` and two
+   symbols signalling on the same bar, the one given first is bought and the other ignored;
+3. stop-loss/take-profit of positions entered before this bar, as in a single backtest;
+4. equity marked at the close; if it is wiped out, every position is liquidated at the close.
+
+The ``position`` column of the equity frame is the number of positions open at each close.
+Buy-and-hold is the equal-weight basket.
 """
 
 from __future__ import annotations
@@ -19,15 +29,11 @@ import numpy as np
 import polars as pl
 
 from engine.backtest import kernel
+from engine.backtest.enums import N_KERNEL_METRICS, N_STATS, new_trades
 from engine.backtest.metrics import metrics_dict, periods_per_year
 from engine.backtest.portfolio_kernel import simulate_portfolio_nb
-from engine.backtest.runner import (
-    BacktestResult,
-    BacktestSettings,
-    compute_signals,
-    trade_levels,
-    trades_frame,
-)
+from engine.backtest.results import BacktestResult, BacktestSettings, equity_frame, trades_frame
+from engine.backtest.runner import compute_signals, trade_levels
 from engine.backtest.strategies import get_strategy
 from engine.errors import DataError, ParameterError
 
@@ -80,36 +86,27 @@ def run_portfolio(
     sl, tp, size = trade_levels(strat, p, settings)
     if size <= 0:
         size = 1.0 / max_positions
-    n = sig.shape[1]
-    eq = np.empty(n)
-    npos = np.empty(n)
-    stats = np.zeros(8)
-    records = np.empty((int(np.count_nonzero(sig)) + len(symbols), kernel.N_TRADE_FIELDS))
+    eq = np.empty(sig.shape[1])
+    pos = np.empty(sig.shape)
+    stats = np.zeros(N_STATS)
+    records = new_trades(int(np.count_nonzero(sig)) + len(symbols))
     n_tr = simulate_portfolio_nb(
         arrays["open"], arrays["high"], arrays["low"], arrays["close"], sig,
         settings.allow_short, sl, tp, size, max_positions, float(settings.cash),
-        float(settings.commission), not settings.fractional, eq, npos, stats, records,
+        float(settings.commission), not settings.fractional, eq, pos, stats, records,
     )
+    npos = np.count_nonzero(pos, axis=0).astype(np.float64)
     ts = aligned[symbols[0]].get_column("timestamp")
     basket = (arrays["close"] / arrays["close"][:, :1]).mean(axis=0)
     ppy = periods_per_year(ts)
-    mrow = np.empty(kernel.N_KERNEL_METRICS)
+    mrow = np.empty(N_KERNEL_METRICS)
     kernel.metrics_nb(eq, npos, stats, float(settings.cash), basket, ppy, mrow)
-    peak = np.maximum.accumulate(eq)
-    equity = pl.DataFrame({
-        "timestamp": ts,
-        "close": basket,
-        "equity": eq,
-        "drawdown_pct": (eq / peak - 1.0) * 100.0,
-        "position": npos,
-        "buy_hold_equity": settings.cash * basket,
-    })
     return BacktestResult(
         strategy=strat.name,
         params={**p, "max_positions": max_positions} if "max_positions" in p else p,
         settings=settings,
         metrics=metrics_dict(mrow, ppy),
         trades=trades_frame(records[:n_tr], ts, symbols),
-        equity=equity,
+        equity=equity_frame(ts, basket, eq, npos, settings.cash * basket),
         signals=sig,
     )

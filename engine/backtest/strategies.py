@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.backtest import kernel
+from engine.backtest import enums
 from engine.errors import ParameterError
 
 IndicatorKey = tuple  # ("sma", 20), ("rsi", 14), ("macd_hist", 12, 26, 9), ...
@@ -194,25 +194,25 @@ GENOME_PARAMS: tuple[Param, ...] = (
 STRATEGIES: dict[str, Strategy] = {
     s.name: s
     for s in (
-        Strategy("sma_cross", kernel.SMA_CROSS, (
+        Strategy("sma_cross", enums.SMA_CROSS, (
             Param("fast", int, 1, 500, 10, "fast SMA (bars)"),
             Param("slow", int, 2, 1000, 30, "slow SMA (bars)"),
         ), "Trend following: SMA(fast) crossing SMA(slow)"),
-        Strategy("rsi", kernel.RSI, (
+        Strategy("rsi", enums.RSI, (
             Param("period", int, 2, 200, 14, "RSI lookback (bars)"),
             Param("oversold", float, 0, 100, 30, "enter long below"),
             Param("overbought", float, 0, 100, 70, "exit long above"),
         ), "Mean reversion on Wilder's RSI levels"),
-        Strategy("macd", kernel.MACD, (
+        Strategy("macd", enums.MACD, (
             Param("fast", int, 1, 200, 12, "fast EMA (bars)"),
             Param("slow", int, 2, 400, 26, "slow EMA (bars)"),
             Param("signal", int, 1, 200, 9, "signal EMA (bars)"),
         ), "Momentum: MACD line crossing its signal line"),
-        Strategy("bollinger", kernel.BOLLINGER, (
+        Strategy("bollinger", enums.BOLLINGER, (
             Param("period", int, 2, 500, 20, "lookback (bars)"),
             Param("std", float, 0.1, 10.0, 2.0, "band width (std devs)"),
         ), "Mean reversion: close outside the Bollinger bands"),
-        Strategy("genome", kernel.GENOME, GENOME_PARAMS,
+        Strategy("genome", enums.GENOME, GENOME_PARAMS,
                  "The evolvable 15-gene composite: RSI, SMA trend, MACD and Bollinger votes "
                  "with a volume filter, stops and sizing"),
     )

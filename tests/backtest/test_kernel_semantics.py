@@ -19,7 +19,13 @@ import pytest
 
 from engine.backtest import BacktestSettings, run_backtest
 from engine.backtest import kernel as K
-from engine.backtest.metrics import KERNEL_METRICS
+from engine.backtest.enums import (
+    EXIT_REASONS,
+    KERNEL_METRICS,
+    N_KERNEL_METRICS,
+    N_STATS,
+    new_trades,
+)
 
 
 # ----------------------------------------------------------------------------------------
@@ -43,20 +49,20 @@ def sim(o, c, sig, h=None, l=None, *, short=False, sl=0.0, tp=0.0, size=0.0, cas
     assert sig.shape == c.shape
     eq = np.empty_like(c)
     pos = np.empty_like(c)
-    stats = np.zeros(8)
-    rec = np.full((np.count_nonzero(sig) + 1, K.N_TRADE_FIELDS), np.nan)
+    stats = np.zeros(N_STATS)
+    rec = new_trades(np.count_nonzero(sig) + 1)
     n_tr = K.simulate_nb(o, h, l, c, sig, short, float(sl), float(tp), float(size), float(cash),
                          float(comm), whole, eq, pos, stats, True, rec)
     trades = [
         {
-            "entry_bar": int(r[K.T_ENTRY_BAR]),
-            "exit_bar": int(r[K.T_EXIT_BAR]),
-            "entry_price": r[K.T_ENTRY_PRICE],
-            "exit_price": r[K.T_EXIT_PRICE],
-            "size": r[K.T_SIZE],
-            "pnl": r[K.T_PNL],
-            "reason": K.EXIT_REASONS[int(r[K.T_REASON])],
-            "commission": r[K.T_COMM],
+            "entry_bar": int(r["entry_bar"]),
+            "exit_bar": int(r["exit_bar"]),
+            "entry_price": float(r["entry_price"]),
+            "exit_price": float(r["exit_price"]),
+            "size": float(r["size"]),
+            "pnl": float(r["pnl"]),
+            "reason": EXIT_REASONS[int(r["reason"])],
+            "commission": float(r["commission"]),
         }
         for r in rec[:n_tr]
     ]
@@ -64,9 +70,9 @@ def sim(o, c, sig, h=None, l=None, *, short=False, sl=0.0, tp=0.0, size=0.0, cas
 
 
 def kernel_metrics(eq, pos, stats, cash, c, ppy=252.0):
-    out = np.empty(K.N_KERNEL_METRICS)
+    out = np.empty(N_KERNEL_METRICS)
     K.metrics_nb(eq, pos, stats, float(cash), np.asarray(c, float), float(ppy), out)
-    return dict(zip(KERNEL_METRICS, out.tolist()))
+    return dict(zip(KERNEL_METRICS, out.tolist(), strict=True))
 
 
 def frame(o, c, h=None, l=None, volume=None):

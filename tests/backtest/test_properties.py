@@ -227,19 +227,20 @@ def test_equity_is_cash_plus_position_value(name, data):
 def test_long_only_never_negative_cash_with_random_signals(seed, comm, fractional, size):
     """Drive the kernel with arbitrary signals: cash never goes below zero in long-only."""
     from engine.backtest import kernel as K
+    from engine.backtest.enums import N_STATS, ST_COUNT, new_trades
 
     a = gbm_arrays(seed, 200, vol=0.05)
     rng = np.random.default_rng(seed)
     sig = rng.choice(np.array([-1, 0, 1], np.int8), 200, p=[0.2, 0.5, 0.3])
     n = 200
-    eq, pos, stats = np.empty(n), np.empty(n), np.zeros(8)
-    rec = np.empty((np.count_nonzero(sig) + 1, K.N_TRADE_FIELDS))
+    eq, pos, stats = np.empty(n), np.empty(n), np.zeros(N_STATS)
+    rec = new_trades(np.count_nonzero(sig) + 1)
     n_tr = K.simulate_nb(a["open"], a["high"], a["low"], a["close"], sig, False, 0.05, 0.1,
                          size or 0.0, 1000.0, comm, not fractional, eq, pos, stats, True, rec)
     cash = eq - pos * a["close"]
     assert (pos >= 0).all()
     assert cash.min() >= -1e-9
-    assert stats[0] == n_tr
+    assert stats[ST_COUNT] == n_tr
 
 
 # ----------------------------------------------------------------------------------------

@@ -354,12 +354,13 @@ def test_all_in_size_at_an_exact_quotient_differs_from_backtesting_py():
     assert stats._trades.Size.tolist() == [99]
 
     from engine.backtest import kernel as K
+    from engine.backtest.enums import N_STATS, new_trades
 
     o = np.full(4, 100.0)
-    eq, pos, st = np.empty(4), np.empty(4), np.zeros(8)
+    eq, pos, st = np.empty(4), np.empty(4), np.zeros(N_STATS)
     sig = np.array([0, 1, 0, 0], np.int8)
     K.simulate_nb(o, o + 1, o - 1, o, sig, False, 0.0, 0.0, 0.0, 10_000.0, 0.0, True, eq, pos,
-                  st, True, np.empty((2, K.N_TRADE_FIELDS)))
+                  st, True, new_trades(2))
     assert pos[2] == 100
 
 
