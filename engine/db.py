@@ -92,15 +92,14 @@ def schema_revision(conn: Connection) -> str | None:
 def migrate(eng: Engine) -> None:
     """Bring the database behind ``eng`` to :data:`engine.migrations.HEAD`.
 
-    An empty database is created by the migrations; one made before migrations existed (its
-    tables but no ``alembic_version``) is adopted by the initial revision, which creates
-    only the tables it lacks, and then upgraded like any other. The revisions are explicit,
-    so nothing here depends on which table modules happen to be imported.
+    An empty database gets every table of :data:`TABLE_MODULES` and is stamped at head;
+    one made before migrations existed (tables but no ``alembic_version``) is adopted by the
+    initial revision, which creates only the tables it lacks, and then upgraded like any
+    other. Nothing depends on which table modules happened to be imported before.
     """
     with eng.connect() as conn:
         current = schema_revision(conn)
-        legacy = current is None and bool(
-            set(sa.inspect(conn).get_table_names()) - migrations.UNMANAGED_TABLES)
+        legacy = current is None and bool(_tables(conn))
     if current == migrations.HEAD:
         return
     from alembic import command
@@ -111,7 +110,18 @@ def migrate(eng: Engine) -> None:
     with eng.begin() as conn:
         if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already serialises
             conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})"))
-        command.upgrade(migrations.alembic_config(conn), "head")
+        cfg = migrations.alembic_config(conn)
+        if current is None and not legacy and not _tables(conn):
+            # Alembic's recipe for a new database: the models' schema, stamped at head
+            # (tests/test_migrations.py proves the revisions build exactly this schema)
+            load_metadata().create_all(conn)
+            command.stamp(cfg, "head")
+        else:
+            command.upgrade(cfg, "head")
+
+
+def _tables(conn: Connection) -> set[str]:
+    return set(sa.inspect(conn).get_table_names()) - migrations.UNMANAGED_TABLES
 
 
 def init_db(url: str | None = None) -> Engine:

@@ -152,8 +152,21 @@ def test_a_moved_lab_still_backtests_verifies_and_loads_its_models(old_lab):
         assert loaded.config.symbol == "GOOG" and loaded.config.hidden_size == 8
 
 
-def test_init_db_on_an_empty_directory_builds_the_models_schema(isolated_lab):
-    """The migrations alone make exactly the schema the table classes describe."""
+def _schema(conn) -> dict:
+    insp = sa.inspect(conn)
+    return {t: ({c["name"]: (str(c["type"]), c["nullable"]) for c in insp.get_columns(t)},
+                sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                       for i in insp.get_indexes(t)),
+                sorted((tuple(f["constrained_columns"]), f["referred_table"])
+                       for f in insp.get_foreign_keys(t)),
+                sorted(tuple(u["column_names"]) for u in insp.get_unique_constraints(t)))
+            for t in insp.get_table_names()}
+
+
+def test_init_db_on_an_empty_directory_builds_the_models_schema(isolated_lab, tmp_path):
+    """A new lab gets the models' schema stamped at head — the very schema the revisions
+    build step by step from nothing (so either way a database ends up the same)."""
+    from alembic import command
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -161,12 +174,19 @@ def test_init_db_on_an_empty_directory_builds_the_models_schema(isolated_lab):
     metadata = db.load_metadata()
     with eng.connect() as conn:
         assert db.schema_revision(conn) == migrations.HEAD
-        names = set(sa.inspect(conn).get_table_names())
+        new_lab = _schema(conn)
+    assert set(new_lab) == set(metadata.tables) | {"alembic_version"}
+
+    stepwise = db.make_engine(f"sqlite:///{tmp_path / 'stepwise.db'}")
+    with stepwise.begin() as conn:
+        command.upgrade(migrations.alembic_config(conn), "head")
+    with stepwise.connect() as conn:
         mc = MigrationContext.configure(conn, opts={"compare_type": True,
                                                     "include_object": migrations.include_object})
-        diffs = compare_metadata(mc, metadata)
-    assert names == set(metadata.tables) | {"alembic_version"}
-    assert diffs == []
+        assert compare_metadata(mc, metadata) == []
+        assert db.schema_revision(conn) == migrations.HEAD
+        assert _schema(conn) == new_lab
+    stepwise.dispose()
 
 
 def test_upgrading_twice_changes_nothing(old_lab):
