@@ -1,14 +1,17 @@
 """Database engine, sessions and the one schema (SQLModel over SQLAlchemy, Alembic migrations).
 
-:func:`init_db` owns the schema: it imports every module in :data:`TABLE_MODULES` (one list,
-whatever else was imported) and brings the database to the newest migration
-(:mod:`engine.migrations`) — creating it on an empty database, adopting a database made
-before migrations existed, upgrading an older one. An already-current database costs one
-``SELECT`` (neither Alembic nor the table modules are imported for it). SQLite — the embedded default — runs in WAL mode
-with a busy timeout and starts write transactions with ``BEGIN IMMEDIATE`` so a background
-writer (evolution, training) and the UI never deadlock. Any other ``DATABASE_URL``
-(PostgreSQL) gets plain SQLAlchemy defaults and the same migrations; no SQLite-only SQL is
-used anywhere else.
+:func:`init_db` owns the schema: every table of every module in :data:`TABLE_MODULES` (one
+list, whatever else was imported), kept at the newest migration (:mod:`engine.migrations`)
+— a new database is created and stamped at head, one made before migrations existed is
+adopted, an older one upgraded. An already-current database costs one ``SELECT`` (neither
+Alembic nor the table modules are imported for it).
+
+SQLite — the embedded default — runs in WAL mode with a busy timeout and starts write
+transactions with ``BEGIN IMMEDIATE`` so a background writer (evolution, training) and the
+UI never deadlock; migrations run inside one such transaction, so two processes opening a
+new lab at once never both migrate. Any other ``DATABASE_URL`` (PostgreSQL) gets plain
+SQLAlchemy defaults, the same migrations, and an advisory lock around them; no SQLite-only
+SQL is used anywhere else.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC
 
 import pytest
 
@@ -136,13 +137,17 @@ def test_process_wide_scheduler_follows_the_configured_database(monkeypatch, tmp
 
 def test_outcome_reported_before_its_submission_leaves_no_phantom_running_row():
     """A job failing within milliseconds can report before its submission is recorded."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from apscheduler.events import (EVENT_JOB_ERROR, EVENT_JOB_SUBMITTED, JobExecutionEvent,
-                                    JobSubmissionEvent)
+    from apscheduler.events import (
+        EVENT_JOB_ERROR,
+        EVENT_JOB_SUBMITTED,
+        JobExecutionEvent,
+        JobSubmissionEvent,
+    )
 
     pending, early = {}, {}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         raise ValueError("fast failure")
     except ValueError as exc:
