@@ -41,8 +41,9 @@ def register(subparsers: Any) -> None:
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(func=cmd_show)
 
-    q = sub.add_parser("samples", help="list or rebuild the bundled synthetic samples")
-    q.add_argument("--rebuild", action="store_true", help="regenerate data/samples/ from the seeds")
+    q = sub.add_parser("samples", help="list or rebuild the bundled samples (real and synthetic)")
+    q.add_argument("--rebuild", action="store_true",
+                   help="regenerate data/samples/ offline (real from arch, synthetic from seeds)")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(func=cmd_samples)
 
@@ -168,9 +169,15 @@ def cmd_samples(args: argparse.Namespace) -> int:
     entries = build_samples() if args.rebuild else read_manifest()
     if args.json:
         print_json([{k: e[k] for k in ("symbol", "description", "seed", "synthetic", "n_bars",
-                                       "fingerprint") if k in e} for e in entries])
+                                       "fingerprint", "source", "licence") if k in e}
+                    for e in entries])
         return 0
-    print(("rebuilt" if args.rebuild else "bundled") + f" {len(entries)} synthetic samples:")
+    n_real = sum(1 for e in entries if not e.get("synthetic", True))
+    print(("rebuilt" if args.rebuild else "bundled") + f" {len(entries)} samples "
+          f"({n_real} real, {len(entries) - n_real} synthetic):")
     for e in entries:
-        print(f"  {e['symbol']:<14} seed {e['seed']:<10} {e['n_bars']} bars  {e.get('fingerprint', '')}")
+        origin = f"seed {e['seed']:<10}" if "seed" in e else f"real, {e.get('source', '')};"
+        print(f"  {e['symbol']:<14} {origin} {e['n_bars']} bars  {e.get('fingerprint', '')}")
+        if e.get("licence"):
+            print(f"  {'':<14} licence: {e['licence']}")
     return 0

@@ -1,14 +1,16 @@
 """Market data: validation, the dataset store, samples, synthetic data, regimes, downloads.
 
 The few names other packages need are re-exported here; the implementation lives in one
-module per concept (``validation``, ``store``, ``samples``, ``synthetic``, ``regimes``,
-``download``, ``indicators``). The canonical frame every function returns is a polars
-DataFrame with columns ``timestamp`` (``Datetime("us")``, naive UTC, strictly increasing),
-``open``, ``high``, ``low``, ``close``, ``volume`` (Float64, finite, prices > 0,
-volume >= 0, high >= max(open, close), low <= min(open, close)).
+module per concept (``validation``, ``store``, ``fingerprint``, ``samples`` with
+``real_samples``, ``synthetic``, ``regimes``, ``download``, ``indicators``). The canonical
+frame every function returns is a polars DataFrame with columns ``timestamp``
+(``Datetime("us")``, naive UTC, strictly increasing), ``open``, ``high``, ``low``, ``close``,
+``volume`` (Float64, finite, prices > 0, volume >= 0, high >= max(open, close),
+low <= min(open, close)).
 """
 
 from engine.market.download import download
+from engine.market.fingerprint import dataset_fingerprint
 from engine.market.regimes import (
     REGIMES,
     RegimeParams,
@@ -19,7 +21,7 @@ from engine.market.regimes import (
 from engine.market.samples import build_samples, ensure_samples
 from engine.market.store import (
     DatasetInfo,
-    dataset_fingerprint,
+    default_symbol,
     delete_dataset,
     get_dataset_info,
     import_file,
@@ -40,6 +42,7 @@ __all__ = [
     "build_samples",
     "current_regime",
     "dataset_fingerprint",
+    "default_symbol",
     "delete_dataset",
     "detect_regimes",
     "download",

@@ -1,12 +1,25 @@
-"""Bundled sample datasets: synthetic, seeded, rebuilt by :func:`build_samples`.
+"""Bundled sample datasets: two real indices first, then seeded synthetic series.
 
-Why synthetic: real market data usually may not be redistributed, yet the lab must be
-useful offline on first run. Each sample is a regime-switching GBM series from
+Real: ``SP500`` and ``NASDAQ``, 1999–2018 daily bars copied from the ``arch`` package's
+example data (NCSA licence; see :mod:`engine.market.real_samples`). Synthetic: each
+``SYN-*`` sample is a regime-switching GBM series from
 :func:`~engine.market.synthetic.generate_synthetic` over business days 2015-01-02 …
-2024-12-31, written to ``data/samples/<SYMBOL>.parquet`` and described in
-``data/samples/samples.json`` (symbol, description, seed, synthetic, the generator's
-arguments and a fingerprint). Every sample is labelled synthetic in the catalogue.
-``python -m engine data samples --rebuild`` regenerates them.
+2024-12-31, for tests and demos. Every sample is written to
+``data/samples/<SYMBOL>.parquet`` and described in ``data/samples/samples.json`` (symbol,
+description, ``synthetic``, a fingerprint; the seed and generator arguments of a
+synthetic one; the source, licence and validation counts of a real one).
+
+Why copies of the real data are shipped rather than read from arch at first run: every
+sample then lives in one place, the samples directory (a lab stores their paths relative
+to it), the fingerprints pin the exact bars a backtest history refers to (a later arch
+release that changed its data fails a test instead of silently changing the default
+dataset), and the lab opens on ``SP500`` even where arch cannot be imported. The copies
+are ``validate_frame`` of arch's frames, byte for byte what an import would store.
+
+On first use :func:`ensure_samples` validates every file (the same validation as an
+import) and registers it with ``source="sample"``; labelled synthetic or real, with the
+source and licence of a real one in its description and report.
+``python -m engine data samples --rebuild`` regenerates them (offline).
 """
 
 from __future__ import annotations
@@ -14,6 +27,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +38,22 @@ from sqlmodel import select
 
 from engine.config import get_settings
 from engine.db import session_scope
+from engine.market.fingerprint import dataset_fingerprint
+from engine.market.real_samples import (
+    LICENCE_FILE,
+    REAL_SPECS,
+    licence_text,
+    manifest_entry,
+    real_frame,
+)
 from engine.market.synthetic import RegimeState, generate_synthetic
 from engine.market.validation import validate_frame
+from engine.paths import to_stored
 from engine.tables import Dataset
 
 MANIFEST = "samples.json"
+#: The dataset the app opens on when it is present.
+DEFAULT_SYMBOL = "SP500"
 START, END = "2015-01-02", "2024-12-31"
 N_BARS = int(np.busday_count(START, "2025-01-01"))
 
@@ -58,7 +83,7 @@ SAMPLE_SPECS: list[tuple[str, int, str, tuple[RegimeState, ...]]] = [
 
 
 def sample_frame(entry: dict[str, Any]) -> pl.DataFrame:
-    """Regenerate one sample from its manifest entry (seed and generator arguments)."""
+    """Regenerate one synthetic sample from its manifest entry (seed and generator arguments)."""
     regimes = tuple(RegimeState(**r) for r in entry["regimes"])
     return generate_synthetic(entry["n_bars"], seed=entry["seed"], start=entry["start"],
                               freq=entry.get("freq", "1d"), s0=entry.get("s0", 100.0),
@@ -66,14 +91,23 @@ def sample_frame(entry: dict[str, Any]) -> pl.DataFrame:
 
 
 def build_samples(dest: str | Path | None = None) -> list[dict[str, Any]]:
-    """(Re)write every sample's Parquet file and the manifest; return the manifest entries."""
-    from engine.market.store import dataset_fingerprint
+    """(Re)write every sample's Parquet file, arch's licence and the manifest; return its entries.
 
+    Offline: the real samples come from the arch package's files, the synthetic ones from
+    their seeds.
+    """
     out = Path(dest) if dest is not None else get_settings().samples_dir
     out.mkdir(parents=True, exist_ok=True)
     entries = []
+    for spec in REAL_SPECS:
+        frame, report = real_frame(spec)
+        entry = manifest_entry(spec, report)
+        entry["fingerprint"] = dataset_fingerprint(frame)
+        frame.write_parquet(out / f"{spec.symbol}.parquet", statistics=True)
+        entries.append(entry)
+    (out / LICENCE_FILE).write_text(licence_text())
     for symbol, seed, description, regimes in SAMPLE_SPECS:
-        entry: dict[str, Any] = {
+        entry = {
             "symbol": symbol, "description": description, "seed": seed, "synthetic": True,
             "n_bars": N_BARS, "start": START, "freq": "1d", "s0": 100.0,
             "regimes": [asdict(r) for r in regimes],
@@ -113,13 +147,7 @@ def ensure_samples() -> None:
             path = settings.samples_dir / f"{e['symbol']}.parquet"
             if e["symbol"] in existing or not path.is_file():
                 continue
-            frame, report = validate_frame(pl.read_parquet(path), symbol=e["symbol"])
-            new_rows.append(Dataset(
-                symbol=e["symbol"], source="sample", synthetic=bool(e.get("synthetic", True)),
-                path=str(path), timeframe=report.timeframe, n_rows=report.rows,
-                start=report.start, end=report.end, n_rejected=report.rejected,
-                report=report.to_dict(), description=e.get("description", ""),
-            ))
+            new_rows.append(_sample_row(e, path, settings.samples_dir))
         if new_rows:
             try:
                 with session_scope() as s:
@@ -127,3 +155,32 @@ def ensure_samples() -> None:
             except IntegrityError:  # another process registered them first: fine
                 pass
         _ensured.add(key)
+
+
+def sample_report(entry: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The stored quality report of a sample: its file validated like an import.
+
+    A real sample's counts describe the rows arch shipped (``source_rows``, ``rejected`` and
+    the reasons, recorded in the manifest when the copy was built) and it carries its
+    ``provenance`` (source, licence); the notes of that validation become warnings.
+    """
+    _, report = validate_frame(pl.read_parquet(path), symbol=entry["symbol"])
+    out = report.to_dict()
+    if not entry.get("synthetic", True):
+        for key in ("source_rows", "rejected", "rejected_by_reason"):
+            if key in entry:
+                out[key] = entry[key]
+        out["warnings"] = list(entry.get("notes", [])) + out["warnings"]
+        out["provenance"] = {"source": entry.get("source", ""), "licence": entry.get("licence", "")}
+    return out
+
+
+def _sample_row(entry: dict[str, Any], path: Path, samples_dir: Path) -> Dataset:
+    report = sample_report(entry, path)
+    start, end = (datetime.fromisoformat(report[k]) for k in ("start", "end"))
+    return Dataset(
+        symbol=entry["symbol"], source="sample", synthetic=bool(entry.get("synthetic", True)),
+        path=to_stored(path, samples_dir), timeframe=report["timeframe"], n_rows=report["rows"],
+        start=start, end=end, n_rejected=report["rejected"], report=report,
+        description=entry.get("description", ""),
+    )

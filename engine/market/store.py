@@ -9,12 +9,12 @@ leaves a file without a row, a row without a file, or half of an overwrite.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,9 @@ from sqlmodel import select
 from engine.config import get_settings
 from engine.db import session_scope
 from engine.errors import DataError, DatasetNotFound, ParameterError
+from engine.market.samples import DEFAULT_SYMBOL, ensure_samples
 from engine.market.validation import CANONICAL, ImportReport, read_file, validate_frame
+from engine.paths import resolve_stored, to_stored
 from engine.tables import Dataset, utcnow
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9.\-_^=]{1,32}$")
@@ -34,7 +36,12 @@ _SCHEMA = {"timestamp": pl.Datetime("us"), **{c: pl.Float64 for c in CANONICAL[1
 
 @dataclass
 class DatasetInfo:
-    """What the lab knows about one dataset (a row of the catalogue)."""
+    """What the lab knows about one dataset (a row of the catalogue).
+
+    ``path`` is the file as found today (the row stores it relative to the data directory,
+    or to the samples directory for a bundled sample, so a lab folder can move);
+    ``data_source`` and ``licence`` say where a real bundled sample comes from.
+    """
 
     symbol: str
     source: str
@@ -47,6 +54,8 @@ class DatasetInfo:
     description: str
     path: str
     report: dict[str, Any] = field(default_factory=dict)
+    data_source: str = ""
+    licence: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -66,11 +75,21 @@ def normalise_symbol(symbol: str) -> str:
     return sym
 
 
+def stored_path_base(source: str) -> Path:
+    """The directory a dataset row's path is relative to: samples' or the data directory."""
+    settings = get_settings()
+    return settings.samples_dir if source == "sample" else settings.data_dir
+
+
 def _info(row: Dataset) -> DatasetInfo:
+    report = dict(row.report or {})
+    provenance = report.get("provenance") or {}
     return DatasetInfo(
         symbol=row.symbol, source=row.source, synthetic=row.synthetic, timeframe=row.timeframe,
         n_rows=row.n_rows, start=row.start, end=row.end, n_rejected=row.n_rejected,
-        description=row.description, path=row.path, report=dict(row.report or {}),
+        description=row.description,
+        path=str(resolve_stored(row.path, stored_path_base(row.source))), report=report,
+        data_source=provenance.get("source", ""), licence=provenance.get("licence", ""),
     )
 
 
@@ -93,11 +112,11 @@ def store_frame(
     is in ``replaceable_sources`` (a download refreshing an earlier download). Bundled
     samples are never replaced (import under another symbol instead).
     """
-    from engine.market.samples import ensure_samples
-
     symbol = normalise_symbol(symbol)
     ensure_samples()  # so a sample's symbol is known to be taken
-    ddir = get_settings().datasets_dir
+    settings = get_settings()
+    ddir = settings.datasets_dir
+    stored = to_stored(ddir / f"{symbol}.parquet", settings.data_dir)
     ddir.mkdir(parents=True, exist_ok=True)
     final = ddir / f"{symbol}.parquet"
     tmp = ddir / f".{symbol}.{uuid.uuid4().hex}.tmp"
@@ -119,8 +138,8 @@ def store_frame(
                         "pass --overwrite (overwrite=True) to replace it or choose another symbol"
                     )
             else:
-                row = Dataset(symbol=symbol, source=source, path=str(final))
-            row.source, row.synthetic, row.path = source, synthetic, str(final)
+                row = Dataset(symbol=symbol, source=source, path=stored)
+            row.source, row.synthetic, row.path = source, synthetic, stored
             row.timeframe, row.n_rows, row.n_rejected = report.timeframe, report.rows, report.rejected
             row.start, row.end = report.start, report.end
             row.report, row.description = report.to_dict(), description
@@ -182,8 +201,6 @@ def _not_found(symbol: str) -> DatasetNotFound:
 
 def list_datasets() -> list[DatasetInfo]:
     """Every dataset, bundled samples included, ordered by symbol."""
-    from engine.market.samples import ensure_samples
-
     ensure_samples()
     with session_scope() as s:
         return [_info(r) for r in s.exec(select(Dataset).order_by(Dataset.symbol)).all()]
@@ -191,8 +208,6 @@ def list_datasets() -> list[DatasetInfo]:
 
 def get_dataset_info(symbol: str) -> DatasetInfo:
     """The catalogue entry of ``symbol`` (case-insensitive)."""
-    from engine.market.samples import ensure_samples
-
     ensure_samples()
     sym = normalise_symbol(symbol)
     with session_scope() as s:
@@ -201,6 +216,18 @@ def get_dataset_info(symbol: str) -> DatasetInfo:
     if info is None:  # outside the transaction: _not_found opens its own
         raise _not_found(sym)
     return info
+
+
+def default_symbol(infos: Sequence[DatasetInfo] | None = None) -> str | None:
+    """The dataset the app opens on: ``SP500`` (real S&P 500 bars) when present, else the first.
+
+    ``infos`` is the catalogue when the caller already has it (``None``: read it); with no
+    dataset at all there is no default.
+    """
+    symbols = [i.symbol for i in (list_datasets() if infos is None else infos)]
+    if DEFAULT_SYMBOL in symbols:
+        return DEFAULT_SYMBOL
+    return symbols[0] if symbols else None
 
 
 def delete_dataset(symbol: str) -> None:
@@ -241,7 +268,7 @@ def parse_bound(value: str | date | datetime | None, *, is_end: bool, name: str)
     else:
         raise ParameterError(f"{name} must be a date string, date or datetime, got {value!r}")
     if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
     if is_end and whole_day:
         dt = dt + timedelta(days=1) - timedelta(microseconds=1)
     return dt
@@ -271,7 +298,7 @@ def filter_window(df: pl.DataFrame, start=None, end=None, *, label: str = "the d
 
 
 def _read_stored(info: DatasetInfo) -> pl.DataFrame:
-    path = Path(info.path)
+    path = Path(info.path)  # already resolved against today's data or samples directory
     if not path.is_file() and info.source == "sample":
         path = get_settings().samples_dir / f"{info.symbol}.parquet"
     if not path.is_file():
@@ -313,16 +340,3 @@ def load_dataset(
     except ParameterError:
         raise _not_found(text) from None
     return filter_window(_read_stored(info), start, end, label=info.symbol)
-
-
-def dataset_fingerprint(df: pl.DataFrame) -> str:
-    """A short SHA-256 of the frame's column names, types and values (reproducibility)."""
-    h = hashlib.sha256()
-    for name in df.columns:
-        s = df[name]
-        h.update(f"{name}:{s.dtype}:{s.len()};".encode())
-        if s.dtype.is_temporal():
-            s = s.dt.epoch("us") if isinstance(s.dtype, pl.Datetime) else s.cast(pl.Int64)
-        arr = s.to_numpy()
-        h.update(arr.tobytes() if arr.dtype != object else repr(arr.tolist()).encode())
-    return h.hexdigest()[:16]

@@ -9,7 +9,6 @@ import pytest
 import engine.cli as cli
 import engine.market as market
 from engine.market.download import download as real_download
-
 from tests.market._fake_yahoo import FakeYahoo, yfinance_sandbox  # noqa: F401
 
 
@@ -42,12 +41,20 @@ def test_list_json_and_table(capsys):
     assert code == 0 and err == ""
     items = json.loads(out)
     syms = {i["symbol"]: i for i in items}
-    assert {"SYN-TREND", "SYN-RANGE", "SYN-VOLATILE"} <= set(syms)
+    assert {"SP500", "NASDAQ", "SYN-TREND", "SYN-RANGE", "SYN-VOLATILE"} <= set(syms)
     assert syms["SYN-TREND"]["synthetic"] is True and syms["SYN-TREND"]["source"] == "sample"
     assert set(items[0]) >= {"symbol", "source", "synthetic", "timeframe", "n_rows", "start", "end",
-                             "n_rejected", "description", "path"}
+                             "n_rejected", "description", "path", "data_source", "licence"}
+    sp = syms["SP500"]
+    assert (sp["synthetic"], sp["source"]) == (False, "sample")
+    assert (sp["n_rows"], sp["n_rejected"]) == (5031, 0)
+    assert sp["data_source"] == "arch package example data (`arch.data.sp500`)"
+    assert sp["licence"].startswith("NCSA Open Source License") and "NCSA" in sp["description"]
+    assert syms["SYN-TREND"]["licence"] == "" and syms["SYN-TREND"]["data_source"] == ""
     code, out, _ = run(capsys, "data", "list")
     assert code == 0 and "SYN-TREND" in out and "yes" in out
+    sp500_line = next(line for line in out.splitlines() if line.startswith("SP500 "))
+    assert sp500_line.split()[-1] == "no"  # the synthetic column
 
 
 def test_import_prints_report_and_refuses_silent_overwrite(capsys, goog_csv):
@@ -106,6 +113,19 @@ def test_show_sample_json(capsys):
     assert code == 0 and "(synthetic)" in out and "current regime:" in out
 
 
+def test_show_the_real_default_sample(capsys):
+    code, out, _ = run(capsys, "data", "show", "sp500", "--json")
+    s = json.loads(out)
+    assert code == 0 and s["symbol"] == "SP500" and s["synthetic"] is False
+    assert (s["rows"], s["rejected"], s["n_gaps"], s["missing_bars"]) == (5031, 0, 1, 4)  # 9/11
+    assert s["last_close"] == 2506.850098  # the S&P 500's published close on 2018-12-31
+    code, out, _ = run(capsys, "data", "show", "SP500")
+    first = out.splitlines()[0]
+    assert code == 0 and "(synthetic)" not in first
+    assert first.startswith("SP500: Real market data: S&P 500 index daily bars")
+    assert "Licence: NCSA Open Source License" in first
+
+
 def test_show_a_file_path(capsys, goog_csv):
     code, out, _ = run(capsys, "data", "show", str(goog_csv), "--json")
     assert code == 0 and json.loads(out)["rows"] == 2148
@@ -114,7 +134,16 @@ def test_show_a_file_path(capsys, goog_csv):
 def test_samples_list_and_rebuild(capsys, tmp_path, monkeypatch):
     code, out, _ = run(capsys, "data", "samples", "--json")
     bundled = json.loads(out)
-    assert code == 0 and len(bundled) >= 3 and all(e["synthetic"] for e in bundled)
+    assert code == 0 and len(bundled) >= 5
+    assert [(e["symbol"], e["synthetic"]) for e in bundled[:2]] == [
+        ("SP500", False), ("NASDAQ", False)]
+    assert all(e["synthetic"] and "seed" in e for e in bundled[2:])
+    assert all("NCSA" in e["licence"] and "seed" not in e for e in bundled[:2])
+    code, out, _ = run(capsys, "data", "samples")
+    n = len(bundled)
+    assert code == 0 and out.startswith(f"bundled {n} samples (2 real, {n - 2} synthetic):")
+    assert "SP500          real, arch package example data (`arch.data.sp500`); 5031 bars" in out
+    assert "licence: NCSA Open Source License" in out and "seed 20150102" in out
     monkeypatch.setenv("STRATLAB_SAMPLES_DIR", str(tmp_path / "samples"))
     from engine.config import reset_settings
 

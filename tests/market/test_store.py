@@ -81,10 +81,10 @@ def test_db_failure_leaves_no_file_and_no_row(goog_csv, monkeypatch):
     def boom(self):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Session, "commit", boom)
-    with pytest.raises(RuntimeError, match="disk full"):
+    # a context, not monkeypatch.undo(): undo would also restore the lab's environment
+    with monkeypatch.context() as m, pytest.raises(RuntimeError, match="disk full"):
+        m.setattr(Session, "commit", boom)
         import_file(goog_csv, "GOOG")
-    monkeypatch.undo()
     assert _files() == []
     assert _rows() == []
 
@@ -94,10 +94,9 @@ def test_failed_overwrite_keeps_the_old_dataset(goog_csv, tmp_path, goog, monkey
     before = load_dataset("GOOG")
     short = tmp_path / "short.csv"
     goog.head(10).write_csv(short)
-    monkeypatch.setattr(Session, "commit", lambda self: (_ for _ in ()).throw(RuntimeError("db")))
-    with pytest.raises(RuntimeError):
+    with monkeypatch.context() as m, pytest.raises(RuntimeError, match="^db$"):
+        m.setattr(Session, "commit", lambda self: (_ for _ in ()).throw(RuntimeError("db")))
         import_file(short, "GOOG", overwrite=True)
-    monkeypatch.undo()
     assert _files() == ["GOOG.parquet"]
     assert load_dataset("GOOG").equals(before)
     assert get_dataset_info("GOOG").n_rows == 2148
