@@ -30,6 +30,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from engine import migrations
 from engine.config import get_settings
+from engine.errors import StratLabError
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,12 @@ def migrate(eng: Engine) -> None:
         if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already serialises
             conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})"))
         cfg = migrations.alembic_config(conn)
+        if current is not None and current not in migrations.known_revisions():
+            raise StratLabError(
+                f"the database {eng.url.render_as_string(hide_password=True)} is at schema "
+                f"revision {current!r}, which this version of Strategy Lab does not know (it "
+                f"knows up to {migrations.HEAD!r}): it was opened by a newer release; upgrade "
+                "Strategy Lab, or point STRATLAB_DATA_DIR / DATABASE_URL at another lab")
         if current is None and not legacy and not _tables(conn):
             # Alembic's recipe for a new database: the models' schema, stamped at head
             # (tests/test_migrations.py proves the revisions build exactly this schema)

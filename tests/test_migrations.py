@@ -220,6 +220,18 @@ def test_an_old_lab_missing_tables_gets_them(old_lab):
     assert set(db.load_metadata().tables) <= names
 
 
+def test_a_database_from_a_newer_release_is_refused_with_the_fix(isolated_lab):
+    from engine.errors import StratLabError
+
+    db.init_db()
+    with db.get_engine().begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099_future'"))
+    db.dispose_all()
+    with pytest.raises(StratLabError, match=r"revision '0099_future'.*newer release; "
+                                            r"upgrade Strategy Lab"):
+        db.init_db()
+
+
 def test_head_constant_is_the_head_of_the_scripts():
     from alembic.script import ScriptDirectory
 

@@ -35,6 +35,14 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
     return not (type_ == "table" and name in UNMANAGED_TABLES)
 
 
+def known_revisions() -> set[str]:
+    """Every revision id in versions/ (reads the scripts: only off the fast path)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    return {rev.revision for rev in script.walk_revisions()}
+
+
 def alembic_config(connection: Any = None, url: str | None = None) -> Config:
     """An Alembic ``Config`` for this package; ``connection`` (an open SQLAlchemy
     connection) is used as is by env.py, else ``url``."""

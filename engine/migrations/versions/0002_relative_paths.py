@@ -66,6 +66,8 @@ def _is_relative(stored: str) -> bool:
 
 
 def _inside(path: str, base: Path) -> bool:
+    if PureWindowsPath(path).drive and os.name != "nt":  # a Windows lab opened elsewhere
+        return False
     try:
         Path(path).resolve().relative_to(base.resolve())
         return True
