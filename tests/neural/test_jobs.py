@@ -49,6 +49,15 @@ def test_job_trains_in_a_subprocess_and_writes_progress():
     assert [e["epoch"] for e in run.epochs] == [1, 2]
     assert all(e["train_loss"] is not None and e["val_acc"] is not None for e in run.epochs)
     assert run.result["version_id"] == run.version_id
+    # the stored result names the file relative to the data directory; reading resolves it
+    from engine.config import get_settings
+    from engine.registry import verify_file
+
+    with session_scope() as s:
+        stored = s.get(TrainingRun, run.id).result["file_path"]
+    assert stored.startswith("models/") and stored.endswith(".pt")
+    assert run.result["file_path"] == str(get_settings().data_dir / stored)
+    assert verify_file(run.version_id) == get_settings().data_dir / stored
     assert {"metrics", "backtest", "baseline_backtest", "predictions", "equity",
             "history"} <= set(run.result)
     listed = list_training_runs()
