@@ -169,13 +169,19 @@ def test_auto_retrain_page_policy_monitoring_retrain_and_history(fake):
     assert_clean(at)
     assert fake.scheduled == [(v.version_id, "manual")]
     assert list(table(at, "Queued")["Status"]) == ["queued"]
+    # pressing it twice while queued is refused with a message; the queue keeps one entry
+    at.button(key="ar_retrain_btn").click().run()
+    assert not at.exception
+    assert any(f"a retrain of model {v.model_name} is already queued" in e.value
+               for e in at.error)
+    assert list(table(at, "Queued")["Status"]) == ["queued"]
     # (the job itself runs on the scheduler; here it is run directly)
     fake.next_eval = {"accuracy": 0.9, "return_pct": 8.0}
     retrain.retrain_now(v.version_id)
     at.run()
     hist = table(at, "Decision")
     assert list(hist["Decision"]) == ["deployed"] and hist["New accuracy"].item() == 0.9
-    # pressing it twice while queued is refused with a message
+    # Reset forgets the saved policy
     at.button(key="ar_reset_btn").click().run()
     assert retrain.get_policy().accuracy_threshold == pytest.approx(0.05)
     assert_clean(at)
