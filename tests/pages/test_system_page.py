@@ -4,18 +4,19 @@ traceback, pause / resume / run now / remove, recent runs, database, GPU, LLM br
 from __future__ import annotations
 
 import time
+from datetime import UTC
 
 from engine import scheduler
 from tests.pages.conftest import assert_clean, open_page, table
 
-def broken_job() -> None:
-    """A scheduled job that always fails (importable as ``test_system_page:broken_job``).
 
-    It sleeps a moment first: engine.scheduler records a job's start in its SUBMITTED
-    listener, which can commit *after* an instantly failing job's ERROR row (the start row
-    then stays "running"); a real job never fails within microseconds of its submission.
+def broken_job() -> None:
+    """A scheduled job that fails at once (importable as ``test_system_page:broken_job``).
+
+    No delay: engine.scheduler orders a job's submission and outcome events under one lock,
+    so even an outcome reported before its submission leaves no phantom "running" record
+    (asserted below).
     """
-    time.sleep(0.5)
     raise RuntimeError("the nightly job broke on purpose")
 
 
@@ -49,13 +50,15 @@ def test_renders_with_state_database_gpu_and_breakers(app):
 
 def test_failing_job_shows_its_traceback_and_pause_resume_change_the_job(app):
     at = open_page(app, "system")  # app.py started the scheduler on this test's database
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     scheduler.schedule(_failing_job_id(), job_id="nightly-broken", trigger="interval",
                        hours=6, name="nightly broken job",
-                       next_run_time=datetime.now(timezone.utc))
+                       next_run_time=datetime.now(UTC))
     assert _wait(lambda: any(r.job_id == "nightly-broken" and r.status == "error"
                              for r in scheduler.last_runs()))
+    # the instant failure is one error record, never an error plus a stale "running" one
+    assert [r.status for r in scheduler.last_runs("nightly-broken")] == ["error"]
     at.run()
     assert_clean_but_job_error(at)
     body = "\n".join(m.value for m in at.markdown)
@@ -87,6 +90,7 @@ def test_failing_job_shows_its_traceback_and_pause_resume_change_the_job(app):
     at.button(key="sys_run_nightly-broken").click().run()
     assert_clean_but_job_error(at)
     assert _wait(lambda: failures() > before)
+    assert [r.status for r in scheduler.last_runs("nightly-broken")] == ["error", "error"]
     at.button(key="sys_remove_nightly-broken").click().run()
     assert scheduler.get_scheduler().get_job("nightly-broken") is None
     assert not any("**nightly broken job**" in m.value for m in at.markdown)
