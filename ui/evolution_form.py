@@ -99,7 +99,7 @@ def new_run_form(datasets: list[Any]) -> None:
                            key="ev_objective")
     if objective.startswith("Single"):
         c[3].selectbox("Fitness function", ev.fitness_names(), key="ev_fitness",
-                       help="Computed on in-sample metrics only (docs/evolution.md).")
+                       help="Computed on in-sample metrics only (docs/evolution.md#fitness).")
     else:
         c[3].multiselect("Objectives (maximised)", [m for m in METRIC_NAMES
                                                     if m != "periods_per_year"],
