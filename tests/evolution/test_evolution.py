@@ -15,6 +15,7 @@ from scipy.stats import spearmanr
 
 from engine import evolution as ev
 from engine.backtest import run_backtest
+from engine.errors import ParameterError
 from engine.evolution import store
 from engine.evolution.analysis import dominates
 from engine.evolution.overfitting import overfitting_verdict
@@ -86,7 +87,8 @@ def test_promoted_strategy_reproduces_its_metrics(small, goog_path):
     fresh = run_backtest(load_dataset(goog_path, end=p.split["in_sample_end"]), strategy, params)
     assert clean(fresh.metrics) == p.in_sample
     assert resolve_named("genome") is None and resolve_named("nothing") is None
-    with pytest.raises(ev.EvolutionConfig.__init__.__globals__["ParameterError"]):
+    with pytest.raises(ParameterError, match="a promoted strategy named 'goog-best' exists; "
+                                             "choose another name"):
         ev.promote(s.run_id, run.best_uid, "goog-best")
 
 
