@@ -1,8 +1,9 @@
 """The auto-retrain policy: seed defaults, environment variables, and what the page saved.
 
-Split from :mod:`engine.retrain` (which re-exports these names). Precedence: a value saved
-from the Auto-Retrain page (the ``retrain_settings`` table) over the environment variable
-of :data:`POLICY_ENV` over the seed default.
+Precedence: a value saved from the Auto-Retrain page (the ``retrain_settings`` table) over
+the environment variable of :data:`POLICY_ENV` over the seed default. The window defaults
+are :mod:`engine.neural.window`'s, the ones the registry uses when no policy is installed.
+:mod:`engine.retrain` re-exports these names.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlmodel import select
 
 from engine.db import session_scope
 from engine.errors import ParameterError
+from engine.neural.window import DEFAULT_MIN_WINDOW_BARS, DEFAULT_WINDOW_DAYS
 from engine.retrain.tables import RetrainSetting
 from engine.tables import utcnow
 
@@ -40,9 +42,9 @@ class RetrainPolicy:
     accuracy_threshold: float = 0.05  # accuracy drop (0…1) that triggers a retrain
     return_threshold_pct: float = 2.0  # return drop in percentage points
     interval_hours: float = 24.0  # retrain at least this often
-    performance_window_days: float = 7.0  # the newest window monitored and held out
+    performance_window_days: float = DEFAULT_WINDOW_DAYS  # newest window monitored, held out
     min_data_points: int = 1000  # fewest training bars a retrain may use
-    min_window_bars: int = 100  # the window has at least this many bars
+    min_window_bars: int = DEFAULT_MIN_WINDOW_BARS  # the window has at least this many bars
     monitor_interval_minutes: int = 60  # how often the monitoring job runs
     auto_retrain: bool = True  # False: the monitor only reports
 
