@@ -230,3 +230,18 @@ def test_lineage_graph_has_ancestors_and_descendants():
         root.version_id, child.version_id, grand.version_id}
     with pytest.raises(StratLabError, match="no model version"):
         registry.lineage("nope")
+
+
+def test_deploy_snapshot_window_follows_the_retrain_policy_or_an_explicit_window(fake):
+    from engine import retrain
+
+    v = make_version(accuracy=0.5)
+    fake.evals[v.version_id] = {"accuracy": 0.66, "return_pct": 3.5, "n": 95}
+    # SYN-TREND has daily bars, so 7 days hold fewer than these floors: the floor decides
+    retrain.save_policy({"min_window_bars": 250})  # as saved on the Auto-Retrain page
+    assert registry.deploy(v.version_id, "paper").performance_snapshot["window_bars"] == 250
+    explicit = registry.deploy(v.version_id, "production", window=(7.0, 321))
+    assert explicit.performance_snapshot["window_bars"] == 321
+    # the window the monitor then watches is the policy's too
+    [status] = [s for s in retrain.check() if s.environment == "paper"]
+    assert status.window["window_bars"] == 250
