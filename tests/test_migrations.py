@@ -132,8 +132,7 @@ def test_a_moved_lab_still_backtests_verifies_and_loads_its_models(old_lab):
     db.init_db()
     from engine.backtest import run_backtest
     from engine.market import load_dataset
-    from engine.neural import load_model
-    from engine.registry import list_versions, verify_file
+    from engine.registry import list_versions, load_version, verify_file
 
     data = load_dataset("GOOG")
     assert data.height == 700
@@ -148,7 +147,7 @@ def test_a_moved_lab_still_backtests_verifies_and_loads_its_models(old_lab):
     for v in versions:
         path = Path(verify_file(v.version_id))
         assert path.is_relative_to(old_lab) and path.is_file()
-        loaded = load_model(v.version_id)
+        loaded = load_version(v.version_id)  # hash-checked, weights only
         assert loaded.config.symbol == "GOOG" and loaded.config.hidden_size == 8
 
 
