@@ -45,10 +45,9 @@ def _start_scheduler(database_url: str) -> bool:
     old one down (engine.scheduler.get_scheduler).
     """
     import engine.evolution  # noqa: F401  (registers its start-up hook: dead runs → interrupted)
-    from engine.llm.tracking import ensure_llm_jobs
-    from engine.scheduler import get_scheduler
-
+    from engine.llm import ensure_llm_jobs
     from engine.retrain import ensure_retrain_jobs
+    from engine.scheduler import get_scheduler
 
     get_scheduler()
     ensure_llm_jobs()  # scores LLM decisions once their horizon has passed

@@ -8,17 +8,16 @@ analyst, and every card and chart says "offline".
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import date
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from engine.errors import StratLabError
-from engine.llm.analyst import analyze, estimate_replay, replay, screen
+from engine.llm import analyze, estimate_replay, replay, screen
 from engine.market import list_datasets, load_dataset
-
-DECISION_COLORS = {"BUY": "#16a34a", "SELL": "#dc2626", "HOLD": "#64748b"}
+from ui import llm_charts
+from ui.llm_charts import offline_tag
 
 
 def api_key() -> str | None:
@@ -28,10 +27,6 @@ def api_key() -> str | None:
     except Exception:  # no secrets file
         key = None
     return key or os.environ.get("ANTHROPIC_API_KEY") or None
-
-
-def offline_tag(doc: dict) -> str:
-    return " · offline" if doc.get("provider") == "offline" else ""
 
 
 st.title("AI Analyst")
@@ -60,34 +55,11 @@ else:
                "cached for 5 minutes.", icon=":material/cloud_done:")
 
 
-def price_chart(symbol: str, doc: dict) -> go.Figure:
-    """Closes up to the as-of date with the decision's entry, stop and target."""
-    df = load_dataset(symbol).filter(
-        pl.col("timestamp") <= datetime.fromisoformat(doc["as_of"])).tail(250)
-    fig = go.Figure(go.Scatter(x=df["timestamp"].to_list(), y=df["close"].to_list(),
-                               name="close", line={"color": "#2563eb"}))
-    d = doc.get("decision") or {}
-    for name, key, color in (("entry", "entry_price", "#334155"),
-                             ("stop-loss", "stop_loss", "#dc2626"),
-                             ("take-profit", "take_profit", "#16a34a")):
-        if d.get(key):
-            fig.add_hline(y=d[key], line_dash="dash", line_color=color,
-                          annotation_text=f"{name} {d[key]:.2f}")
-    if d:
-        fig.add_trace(go.Scatter(x=[datetime.fromisoformat(doc["as_of"])], y=[doc["price"]],
-                                 mode="markers", name=d["decision"],
-                                 marker={"size": 14, "color": DECISION_COLORS[d["decision"]],
-                                         "symbol": "star"}))
-    fig.update_layout(title=f"{symbol} as of {doc['as_of'][:10]} — {d.get('decision', 'none')}"
-                            f"{offline_tag(doc)}", height=380,
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    return fig
-
-
 def decision_card(title: str, d: dict, meta: dict, offline: bool) -> None:
     with st.container(border=True):
         tag = " :gray-badge[offline]" if offline else ""
-        st.markdown(f"**{title}**{tag} — :{'green' if d['decision'] == 'BUY' else 'red' if d['decision'] == 'SELL' else 'gray'}[{d['decision']}]")
+        color = {"BUY": "green", "SELL": "red"}.get(d["decision"], "gray")
+        st.markdown(f"**{title}**{tag} — :{color}[{d['decision']}]")
         m = st.columns(4)
         m[0].metric("Confidence", f"{d['confidence']:.0f}")
         m[1].metric("Entry", "—" if d.get("entry_price") is None else f"{d['entry_price']:.2f}")
@@ -177,7 +149,8 @@ with tab_an:
                            if doc.get("consensus") else doc["analyses"][0]["prompt"],
                            "prompt_version": "" if doc.get("consensus")
                            else doc["analyses"][0]["prompt_version"]}, off)
-            st.plotly_chart(price_chart(doc["symbol"], doc), key="ai_chart")
+            st.plotly_chart(llm_charts.decision_chart(load_dataset(doc["symbol"]), doc,
+                                                      doc["symbol"]), key="ai_chart")
         cards = [a for a in doc["analyses"] if a["output"] and "decision" in a["output"]]
         if doc.get("consensus") and cards:
             st.markdown("**Each model's decision**")
@@ -280,27 +253,14 @@ with tab_rp:
             bar.empty()
     res = st.session_state.get("ai_replay")
     if res:
-        tag = " · offline" if res["offline"] else ""
         m = st.columns(4)
         m[0].metric("Decisions", res["n_decisions"])
         m[1].metric("Accuracy", "n/a" if res["accuracy"] is None else f"{res['accuracy']:.0%}")
         m[2].metric("Win rate", "n/a" if res["win_rate"] is None else f"{res['win_rate']:.0%}")
         m[3].metric("P&L of followed (USD)", f"{res['pnl_usd']:,.2f}")
         df = load_dataset(res["symbol"], start=res["start"], end=res["end"])
-        fig = go.Figure(go.Scatter(x=df["timestamp"].to_list(), y=df["close"].to_list(),
-                                   name="close", line={"color": "#94a3b8"}))
-        for kind, color in DECISION_COLORS.items():
-            pts = [d for d in res["decisions"] if d["decision"] == kind]
-            if pts:
-                ts = [datetime.fromisoformat(d["as_of"]) for d in pts]
-                px = dict(zip(df["timestamp"].to_list(), df["close"].to_list()))
-                fig.add_trace(go.Scatter(
-                    x=ts, y=[px.get(t) for t in ts], mode="markers", name=kind,
-                    marker={"color": color, "size": 9,
-                            "symbol": "triangle-up" if kind == "BUY" else
-                            "triangle-down" if kind == "SELL" else "circle"}))
-        fig.update_layout(title=f"Replay of {res['symbol']}{tag}", height=360,
-                          margin={"l": 10, "r": 10, "t": 40, "b": 10})
+        fig = llm_charts.replay_chart(df, res["decisions"], res["symbol"],
+                                      offline=bool(res["offline"]))
         st.plotly_chart(fig, key="ai_rp_chart")
         st.dataframe(pl.DataFrame(res["decisions"]).select(
             "as_of", "decision", "confidence", "actionable", "actual_outcome", "correct",

@@ -312,7 +312,7 @@ def sweep_tab(info, data, strategy, params, settings) -> None:
         p = next(q for q in strat.params if q.name == name)
         lo, hi, step = default_grid(p)
         keys = [f"sw_{strategy}_{name}_{part}" for part in ("start", "stop", "step")]
-        for k, v in zip(keys, (lo, hi, step)):
+        for k, v in zip(keys, (lo, hi, step), strict=True):
             ensure(k, v)
         c = st.columns(3)
         if p.kind is int:

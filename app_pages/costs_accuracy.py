@@ -3,25 +3,19 @@ calibration, P&L and ROI on API cost; circuit breakers; the prompts file."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from engine.llm.client import breaker_states
-from engine.llm.costs import cost_summary
-from engine.llm.prompts import load_config, prompt_text
-from engine.llm.tracking import accuracy_report, aggregate_daily, fill_outcomes
+from engine.llm import accuracy_report, breaker_states, cost_summary, fill_outcomes, load_config
+from engine.llm.prompts import prompt_text  # not yet re-exported by engine.llm
+from engine.llm.tracking import aggregate_daily  # not yet re-exported by engine.llm
+from ui import llm_charts
+from ui.components import fmt_pct
 
 
 def pct(v) -> str:
-    return "n/a" if v is None else f"{v:.0%}"
-
-
-def bar(items: list[dict], x: str, y: str, title: str, *, fmt: str = ".2f") -> go.Figure:
-    fig = go.Figure(go.Bar(x=[str(i[x]) for i in items], y=[i[y] or 0 for i in items],
-                           texttemplate=f"%{{y:{fmt}}}"))
-    fig.update_layout(title=title, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    return fig
+    """A share of 1 as a whole percentage ("n/a" when nothing was scored)."""
+    return fmt_pct(v, fraction=True, digits=0)
 
 
 st.title("Costs & Accuracy")
@@ -47,15 +41,15 @@ st.progress(min(1.0, costs["month_usd"] / costs["monthly_limit_usd"]),
 st.caption(f"{costs['offline_calls']} offline analyses this month (free, labelled offline); "
            f"{costs['refused']} calls refused by the budget; {costs['failed']} failed.")
 if costs["by_day"]:
-    fig = bar(costs["by_day"], "day", "cost_usd", "Spend per day (USD)", fmt=".4f")
-    fig.add_hline(y=costs["daily_limit_usd"], line_dash="dash", line_color="#dc2626",
-                  annotation_text="daily limit")
-    st.plotly_chart(fig, key="ca_spend_day")
+    st.plotly_chart(llm_charts.spend_per_day_chart(costs["by_day"], costs["daily_limit_usd"]),
+                    key="ca_spend_day")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(bar(costs["by_model"], "model", "cost_usd", "Spend by model (USD)",
-                        fmt=".4f"), key="ca_spend_model")
-    c2.plotly_chart(bar(costs["by_prompt"], "prompt", "cost_usd", "Spend by prompt (USD)",
-                        fmt=".4f"), key="ca_spend_prompt")
+    c1.plotly_chart(llm_charts.bar_chart(costs["by_model"], "model", "cost_usd",
+                                         "Spend by model (USD)", fmt=".4f"),
+                    key="ca_spend_model")
+    c2.plotly_chart(llm_charts.bar_chart(costs["by_prompt"], "prompt", "cost_usd",
+                                         "Spend by prompt (USD)", fmt=".4f"),
+                    key="ca_spend_prompt")
 else:
     st.info("No Claude calls this month yet — offline analyses cost nothing.")
 
@@ -88,38 +82,20 @@ if not o["scored"]:
     st.info("No decision has been scored yet: outcomes are filled once a decision's horizon "
             "has passed in the data. A **Replay** on the AI Analyst page scores at once.")
 else:
-    days = [d for d in report["by_day"] if d["accuracy"] is not None]
-    if days:
-        fig = go.Figure()
-        fig.add_trace(go.Scatter(x=[d["date"] for d in days], y=[d["accuracy"] for d in days],
-                                 mode="lines+markers", name="accuracy"))
-        fig.add_trace(go.Scatter(x=[d["date"] for d in days], y=[d["win_rate"] for d in days],
-                                 mode="markers", name="win rate"))
-        fig.update_layout(title=f"Accuracy over time (by as-of date){OFF}", height=320,
-                          yaxis={"tickformat": ".0%", "range": [0, 1]},
-                          margin={"l": 10, "r": 10, "t": 40, "b": 10})
-        st.plotly_chart(fig, key="ca_acc_time")
+    if any(d["accuracy"] is not None for d in report["by_day"]):
+        st.plotly_chart(llm_charts.accuracy_over_time_chart(report["by_day"], OFF),
+                        key="ca_acc_time")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(bar(report["by_model"], "key", "accuracy", f"Accuracy by model{OFF}",
-                        fmt=".0%"), key="ca_acc_model")
-    c2.plotly_chart(bar(report["by_prompt_version"], "key", "accuracy",
-                        f"Accuracy by prompt version{OFF}", fmt=".0%"), key="ca_acc_prompt")
+    c1, c2 = st.columns(2)
     c3, c4 = st.columns(2)
-    c3.plotly_chart(bar(report["by_regime"], "key", "accuracy",
-                        f"Accuracy by market regime{OFF}", fmt=".0%"), key="ca_acc_regime")
-    cal = [c for c in report["calibration"] if c["hit_rate"] is not None]
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, 100], y=[0, 1], mode="lines", name="perfect",
-                             line={"dash": "dash", "color": "#94a3b8"}))
-    fig.add_trace(go.Scatter(x=[c["mean_confidence"] for c in cal],
-                             y=[c["hit_rate"] for c in cal], mode="lines+markers+text",
-                             text=[f"n={c['scored']}" for c in cal], textposition="top center",
-                             name="observed"))
-    fig.update_layout(title=f"Calibration: is 80 % confidence right 80 % of the time?{OFF}",
-                      xaxis_title="confidence", yaxis_title="hit rate", height=320,
-                      yaxis={"tickformat": ".0%", "range": [0, 1.05]},
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    c4.plotly_chart(fig, key="ca_calibration")
+    for col, items, what, key in (
+            (c1, report["by_model"], "model", "ca_acc_model"),
+            (c2, report["by_prompt_version"], "prompt version", "ca_acc_prompt"),
+            (c3, report["by_regime"], "market regime", "ca_acc_regime")):
+        col.plotly_chart(llm_charts.bar_chart(items, "key", "accuracy",
+                                              f"Accuracy by {what}{OFF}", fmt=".0%"), key=key)
+    c4.plotly_chart(llm_charts.calibration_chart(report["calibration"], OFF),
+                    key="ca_calibration")
     st.dataframe(pl.DataFrame([{k: g[k] for k in ("key", "decisions", "scored", "accuracy",
                                                    "followed", "win_rate", "pnl_usd",
                                                    "api_cost_usd")}

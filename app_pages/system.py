@@ -11,27 +11,17 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import scheduler
-from engine.errors import StratLabError
+from ui import components
 from ui import system as sysui
 from ui.state import ensure
 
 ss = st.session_state
 POLL_SECONDS = 2.0
-
-
-def _notice(kind: str, text: str) -> None:
-    ss["sys_notice"] = (kind, text)
+NOTICE = "sys_notice"
 
 
 def _act(fn, job_id: str, done: str) -> None:
-    try:
-        fn(job_id)
-    except StratLabError as exc:
-        _notice("error", str(exc))
-    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        _notice("error", f"{type(exc).__name__}: {exc}")
-    else:
-        _notice("success", f"Job `{job_id}` {done}.")
+    components.call_engine(NOTICE, fn, job_id, ok=f"Job `{job_id}` {done}.")
 
 
 def _running_evolutions() -> list:
@@ -188,9 +178,7 @@ def resources_section() -> None:
 # ---------------------------------------------------------------------------------- page
 
 st.title("System")
-notice = ss.pop("sys_notice", None)
-if notice:
-    getattr(st, notice[0])(notice[1])
+components.show_notice(NOTICE)
 ensure("sys_auto", False)
 c = st.columns([1, 2, 5], vertical_alignment="center")
 c[0].button("Refresh", key="sys_refresh_btn", icon=":material/refresh:")

@@ -42,22 +42,26 @@ REGIME_OPACITY = 0.13
 MAX_LINE_POINTS = 20_000
 
 
-def _x(df: pl.DataFrame, col: str = "timestamp") -> np.ndarray:
+def x_values(df: pl.DataFrame, col: str = "timestamp") -> np.ndarray:
+    """A column as the x of a trace (NumPy: Plotly serialises it far faster than a list)."""
     return df.get_column(col).to_numpy()
 
 
-def _y(df: pl.DataFrame, col: str) -> np.ndarray:
+def y_values(df: pl.DataFrame, col: str) -> np.ndarray:
+    """A column as float y values (nulls become NaN, drawn as gaps)."""
     return df.get_column(col).cast(pl.Float64).to_numpy()
 
 
-def _thin(df: pl.DataFrame) -> pl.DataFrame:
+def thin(df: pl.DataFrame) -> pl.DataFrame:
+    """Every k-th row when there are more than MAX_LINE_POINTS (the browser stays fluid)."""
     if df.height <= MAX_LINE_POINTS:
         return df
     step = int(np.ceil(df.height / MAX_LINE_POINTS))
     return df.gather_every(step)
 
 
-def _base_layout(fig: go.Figure, height: int, title: str = "") -> go.Figure:
+def base_layout(fig: go.Figure, height: int, title: str = "") -> go.Figure:
+    """The app's figure frame: height, tight margins, a title, a legend above the plot."""
     fig.update_layout(
         height=height,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
@@ -124,40 +128,41 @@ def market_chart(
         subplot_titles=[titles[p] for p in panels],
     )
     row = {p: i + 1 for i, p in enumerate(panels)}
-    x = _x(df)
+    x = x_values(df)
     fig.add_trace(go.Candlestick(
-        x=x, open=_y(df, "open"), high=_y(df, "high"), low=_y(df, "low"), close=_y(df, "close"),
+        x=x, open=y_values(df, "open"), high=y_values(df, "high"), low=y_values(df, "low"),
+        close=y_values(df, "close"),
         name="Price", increasing_line_color=UP, decreasing_line_color=DOWN,
         increasing_fillcolor=UP, decreasing_fillcolor=DOWN, line_width=1,
     ), row=1, col=1)
     if band:
         upper, lower = band[:2]
-        fig.add_trace(go.Scatter(x=x, y=_y(df, upper), name=upper, mode="lines",
+        fig.add_trace(go.Scatter(x=x, y=y_values(df, upper), name=upper, mode="lines",
                                  line=dict(color="#64748b", width=1), legendgroup="band"),
                       row=1, col=1)
-        fig.add_trace(go.Scatter(x=x, y=_y(df, lower), name=lower, mode="lines",
+        fig.add_trace(go.Scatter(x=x, y=y_values(df, lower), name=lower, mode="lines",
                                  line=dict(color="#64748b", width=1), legendgroup="band",
                                  fill="tonexty", fillcolor="rgba(100,116,139,0.10)"),
                       row=1, col=1)
     for i, col in enumerate(lines):
-        fig.add_trace(go.Scatter(x=x, y=_y(df, col), name=col, mode="lines",
+        fig.add_trace(go.Scatter(x=x, y=y_values(df, col), name=col, mode="lines",
                                  line=dict(color=LINE_COLORS[i % len(LINE_COLORS)], width=1.4)),
                       row=1, col=1)
     if band and len(band) > 2:  # the middle band, dashed like the band's edges
-        fig.add_trace(go.Scatter(x=x, y=_y(df, band[2]), name=band[2], mode="lines",
+        fig.add_trace(go.Scatter(x=x, y=y_values(df, band[2]), name=band[2], mode="lines",
                                  line=dict(color="#64748b", width=1, dash="dash"),
                                  legendgroup="band"), row=1, col=1)
     if volume:
         up = (df.get_column("close") >= df.get_column("open")).to_numpy()
-        fig.add_trace(go.Bar(x=x, y=_y(df, "volume"), name="Volume", showlegend=False,
+        fig.add_trace(go.Bar(x=x, y=y_values(df, "volume"), name="Volume", showlegend=False,
                              marker_color=np.where(up, UP, DOWN), marker_line_width=0,
                              opacity=0.55), row=row["volume"], col=1)
         if volume_line:
-            fig.add_trace(go.Scatter(x=x, y=_y(df, volume_line), name=volume_line,
+            fig.add_trace(go.Scatter(x=x, y=y_values(df, volume_line), name=volume_line,
                                      mode="lines", line=dict(color="#334155", width=1)),
                           row=row["volume"], col=1)
     if rsi:
-        fig.add_trace(go.Scatter(x=x, y=_y(df, rsi), name=rsi, mode="lines",
+        fig.add_trace(go.Scatter(x=x, y=y_values(df, rsi), name=rsi, mode="lines",
                                  line=dict(color="#7c3aed", width=1.3)), row=row["rsi"], col=1)
         for level in rsi_levels:
             fig.add_hline(y=level, line=dict(color="#94a3b8", width=1, dash="dot"),
@@ -165,13 +170,13 @@ def market_chart(
         fig.update_yaxes(range=[0, 100], row=row["rsi"], col=1)
     if macd:
         line, signal, hist = macd
-        h = _y(df, hist)
+        h = y_values(df, hist)
         fig.add_trace(go.Bar(x=x, y=h, name=hist, showlegend=False, marker_line_width=0,
                              marker_color=np.where(np.nan_to_num(h) >= 0, UP, DOWN),
                              opacity=0.5), row=row["macd"], col=1)
-        fig.add_trace(go.Scatter(x=x, y=_y(df, line), name=line, mode="lines",
+        fig.add_trace(go.Scatter(x=x, y=y_values(df, line), name=line, mode="lines",
                                  line=dict(color="#2563eb", width=1.2)), row=row["macd"], col=1)
-        fig.add_trace(go.Scatter(x=x, y=_y(df, signal), name=signal, mode="lines",
+        fig.add_trace(go.Scatter(x=x, y=y_values(df, signal), name=signal, mode="lines",
                                  line=dict(color="#ea580c", width=1.2)), row=row["macd"], col=1)
     if regimes:
         fig.layout.shapes = [*fig.layout.shapes, *regime_shapes(regimes)]
@@ -184,47 +189,48 @@ def market_chart(
             ), row=1, col=1)
     fig.update_yaxes(title_text="Price", row=1, col=1)
     fig.update_xaxes(rangeslider_visible=False)
-    return _base_layout(fig, 430 + 140 * (len(panels) - 1), title)
+    return base_layout(fig, 430 + 140 * (len(panels) - 1), title)
 
 
 # ------------------------------------------------------------------------------ backtest
 
 def equity_chart(equity: pl.DataFrame, *, title: str = "Equity vs buy-and-hold") -> go.Figure:
     """Strategy equity and buy-and-hold equity (engine ``BacktestResult.equity``)."""
-    eq = _thin(equity)
-    x = _x(eq)
+    eq = thin(equity)
+    x = x_values(eq)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=_y(eq, "buy_hold_equity"), name="Buy & hold",
+    fig.add_trace(go.Scatter(x=x, y=y_values(eq, "buy_hold_equity"), name="Buy & hold",
                              mode="lines", line=dict(color="#94a3b8", width=1.4)))
-    fig.add_trace(go.Scatter(x=x, y=_y(eq, "equity"), name="Strategy", mode="lines",
+    fig.add_trace(go.Scatter(x=x, y=y_values(eq, "equity"), name="Strategy", mode="lines",
                              line=dict(color="#2563eb", width=1.8)))
     fig.update_yaxes(title_text="Equity")
-    return _base_layout(fig, 340, title)
+    return base_layout(fig, 340, title)
 
 
 def drawdown_chart(equity: pl.DataFrame, *, title: str = "Drawdown") -> go.Figure:
     """Drawdown of the strategy's equity in % (≤ 0), as a filled area."""
-    eq = _thin(equity)
+    eq = thin(equity)
     fig = go.Figure(go.Scatter(
-        x=_x(eq), y=_y(eq, "drawdown_pct"), name="Drawdown %", mode="lines", fill="tozeroy",
+        x=x_values(eq), y=y_values(eq, "drawdown_pct"), name="Drawdown %", mode="lines",
+        fill="tozeroy",
         line=dict(color="#dc2626", width=1), fillcolor="rgba(220,38,38,0.18)",
     ))
     fig.update_yaxes(title_text="Drawdown %", ticksuffix="%")
-    return _base_layout(fig, 240, title)
+    return base_layout(fig, 240, title)
 
 
 def trades_chart(equity: pl.DataFrame, trades: pl.DataFrame, *,
                  regimes: Sequence[Mapping[str, Any]] = (),
                  title: str = "Price and trades") -> go.Figure:
     """Close price with entry markers (▲ long, ▼ short) and exits coloured by reason."""
-    eq = _thin(equity)
+    eq = thin(equity)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=_x(eq), y=_y(eq, "close"), name="Close", mode="lines",
+    fig.add_trace(go.Scatter(x=x_values(eq), y=y_values(eq, "close"), name="Close", mode="lines",
                              line=dict(color="#334155", width=1.2)))
     if trades.height:
-        side = np.where(_y(trades, "size") >= 0, "long", "short")
-        pnl = _y(trades, "pnl")
-        ret = _y(trades, "return_pct")
+        side = np.where(y_values(trades, "size") >= 0, "long", "short")
+        pnl = y_values(trades, "pnl")
+        ret = y_values(trades, "return_pct")
         for label, symbol, color, mask in (
             ("Entry (long)", "triangle-up", UP, side == "long"),
             ("Entry (short)", "triangle-down", DOWN, side == "short"),
@@ -232,7 +238,7 @@ def trades_chart(equity: pl.DataFrame, trades: pl.DataFrame, *,
             if not mask.any():
                 continue
             fig.add_trace(go.Scatter(
-                x=_x(trades, "entry_time")[mask], y=_y(trades, "entry_price")[mask],
+                x=x_values(trades, "entry_time")[mask], y=y_values(trades, "entry_price")[mask],
                 mode="markers", name=label,
                 marker=dict(symbol=symbol, size=10, color=color,
                             line=dict(color="white", width=1)),
@@ -244,7 +250,7 @@ def trades_chart(equity: pl.DataFrame, trades: pl.DataFrame, *,
             if not mask.any():
                 continue
             fig.add_trace(go.Scatter(
-                x=_x(trades, "exit_time")[mask], y=_y(trades, "exit_price")[mask],
+                x=x_values(trades, "exit_time")[mask], y=y_values(trades, "exit_price")[mask],
                 mode="markers", name=f"Exit: {reason.replace('_', ' ')}",
                 marker=dict(symbol="x", size=9, color=color, line=dict(width=1)),
                 customdata=np.column_stack([pnl[mask], ret[mask]]),
@@ -254,7 +260,7 @@ def trades_chart(equity: pl.DataFrame, trades: pl.DataFrame, *,
     if regimes:
         fig.layout.shapes = [*fig.layout.shapes, *regime_shapes(regimes)]
     fig.update_yaxes(title_text="Price")
-    return _base_layout(fig, 380, title)
+    return base_layout(fig, 380, title)
 
 
 # --------------------------------------------------------------------------------- sweep
@@ -287,7 +293,7 @@ def sweep_heatmap(results: Sequence[Mapping[str, Any]], x_param: str, y_param: s
     ))
     fig.update_xaxes(title_text=x_param, type="category")
     fig.update_yaxes(title_text=y_param, type="category")
-    fig = _base_layout(fig, 460, f"{metric} by {x_param} and {y_param}")
+    fig = base_layout(fig, 460, f"{metric} by {x_param} and {y_param}")
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -299,6 +305,6 @@ def sweep_line(results: Sequence[Mapping[str, Any]], param: str, metric: str) ->
                                name=metric, line=dict(color="#2563eb")))
     fig.update_xaxes(title_text=param)
     fig.update_yaxes(title_text=metric)
-    fig = _base_layout(fig, 380, f"{metric} by {param}")
+    fig = base_layout(fig, 380, f"{metric} by {param}")
     fig.update_layout(hovermode="closest")
     return fig

@@ -99,9 +99,7 @@ def sidebar(infos: Sequence[Any]) -> Any | None:
             return None
         by_symbol = {i.symbol: i for i in infos}
         if st.session_state.get("dataset") not in by_symbol:
-            from engine.market import default_symbol  # SP500 when present, else the first
-
-            st.session_state["dataset"] = default_symbol(infos)
+            st.session_state["dataset"] = next(iter(by_symbol))
         symbol = st.selectbox(
             "Dataset", list(by_symbol), key="dataset", persist_state="session",
             format_func=lambda s: dataset_label(by_symbol[s]),
@@ -182,7 +180,7 @@ def metric_cards(metrics: Mapping[str, Any], per_row: int = 5) -> None:
     docs = metric_docs()
     for start in range(0, len(CARDS), per_row):
         cols = st.columns(per_row)
-        for col, (name, label, kind) in zip(cols, CARDS[start:start + per_row]):
+        for col, (name, label, kind) in zip(cols, CARDS[start:start + per_row], strict=False):
             delta = None
             if name == "total_return_pct":
                 r, bh = metrics.get(name), metrics.get("buy_hold_return_pct")

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from ui.charts import LINE_COLORS, _base_layout, _thin, _x, _y
+from ui.charts import LINE_COLORS, base_layout, thin, x_values, y_values
 
 BEST, MEAN, WORST, DIVERSITY = "#16a34a", "#2563eb", "#dc2626", "#9333ea"
 #: Colour of each overfitting verdict (engine.evolution.overfitting).
@@ -117,7 +117,7 @@ def history_chart(history: Sequence[Mapping[str, Any]], *, height: int = 360,
     fig.update_yaxes(title_text="Fitness", secondary_y=False)
     fig.update_yaxes(title_text="Diversity", range=[0, 1.05], secondary_y=True,
                      showgrid=False)
-    return _base_layout(fig, height, title)
+    return base_layout(fig, height, title)
 
 
 def pareto_chart(population: Sequence[Any], front_uids: Sequence[int], x: str, y: str,
@@ -166,7 +166,7 @@ def pareto_chart(population: Sequence[Any], front_uids: Sequence[int], x: str, y
                             line=dict(width=3))))
     fig.update_xaxes(title_text=x)
     fig.update_yaxes(title_text=y)
-    fig = _base_layout(fig, 420, f"Pareto front: {x} vs {y} (all maximised)")
+    fig = base_layout(fig, 420, f"Pareto front: {x} vs {y} (all maximised)")
     fig.update_layout(hovermode="closest")  # Streamlit sets click-to-select (on_select)
     return fig
 
@@ -181,7 +181,7 @@ def distribution_chart(dist: pl.DataFrame, genes: Sequence[str], *, cols: int = 
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(genes),
                         vertical_spacing=0.28 / rows + 0.02, horizontal_spacing=0.06)
     if dist.height == 0:
-        return _base_layout(fig, 200, "")
+        return base_layout(fig, 200, "")
     stats = (dist.group_by("generation").agg(
         *[pl.col(g).quantile(q, "linear").alias(f"{g}|{n}") for g in genes
           for q, n in ((0.0, "min"), (0.1, "lo"), (0.5, "med"), (0.9, "hi"), (1.0, "max"))])
@@ -189,7 +189,9 @@ def distribution_chart(dist: pl.DataFrame, genes: Sequence[str], *, cols: int = 
     gx = stats.get_column("generation").to_numpy()
     for k, g in enumerate(genes):
         r, c = k // cols + 1, k % cols + 1
-        col = lambda n: stats.get_column(f"{g}|{n}").to_numpy()  # noqa: E731
+        def col(n: str, g: str = g) -> Any:
+            return stats.get_column(f"{g}|{n}").to_numpy()
+
         for lo, hi, alpha in (("min", "max", 0.08), ("lo", "hi", 0.22)):
             fig.add_trace(go.Scatter(x=gx, y=col(hi), mode="lines", line=dict(width=0),
                                      showlegend=False, hoverinfo="skip"), row=r, col=c)
@@ -216,7 +218,7 @@ def importance_chart(importance: Mapping[str, float]) -> go.Figure:
         marker=dict(color=[v for _, v in items], colorscale="Blues", cmin=0, cmax=1),
         hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
     fig.update_xaxes(title_text="|Spearman ρ| with fitness", range=[0, 1])
-    fig = _base_layout(fig, 80 + 24 * len(items), "Parameter importance")
+    fig = base_layout(fig, 80 + 24 * len(items), "Parameter importance")
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -231,20 +233,20 @@ def split_equity_chart(in_sample: pl.DataFrame, out_of_sample: pl.DataFrame | No
                              (out_of_sample, "out-of-sample", LINE_COLORS[2])):
         if eq is None or eq.height == 0:
             continue
-        eq = _thin(eq)
-        x = _x(eq)
-        fig.add_trace(go.Scatter(x=x, y=_y(eq, "buy_hold_equity"), mode="lines",
+        eq = thin(eq)
+        x = x_values(eq)
+        fig.add_trace(go.Scatter(x=x, y=y_values(eq, "buy_hold_equity"), mode="lines",
                                  name=f"Buy & hold ({label})",
                                  line=dict(color="#94a3b8", width=1.2,
                                            dash="solid" if label == "in-sample" else "dot")))
-        fig.add_trace(go.Scatter(x=x, y=_y(eq, "equity"), mode="lines",
+        fig.add_trace(go.Scatter(x=x, y=y_values(eq, "equity"), mode="lines",
                                  name=f"Strategy ({label})", line=dict(color=color, width=1.8)))
     if out_of_sample is not None and out_of_sample.height:
         ts = out_of_sample.get_column("timestamp")
         fig.add_vrect(x0=ts[0], x1=ts[-1], fillcolor="#f59e0b", opacity=0.08, line_width=0,
                       annotation_text="out-of-sample", annotation_position="top left")
     fig.update_yaxes(title_text="Equity")
-    fig = _base_layout(fig, 400, title)
+    fig = base_layout(fig, 400, title)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.08, xanchor="left", x=0))
     return fig
 
@@ -258,5 +260,5 @@ def progress_sparkline(history: Sequence[Mapping[str, Any]]) -> go.Figure:
     fig.add_trace(go.Scatter(x=gens, y=[_num(h.get("mean")) for h in history], name="Mean",
                              mode="lines", line=dict(color=MEAN, width=1.4)))
     fig.update_xaxes(title_text="Generation")
-    return _base_layout(fig, 200, "")
+    return base_layout(fig, 200, "")
 

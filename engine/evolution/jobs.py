@@ -76,4 +76,5 @@ def request_resume(run_id: int, generations: int | None = None, *,
     return start_background(run_id, generations, sched=sched)
 
 
-scheduler.on_startup(store.recover_interrupted)  # runs left "running" by a dead process → interrupted
+# runs left "running" by a dead process become "interrupted" when the scheduler starts
+scheduler.on_startup(store.recover_interrupted)

@@ -6,7 +6,10 @@ Backtest page and checks its metrics appear, runs the default sweep (heatmap) an
 the saved run; creates a tiny evolution run on the Evolution page, presses **Evolve** and
 waits for the live panel to report it finished; runs one offline analysis on AI Analyst (no
 API key) and sees its decision card labelled offline; finds the evolution job on System.
-No exception element on any page. Screenshots go to ``test-artifacts/`` (git-ignored).
+No exception element on any page. One more test starts, stops and restarts its own server
+exactly as a user does and opens a deep link (``/backtest``) first: it must render inside
+the shell with its sidebar (the reason pages live in ``app_pages/``), and no file watcher
+may run (``.streamlit/config.toml``). Screenshots go to ``test-artifacts/`` (git-ignored).
 Skipped cleanly when Chromium or the playwright package is missing; never downloads a
 browser.
 """
@@ -41,47 +44,61 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {**os.environ, "STRATLAB_DATA_DIR": str(data_dir),
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    for var in ("DATABASE_URL", "ANTHROPIC_API_KEY", "POPULATION_SIZE", "MAX_GENERATIONS",
+                "ELITE_SIZE", "FITNESS_THRESHOLD", "STREAMLIT_SERVER_FILE_WATCHER_TYPE"):
+        env.pop(var, None)
+    return env
+
+
+def _launch(port: int, data_dir: Path, log_path: Path, *extra: str) -> subprocess.Popen:
+    """``streamlit run app.py`` from the project folder (so .streamlit/config.toml applies),
+    waited on until healthy; fails with the server log if it does not come up."""
+    log = open(log_path, "a")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", *extra],
+        cwd=ROOT, env=_env(data_dir), stdout=log, stderr=subprocess.STDOUT,
+    )
+    log.close()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                        timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _terminate(proc)
+            pytest.fail("streamlit did not start:\n" + log_path.read_text())
+        time.sleep(0.3)
+
+
+def _terminate(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app on a free port with an isolated data directory (one start for the whole
     module); always stopped."""
     tmp_path = tmp_path_factory.mktemp("browser")
     port = _free_port()
-    env = {**os.environ, "STRATLAB_DATA_DIR": str(tmp_path / "lab"),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    for var in ("DATABASE_URL", "ANTHROPIC_API_KEY", "POPULATION_SIZE", "MAX_GENERATIONS",
-                "ELITE_SIZE", "FITNESS_THRESHOLD"):
-        env.pop(var, None)
-    log = open(tmp_path / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc = _launch(port, tmp_path / "lab", tmp_path / "streamlit.log",
+                   "--server.fileWatcherType", "none")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text())
-            time.sleep(0.3)
-        yield url
+        yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
+        _terminate(proc)
 
 
 def _settle(page, timeout: float = 60_000) -> None:
@@ -265,8 +282,8 @@ def test_evolution_ai_analyst_and_system(server, browser):
         for k in range(points.count()):
             box = points.nth(k).bounding_box()
             centres.append((box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
-        here = [c for u, c in zip(uids, centres) if u == current]
-        others = [(u, c) for u, c in zip(uids, centres) if u != current]
+        here = [c for u, c in zip(uids, centres, strict=True) if u == current]
+        others = [(u, c) for u, c in zip(uids, centres, strict=True) if u != current]
         target = None
         if others:  # the front member drawn farthest from the inspected one (no overlap)
             target = max(others, key=lambda uc: min(
@@ -353,3 +370,56 @@ def test_neural_models_trains_a_tiny_model_from_the_ui(server, browser):
         _shot(page, "12_model_registry")
     finally:
         page.close()
+
+
+def _inotify_fds(pid: int) -> int:
+    """How many inotify instances a process holds (a watchdog file watcher opens one)."""
+    fd_dir = Path(f"/proc/{pid}/fd")
+    count = 0
+    for fd in fd_dir.iterdir():
+        try:
+            count += "inotify" in os.readlink(fd)
+        except OSError:  # closed meanwhile
+            pass
+    return count
+
+
+def test_deep_link_after_a_restart_renders_inside_the_shell(browser, tmp_path):
+    """The reason pages live in app_pages/, not pages/: after a server (re)start, the first
+    request for a page URL must run app.py (shell, sidebar, session defaults) and not the
+    page file alone as a legacy multipage app. Started exactly as a user does — no watcher
+    flag — so it also checks .streamlit/config.toml's ``fileWatcherType = "none"`` holds."""
+    from ui.components import NAV
+
+    port, lab, log = _free_port(), tmp_path / "lab", tmp_path / "streamlit.log"
+    _terminate(_launch(port, lab, log))  # a first start creates the lab, then stops
+    proc = _launch(port, lab, log)  # the restart: no session has called st.navigation yet
+    try:
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(f"http://127.0.0.1:{port}/backtest")  # the very first request
+            _settle(page)
+            _no_exception(page, "Backtest opened by a deep link after a restart")
+            assert page.url.endswith("/backtest")
+            page.get_by_role("heading", name="Backtest", level=1).wait_for()
+            assert page.locator("h1").first.inner_text().strip() == "Backtest"
+            nav = page.locator("[data-testid='stSidebarNav']")
+            assert nav.is_visible(), "no sidebar navigation: the page ran outside the shell"
+            links = [t.strip().splitlines()[-1]  # after the icon's ligature ("home")
+                     for t in nav.locator("[data-testid='stSidebarNavLink']").all_inner_texts()]
+            assert links == [n.title for n in NAV]  # app.py's st.navigation, in NAV order
+            sidebar = page.locator("[data-testid='stSidebar']")
+            assert "Strategy Lab" in sidebar.inner_text()  # app.py's header
+            picker = sidebar.locator("[data-testid='stSelectbox']")  # ui.components.sidebar
+            sync_api.expect(picker).to_have_count(1)
+            sync_api.expect(picker.locator("[data-testid='stWidgetLabel']")).to_have_text(
+                "Dataset")
+            _shot(page, "13_deep_link_backtest_after_restart")
+            # the config's fileWatcherType = "none": a script has run, and no inotify
+            # watcher was opened (with "auto" watchdog holds one per server process)
+            assert _inotify_fds(proc.pid) == 0, log.read_text()[-2000:]
+        finally:
+            page.close()
+    finally:
+        _terminate(proc)

@@ -212,8 +212,7 @@ def test_a_run_on_a_missing_dataset_cannot_be_reopened(page):
 
 
 def test_promoted_strategy_loads_its_genes_and_reproduces_in_sample_metrics(app):
-    from engine.evolution import (EvolutionConfig, create_run, evolve, get_run, population,
-                                  promote)
+    from engine.evolution import EvolutionConfig, create_run, evolve, get_run, population, promote
 
     at = open_page(app, "backtest")
     symbol = at.session_state["dataset"]

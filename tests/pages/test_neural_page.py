@@ -6,8 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
-from engine.processes import current_owner
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -16,6 +14,7 @@ from engine.errors import StratLabError
 from engine.market import list_datasets
 from engine.neural import jobs
 from engine.neural.tables import TrainingEpoch, TrainingRun
+from engine.processes import current_owner
 
 PAGE = Path(__file__).resolve().parents[2] / "app_pages" / "neural_models.py"
 APP = Path(__file__).resolve().parents[2] / "app.py"

@@ -1,0 +1,96 @@
+"""The figure builders of the AI Analyst and Costs & Accuracy pages (ui.llm_charts), on
+hand-built engine records: the traces carry exactly the expected points."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from ui import llm_charts
+
+T0 = datetime(2024, 1, 1)
+
+
+def _bars(closes: list[float]) -> pl.DataFrame:
+    return pl.DataFrame({"timestamp": [T0 + timedelta(days=i) for i in range(len(closes))],
+                         "close": closes})
+
+
+def test_decision_chart_shows_the_window_up_to_the_as_of_date_and_the_levels():
+    bars = _bars([float(i) for i in range(300)])  # close of day i is i
+    as_of = T0 + timedelta(days=260)
+    doc = {"as_of": as_of.isoformat(), "price": 260.0, "provider": "offline",
+           "decision": {"decision": "BUY", "entry_price": 260.0, "stop_loss": 247.0,
+                        "take_profit": None}}
+    fig = llm_charts.decision_chart(bars, doc, "SYN")
+    close = fig.data[0]
+    # days 0..260 are up to the as-of date; the last 250 of them are days 11..260
+    assert list(close.y) == [float(i) for i in range(11, 261)]
+    assert list(close.x)[0] == T0 + timedelta(days=11) and list(close.x)[-1] == as_of
+    star = fig.data[1]
+    assert star.name == "BUY" and list(star.x) == [as_of] and list(star.y) == [260.0]
+    assert star.marker.symbol == "star" and star.marker.color == llm_charts.DECISION_COLORS["BUY"]
+    # entry and stop-loss drawn; no take-profit (None)
+    assert sorted(s.y0 for s in fig.layout.shapes) == [247.0, 260.0]
+    assert fig.layout.title.text == "SYN as of 2024-09-17 — BUY · offline"
+
+
+def test_decision_chart_without_a_decision_is_the_closes_alone():
+    doc = {"as_of": (T0 + timedelta(days=2)).isoformat(), "price": 3.0, "provider": "anthropic",
+           "decision": None}
+    fig = llm_charts.decision_chart(_bars([1.0, 2.0, 3.0, 4.0]), doc, "X")
+    assert len(fig.data) == 1 and list(fig.data[0].y) == [1.0, 2.0, 3.0]
+    assert not fig.layout.shapes
+    assert fig.layout.title.text == "X as of 2024-01-03 — none"
+
+
+def test_replay_chart_puts_each_decision_on_that_days_close():
+    bars = _bars([10.0, 11.0, 12.0, 13.0, 14.0])
+    day = [(T0 + timedelta(days=i)).isoformat() for i in range(5)]
+    decisions = [{"as_of": day[1], "decision": "BUY"}, {"as_of": day[3], "decision": "SELL"},
+                 {"as_of": day[4], "decision": "BUY"}]
+    fig = llm_charts.replay_chart(bars, decisions, "X", offline=True)
+    by_name = {t.name: t for t in fig.data}
+    assert list(by_name) == ["close", "BUY", "SELL"]  # no HOLD decision, no HOLD trace
+    assert list(by_name["BUY"].y) == [11.0, 14.0]
+    assert list(by_name["BUY"].x) == [T0 + timedelta(days=1), T0 + timedelta(days=4)]
+    assert list(by_name["SELL"].y) == [13.0]
+    assert by_name["SELL"].marker.symbol == "triangle-down"
+    assert fig.layout.title.text == "Replay of X · offline"
+
+
+def test_bar_chart_labels_heights_and_missing_values():
+    items = [{"model": "haiku", "acc": 0.5}, {"model": 7, "acc": None}]
+    fig = llm_charts.bar_chart(items, "model", "acc", "Accuracy", fmt=".0%")
+    bar = fig.data[0]
+    assert list(bar.x) == ["haiku", "7"] and list(bar.y) == [0.5, 0]
+    assert bar.texttemplate == "%{y:.0%}" and fig.layout.title.text == "Accuracy"
+
+
+def test_spend_per_day_has_the_daily_limit_line():
+    by_day = [{"day": "2024-01-01", "cost_usd": 0.25}, {"day": "2024-01-02", "cost_usd": 1.5}]
+    fig = llm_charts.spend_per_day_chart(by_day, 2.0)
+    assert list(fig.data[0].y) == [0.25, 1.5]
+    assert [s.y0 for s in fig.layout.shapes] == [2.0]
+
+
+def test_accuracy_over_time_leaves_out_days_without_a_score():
+    by_day = [{"date": "d1", "accuracy": 0.5, "win_rate": 0.25},
+              {"date": "d2", "accuracy": None, "win_rate": None},
+              {"date": "d3", "accuracy": 1.0, "win_rate": None}]
+    fig = llm_charts.accuracy_over_time_chart(by_day, " (incl. offline)")
+    acc, win = fig.data
+    assert list(acc.x) == ["d1", "d3"] and list(acc.y) == [0.5, 1.0]
+    assert list(win.x) == ["d1", "d3"] and list(win.y) == [0.25, None]
+    assert fig.layout.title.text.endswith("(incl. offline)")
+
+
+def test_calibration_against_the_diagonal():
+    cal = [{"mean_confidence": 55.0, "hit_rate": 0.4, "scored": 5},
+           {"mean_confidence": 65.0, "hit_rate": None, "scored": 0},
+           {"mean_confidence": 85.0, "hit_rate": 0.9, "scored": 10}]
+    perfect, observed = llm_charts.calibration_chart(cal).data
+    assert list(perfect.x) == [0, 100] and list(perfect.y) == [0, 1]
+    assert list(observed.x) == [55.0, 85.0] and list(observed.y) == [0.4, 0.9]
+    assert list(observed.text) == ["n=5", "n=10"]
