@@ -7,12 +7,12 @@ analyst, and every card and chart says "offline".
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import polars as pl
 import streamlit as st
 
+from engine.config import get_settings
 from engine.errors import StratLabError
 from engine.llm import analyze, estimate_replay, replay, screen
 from engine.market import list_datasets, load_dataset
@@ -26,7 +26,7 @@ def api_key() -> str | None:
         key = st.secrets.get("ANTHROPIC_API_KEY")
     except Exception:  # no secrets file
         key = None
-    return key or os.environ.get("ANTHROPIC_API_KEY") or None
+    return key or get_settings().llm.api_key()
 
 
 st.title("AI Analyst")

@@ -14,7 +14,6 @@ import argparse
 import importlib
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +24,7 @@ from engine.errors import StratLabError
 COMMAND_MODULES = ["engine.cli.data", "engine.cli.backtest", "engine.cli.llm", "engine.cli.evolution"]
 COMMAND_MODULES += ["engine.cli.models"]  # models …, retrain …
 COMMAND_MODULES += ["engine.cli.neural"]
+COMMAND_MODULES += ["engine.cli.config"]  # the settings and their reference
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as exc:
-        if os.environ.get("STRATLAB_DEBUG"):
+        from engine.config import debug_requested
+
+        if debug_requested():
             raise
         sys.stderr.write(f"error: internal error {type(exc).__name__}: {exc} "
                          "(set STRATLAB_DEBUG=1 for the traceback and please report it)\n")

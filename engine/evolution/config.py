@@ -1,9 +1,11 @@
 """The evolution run's configuration: one validated pydantic model.
 
 Defaults of the seed (``POPULATION_SIZE`` 50, ``MUTATION_RATE`` 0.1, ``CROSSOVER_RATE`` 0.8,
-``ELITE_SIZE`` 5, ``MAX_GENERATIONS`` 100, ``FITNESS_THRESHOLD`` 0.8) are each overridable by
-the environment variable of that name, read when a config is *created* (a stored run keeps
-the values it was created with). ``FITNESS_THRESHOLD=none`` disables the early stop.
+``ELITE_SIZE`` 5, ``MAX_GENERATIONS`` 100, ``FITNESS_THRESHOLD`` 0.8) come from the
+``evolution`` section of :mod:`engine.config` (environment variables of those names), read
+when a config is *created* (a stored run keeps the values it was created with); an explicit
+argument overrides them and passes the same field types (one rule for numbers: whole numbers
+without a decimal point, finite decimals). ``FITNESS_THRESHOLD=none`` disables the early stop.
 
 Every validation problem raises :class:`~engine.errors.ParameterError` naming the field and
 the fix (never a raw pydantic ``ValidationError``).
@@ -26,48 +28,31 @@ Split of the data (after ``start``/``end`` are applied, before anything else):
 
 from __future__ import annotations
 
-import math
-import os
 import random
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine.config import (
+    EliteSize,
+    FitnessThreshold,
+    Generations,
+    PopulationSize,
+    Probability,
+    get_settings,
+)
 from engine.errors import ParameterError
-
-#: Environment variables that override the seed defaults (read at config creation).
-ENV_DEFAULTS: dict[str, tuple[type, Any]] = {
-    "POPULATION_SIZE": (int, 50),
-    "MUTATION_RATE": (float, 0.1),
-    "CROSSOVER_RATE": (float, 0.8),
-    "ELITE_SIZE": (int, 5),
-    "MAX_GENERATIONS": (int, 100),
-    "FITNESS_THRESHOLD": (float, 0.8),
-}
 
 DEFAULT_OBJECTIVES = ("total_return_pct", "max_drawdown_pct", "sharpe")
 
 
-def _env(name: str) -> Any:
-    kind, default = ENV_DEFAULTS[name]
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    text = raw.strip()
-    if name == "FITNESS_THRESHOLD" and text.lower() in ("none", "off", "inf"):
-        return None
-    try:
-        value = kind(float(text)) if kind is int and float(text) == int(float(text)) else kind(text)
-    except ValueError:
-        raise ParameterError(
-            f"environment variable {name}={raw!r} is not a {kind.__name__}; "
-            f"set it like {name}={default} or unset it"
-        ) from None
-    return value
+def _env(field: str) -> Any:
+    """The environment default of ``field`` (validated by :class:`EvolutionSettings`)."""
+    return getattr(get_settings().evolution, field)
 
 
 def _default_backend() -> str:
-    return "ray" if os.environ.get("STRATLAB_RAY_ADDRESS") else "process"
+    return "ray" if get_settings().evolution.ray_address else "process"
 
 
 def _fresh_seed() -> int:
@@ -113,12 +98,12 @@ class EvolutionConfig(BaseModel):
     objective: Literal["single", "multi"] = "single"
     objectives: list[str] = Field(default_factory=lambda: list(DEFAULT_OBJECTIVES))
     fitness: str = "sharpe_score"
-    population_size: int = Field(default_factory=lambda: _env("POPULATION_SIZE"))
-    generations: int = Field(default_factory=lambda: _env("MAX_GENERATIONS"))
-    crossover_rate: float = Field(default_factory=lambda: _env("CROSSOVER_RATE"))
-    mutation_rate: float = Field(default_factory=lambda: _env("MUTATION_RATE"))
-    elite_size: int = Field(default_factory=lambda: _env("ELITE_SIZE"))
-    fitness_threshold: float | None = Field(default_factory=lambda: _env("FITNESS_THRESHOLD"))
+    population_size: PopulationSize = Field(default_factory=lambda: _env("population_size"))
+    generations: Generations = Field(default_factory=lambda: _env("max_generations"))
+    crossover_rate: Probability = Field(default_factory=lambda: _env("crossover_rate"))
+    mutation_rate: Probability = Field(default_factory=lambda: _env("mutation_rate"))
+    elite_size: EliteSize = Field(default_factory=lambda: _env("elite_size"))
+    fitness_threshold: FitnessThreshold = Field(default_factory=lambda: _env("fitness_threshold"))
     tournament_size: int = 3
     islands: int = 1
     migration_interval: int = 5
@@ -151,15 +136,6 @@ class EvolutionConfig(BaseModel):
             v = [str(s).strip() for s in v if str(s).strip()]
             if not v:
                 raise ValueError("is empty")
-        return v
-
-    @field_validator("fitness_threshold", mode="before")
-    @classmethod
-    def _threshold(cls, v: Any) -> Any:
-        if isinstance(v, str) and v.strip().lower() in ("none", "off", "inf", ""):
-            return None
-        if isinstance(v, float) and math.isinf(v):
-            return None
         return v
 
     @field_validator("objectives")

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from engine.config import get_settings
 from engine.errors import StratLabError
 from engine.llm import costs
 from engine.llm.cache import ResponseCache, context_key, system_blocks
@@ -57,8 +57,8 @@ class MissingAPIKey(StratLabError):
 
 
 def resolve_api_key(api_key: str | None = None) -> str | None:
-    """The key passed in, else ``ANTHROPIC_API_KEY``, else None."""
-    return api_key or os.environ.get(ENV_KEY) or None
+    """The key passed in, else ``ANTHROPIC_API_KEY`` (the ``llm`` settings), else None."""
+    return api_key or get_settings().llm.api_key()
 
 
 _secrets: set[str] = set()

@@ -16,7 +16,6 @@ The file is re-read when it changes on disk (its modification time is part of th
 
 from __future__ import annotations
 
-import os
 import string
 import threading
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from engine.config import PROJECT_ROOT
+from engine.config import PROJECT_ROOT, get_settings
 from engine.errors import StratLabError
 
 DEFAULT_PATH = PROJECT_ROOT / "prompts" / "prompts.yaml"
@@ -268,7 +267,8 @@ _cache: dict[tuple[str, float], LLMConfig] = {}
 
 
 def config_path() -> Path:
-    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
+    """``STRATLAB_PROMPTS`` (the ``llm`` settings), else ``prompts/prompts.yaml``."""
+    return get_settings().llm.prompts_path
 
 
 def load_config(path: str | Path | None = None) -> LLMConfig:
