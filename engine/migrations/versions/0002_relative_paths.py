@@ -1,8 +1,9 @@
 """Stored file paths become relative, so a lab folder can be moved.
 
 The release before this one stored absolute paths: ``datasets.path``,
-``model_versions.file_path``, ``training_runs.result["file_path"]`` and the ``file_path`` of
-each version card (``<data dir>/model_versions/<version>.neural.json``). Each is rewritten
+``model_versions.file_path``, ``training_runs.result["file_path"]`` and the ``file_path``
+(and ``scaler_path``) of each version card
+(``<data dir>/model_versions/<version>.neural.json``). Each is rewritten
 to the form :mod:`engine.paths` reads, against the *current* data directory
 (``get_settings().data_dir``):
 
@@ -107,13 +108,14 @@ def _rewrite_card(card_path: Path, data_dir: Path) -> None:
         card = json.loads(card_path.read_text())
     except (OSError, ValueError):
         return
-    old = card.get("file_path")
-    if not isinstance(old, str):
+    changed = False
+    for key in ("file_path", "scaler_path"):
+        old = card.get(key)
+        if isinstance(old, str):
+            card[key] = relative_path(old, data_dir, what=f"version card {card_path.name}")
+            changed = changed or card[key] != old
+    if not changed:
         return
-    new = relative_path(old, data_dir, what=f"version card {card_path.name}")
-    if new == old:
-        return
-    card["file_path"] = new
     tmp = card_path.with_name(f".{card_path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(card, indent=1, default=str))
     os.replace(tmp, card_path)
