@@ -4,9 +4,11 @@ is the one CI runs."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from engine.backtest import GENOME_PARAMS, METRIC_NAMES, STRATEGIES
-from engine.config import PROJECT_ROOT
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 README = (PROJECT_ROOT / "README.md").read_text()
 METRICS_PAGE = (PROJECT_ROOT / "docs" / "metrics.md").read_text()
