@@ -66,7 +66,8 @@ def test_the_scan_sees_the_references_in_code():
 
 
 def test_a_reference_to_a_missing_page_or_heading_is_reported():
-    assert broken_refs("see docs/no-such-page.md", "x") == ["x: docs/no-such-page.md does not exist"]
+    assert broken_refs("see docs/no-such-page.md", "x") == [
+        "x: docs/no-such-page.md does not exist"]
     assert broken_refs("see docs/metrics.md#no-such-heading", "x") == [
         "x: docs/metrics.md has no heading #no-such-heading"]
     assert broken_refs("see docs/metrics.md and ../shared/docs/elsewhere.md", "x") == []
