@@ -11,12 +11,18 @@ order they were given (that order is the tie-break when several signal on one ba
 2. pending entries fill at the open while fewer than ``max_positions`` positions are open,
    each sized ``size`` of the equity marked at that open (default ``1/max_positions``; a long
    never spends more cash than the account holds) — so with ``max_positions=1`` and two
-   symbols signalling on the same bar, the one given first is bought and the other ignored;
+   symbols signalling on the same bar, the one given first is bought and the other's signal
+   is dropped (not queued; a symbol that cannot afford one unit leaves the slot to the next);
 3. stop-loss/take-profit of positions entered before this bar, as in a single backtest;
 4. equity marked at the close; if it is wiped out, every position is liquidated at the close.
 
 The ``position`` column of the equity frame is the number of positions open at each close.
 Buy-and-hold is the equal-weight basket.
+
+Since the shared step (issue 8) the rules above are unchanged from the earlier, separate
+portfolio kernel; the one numeric difference is that equity at a close is now
+``cash + Σ size·close`` (positions summed first, then cash) rather than cash accumulated
+symbol by symbol, which can move a multi-symbol equity curve in its last binary digit.
 """
 
 from __future__ import annotations

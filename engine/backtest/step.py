@@ -24,10 +24,12 @@ deterministic):
       open (exit reason ``signal``);
    b. entries — every flat symbol with a ``+1`` signal (``-1`` when shorting is allowed)
       opens at the open while fewer than ``max_positions`` positions are open. An exit
-      followed by an entry in the same symbol is the reversal of rule 7. Size: all-in
-      (``size_frac <= 0``) is whole units of the cash, ``floor(cash / (open·(1+c)))``;
-      otherwise ``size_frac`` of the equity marked at this open (cash + Σ size·open),
-      a long never spending more than the cash. With one symbol and no position the
+      followed by an entry in the same symbol is the reversal of rule 7. A symbol that
+      cannot afford one unit leaves the slot to the next; a signal that finds no free slot
+      is dropped, not queued. Size: all-in (``size_frac <= 0``) spends the cash,
+      ``floor(cash / (open·(1+c)))`` whole units (unfloored when fractional); otherwise
+      ``size_frac`` of the equity marked at this open (cash + Σ size·open), a long never
+      spending more than the cash. With one symbol and no position the
       equity at the open *is* the cash, so this is rule 4 exactly;
 2. stop-loss / take-profit of positions entered before bar ``i`` (levels are fractions of
    the fill price; a long's stop fills at min(open, sl), its target at max(open, tp),
@@ -172,6 +174,39 @@ def stop_hit_nb(size, sl, tp, sl_frac, tp_frac, open_, high, low):
     return -1, 0.0
 
 
+@njit(cache=True)
+def enter_nb(pos, k, i, sig, open_, cash, size_frac, sl_frac, tp_frac, commission,
+             whole_units):
+    """Size and open symbol ``k`` at bar ``i``'s open (rule 4); returns (cash, opened)."""
+    if size_frac <= 0.0:
+        budget = cash
+    else:
+        eq_open = cash
+        for q in range(pos.shape[0]):
+            eq_open += pos[q, P_SIZE] * open_[q, i]
+        budget = size_frac * eq_open
+        if sig > 0 and budget > cash:
+            budget = cash
+    return open_position_nb(pos, k, i, sig, open_[k, i], budget, sl_frac, tp_frac, commission,
+                            whole_units, cash)
+
+
+@njit(cache=True)
+def close_at_end_nb(close, pos, record, trades, n_tr, stats):
+    """List positions still open after the last bar (reason ``end``, no exit commission)."""
+    s_n, n = close.shape
+    for k in range(s_n):
+        size = pos[k, P_SIZE]
+        if size != 0.0:
+            entry_price = pos[k, P_ENTRY_PRICE]
+            entry_comm = pos[k, P_ENTRY_COMM]
+            px = close[k, n - 1]
+            pnl = size * (px - entry_price) - entry_comm
+            n_tr = record_trade_nb(record, trades, n_tr, stats, k, int(pos[k, P_ENTRY_BAR]),
+                                   n - 1, entry_price, px, size, pnl, EXIT_END, entry_comm)
+    return n_tr
+
+
 def _compile_bar_loop(n_symbols: int):
     """The bar loop, compiled for exactly ``n_symbols`` symbols (0: as many as the rows).
 
@@ -271,36 +306,3 @@ def _compile_bar_loop(n_symbols: int):
 simulate_bars_nb = _compile_bar_loop(0)
 #: The same bar loop specialised for one symbol (1-row inputs): the single-backtest kernel.
 simulate_one_bars_nb = _compile_bar_loop(1)
-
-
-@njit(cache=True)
-def enter_nb(pos, k, i, sig, open_, cash, size_frac, sl_frac, tp_frac, commission,
-             whole_units):
-    """Size and open symbol ``k`` at bar ``i``'s open (rule 4); returns (cash, opened)."""
-    if size_frac <= 0.0:
-        budget = cash
-    else:
-        eq_open = cash
-        for q in range(pos.shape[0]):
-            eq_open += pos[q, P_SIZE] * open_[q, i]
-        budget = size_frac * eq_open
-        if sig > 0 and budget > cash:
-            budget = cash
-    return open_position_nb(pos, k, i, sig, open_[k, i], budget, sl_frac, tp_frac, commission,
-                            whole_units, cash)
-
-
-@njit(cache=True)
-def close_at_end_nb(close, pos, record, trades, n_tr, stats):
-    """List positions still open after the last bar (reason ``end``, no exit commission)."""
-    s_n, n = close.shape
-    for k in range(s_n):
-        size = pos[k, P_SIZE]
-        if size != 0.0:
-            entry_price = pos[k, P_ENTRY_PRICE]
-            entry_comm = pos[k, P_ENTRY_COMM]
-            px = close[k, n - 1]
-            pnl = size * (px - entry_price) - entry_comm
-            n_tr = record_trade_nb(record, trades, n_tr, stats, k, int(pos[k, P_ENTRY_BAR]),
-                                   n - 1, entry_price, px, size, pnl, EXIT_END, entry_comm)
-    return n_tr

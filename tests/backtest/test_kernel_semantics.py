@@ -31,27 +31,27 @@ from engine.backtest.enums import (
 # ----------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------
-def bars(o, c, h=None, l=None):
+def bars(o, c, h=None, lo=None):
     """OHLC arrays; high/low default to 0.5 outside max/min(open, close) (no stop hits)."""
     o = np.asarray(o, float)
     c = np.asarray(c, float)
     h = np.maximum(o, c) + 0.5 if h is None else np.asarray(h, float)
-    l = np.minimum(o, c) - 0.5 if l is None else np.asarray(l, float)
-    assert (h >= np.maximum(o, c)).all() and (l <= np.minimum(o, c)).all()
-    return o, h, l, c
+    lo = np.minimum(o, c) - 0.5 if lo is None else np.asarray(lo, float)
+    assert (h >= np.maximum(o, c)).all() and (lo <= np.minimum(o, c)).all()
+    return o, h, lo, c
 
 
-def sim(o, c, sig, h=None, l=None, *, short=False, sl=0.0, tp=0.0, size=0.0, cash=1000.0,
+def sim(o, c, sig, h=None, lo=None, *, short=False, sl=0.0, tp=0.0, size=0.0, cash=1000.0,
         comm=0.0, whole=True):
     """Run the kernel; return (trades as dicts, equity, position, stats)."""
-    o, h, l, c = bars(o, c, h, l)
+    o, h, lo, c = bars(o, c, h, lo)
     sig = np.asarray(sig, np.int8)
     assert sig.shape == c.shape
     eq = np.empty_like(c)
     pos = np.empty_like(c)
     stats = np.zeros(N_STATS)
     rec = new_trades(np.count_nonzero(sig) + 1)
-    n_tr = K.simulate_nb(o, h, l, c, sig, short, float(sl), float(tp), float(size), float(cash),
+    n_tr = K.simulate_nb(o, h, lo, c, sig, short, float(sl), float(tp), float(size), float(cash),
                          float(comm), whole, eq, pos, stats, True, rec)
     trades = [
         {
@@ -75,13 +75,13 @@ def kernel_metrics(eq, pos, stats, cash, c, ppy=252.0):
     return dict(zip(KERNEL_METRICS, out.tolist(), strict=True))
 
 
-def frame(o, c, h=None, l=None, volume=None):
-    o, h, l, c = bars(o, c, h, l)
+def frame(o, c, h=None, lo=None, volume=None):
+    o, h, lo, c = bars(o, c, h, lo)
     n = len(c)
     t0 = datetime(2024, 1, 1)
     return pl.DataFrame({
         "timestamp": [t0 + timedelta(days=i) for i in range(n)],
-        "open": o, "high": h, "low": l, "close": c,
+        "open": o, "high": h, "low": lo, "close": c,
         "volume": np.full(n, 1000.0) if volume is None else np.asarray(volume, float),
     }).with_columns(pl.col("timestamp").cast(pl.Datetime("us")))
 

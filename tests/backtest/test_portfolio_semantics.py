@@ -58,10 +58,10 @@ def assert_portfolio_is_single(single, port, symbol: str) -> None:
     assert not bad, bad
 
 
-def run_kernel(o, h, l, c, sig, *, max_positions, size, sl=0.0, tp=0.0, short=False,
+def run_kernel(o, h, lo, c, sig, *, max_positions, size, sl=0.0, tp=0.0, short=False,
                cash=10_000.0, comm=C):
     """simulate_portfolio_nb on 2-D (symbol, bar) lists; (trades as dicts, equity, pos)."""
-    arr = [np.ascontiguousarray(np.asarray(x, float)) for x in (o, h, l, c)]
+    arr = [np.ascontiguousarray(np.asarray(x, float)) for x in (o, h, lo, c)]
     sig = np.ascontiguousarray(np.asarray(sig, np.int8))
     n = sig.shape[1]
     eq, pos, stats = np.empty(n), np.empty(sig.shape), np.zeros(N_STATS)

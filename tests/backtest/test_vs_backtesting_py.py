@@ -174,7 +174,7 @@ def assert_same_trades(goog, rule, p, *, short=False, sl=None, tp=None, commissi
     opens = GOOG["Open"].to_numpy()
     for reason, size_, px, j, peer_sl, peer_tp in zip(
             closed["exit_reason"], closed["size"], closed["exit_price"], theirs.ExitBar,
-            theirs.SL, theirs.TP):
+            theirs.SL, theirs.TP, strict=True):
         o = opens[j]
         if reason == "signal":
             assert px == o
