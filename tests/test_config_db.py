@@ -105,7 +105,9 @@ print(json.dumps({"created": created, "expected": expected, "imported": imported
 """
     res = json.loads(_run_fresh(code, tmp_path / "lab"))
     assert res["imported"] == []  # no table module was imported before init_db
-    assert len(res["expected"]) == 21
+    # the tables the old release created only when their module happened to be imported first
+    assert {"job_runs", "evolution_runs", "evolution_individuals", "promoted_strategies",
+            "model_versions", "retrain_records", "training_runs"} <= set(res["expected"])
     assert set(res["created"]) == set(res["expected"]) | {"alembic_version"}
 
 
