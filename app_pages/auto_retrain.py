@@ -10,10 +10,12 @@ import polars as pl
 import streamlit as st
 
 from engine import registry, retrain
-from engine.errors import StratLabError
+from ui import components
+from ui.components import error_line
 
 ss = st.session_state
-for key, value in {"ar_notice": None, "ar_status": None, "ar_jobs_ready": False}.items():
+NOTICE = "ar_notice"
+for key, value in {"ar_status": None, "ar_jobs_ready": False}.items():
     ss.setdefault(key, value)
 
 #: policy field → (label, help, kind)
@@ -39,48 +41,37 @@ FIELDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _message(exc: Exception) -> str:
-    if isinstance(exc, StratLabError):
-        return str(exc)
-    return f"Unexpected error ({type(exc).__name__}: {exc})."
-
-
-def _num(v: Any, digits: int = 4) -> str:
-    return "n/a" if v is None else f"{v:.{digits}f}"
-
-
-def _pct(v: Any) -> str:
-    return "n/a" if v is None else f"{v:,.2f} %"
-
-
 # ----------------------------------------------------------------------------- callbacks
 
 def _retrain_now(version_id: str) -> None:
-    try:
-        rec = retrain.schedule_retrain(version_id, "manual")
-        ss["ar_notice"] = ("success", f"Retrain of {version_id} queued (record #{rec.id}); it "
-                           "runs in the background — the queue below updates.")
-    except Exception as exc:
-        ss["ar_notice"] = ("error", _message(exc))
+    components.call_engine(
+        NOTICE, retrain.schedule_retrain, version_id, "manual",
+        ok=lambda rec: f"Retrain of {version_id} queued (record #{rec.id}); it runs in the "
+                       "background — the queue below updates.")
+
+
+def _reset_policy_and_jobs() -> None:
+    retrain.reset_policy()
+    retrain.ensure_retrain_jobs()
 
 
 def _reset_policy() -> None:
-    try:
-        retrain.reset_policy()
-        retrain.ensure_retrain_jobs()
-        ss["ar_notice"] = ("success", "Policy reset to the environment / seed defaults.")
-    except Exception as exc:
-        ss["ar_notice"] = ("error", _message(exc))
+    components.call_engine(NOTICE, _reset_policy_and_jobs,
+                           ok="Policy reset to the environment / seed defaults.")
     for name in FIELDS:
         ss.pop(f"ar_p_{name}", None)
     ss.pop("ar_p_auto_retrain", None)
 
 
+def _save_policy(values: dict[str, Any]) -> None:
+    retrain.save_policy(values)
+    retrain.ensure_retrain_jobs()
+
+
 def _run_check() -> None:
-    try:
-        ss["ar_status"] = [s.to_dict() for s in retrain.check()]
-    except Exception as exc:
-        ss["ar_notice"] = ("error", _message(exc))
+    statuses = components.call_engine(NOTICE, retrain.check)
+    if statuses is not None:
+        ss["ar_status"] = [s.to_dict() for s in statuses]
 
 
 # ---------------------------------------------------------------------------------- parts
@@ -105,12 +96,7 @@ def policy_form(policy: retrain.RetrainPolicy) -> None:
             "Retrain automatically when a trigger fires", value=policy.auto_retrain,
             key="ar_p_auto_retrain", help="Off: the monitor only reports.")
         if st.form_submit_button("Save policy", type="primary"):
-            try:
-                retrain.save_policy(values)
-                retrain.ensure_retrain_jobs()
-                ss["ar_notice"] = ("success", "Policy saved.")
-            except Exception as exc:
-                ss["ar_notice"] = ("error", _message(exc))
+            components.call_engine(NOTICE, _save_policy, values, ok="Policy saved.")
             st.rerun()
     st.button("Reset to defaults", key="ar_reset_btn", on_click=_reset_policy)
 
@@ -214,7 +200,7 @@ def job_panel() -> None:
             ss["ar_jobs_ready"] = True
         info = retrain.monitor_job_info()
     except Exception as exc:
-        st.warning(f"The background monitoring job is not available: {_message(exc)}")
+        st.warning(f"The background monitoring job is not available: {error_line(exc)}")
         return
     if info is None:
         st.caption("The monitoring job is not scheduled.")
@@ -232,15 +218,12 @@ st.title("Auto-Retrain")
 st.caption("Deployed models are checked on the newest data; when accuracy or return drops by "
            "the thresholds (or the interval passes) they are retrained, and the new version "
            "is deployed only if it beats the deployed one on a held-out recent window.")
-notice = ss.get("ar_notice")
-if notice:
-    getattr(st, notice[0])(notice[1])
-    ss["ar_notice"] = None
+components.show_notice(NOTICE)
 
 try:
     policy = retrain.get_policy()
 except Exception as exc:  # a bad environment variable, for example
-    st.error(_message(exc))
+    st.error(error_line(exc))
     policy = None
 
 st.subheader("Policy")
@@ -258,7 +241,7 @@ monitoring(statuses)
 try:
     retrain_button(statuses)
 except Exception as exc:
-    st.error(_message(exc))
+    st.error(error_line(exc))
 
 st.subheader("Queue")
 queue_panel()

@@ -10,7 +10,7 @@ from engine.llm import accuracy_report, breaker_states, cost_summary, fill_outco
 from engine.llm.prompts import prompt_text  # not yet re-exported by engine.llm
 from engine.llm.tracking import aggregate_daily  # not yet re-exported by engine.llm
 from ui import llm_charts
-from ui.components import fmt_pct
+from ui.formatting import fmt_pct
 
 
 def pct(v) -> str:

@@ -4,107 +4,30 @@ shown with ``st.error`` (a tampered file is refused with its message, never a tr
 
 from __future__ import annotations
 
-from typing import Any
-
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from engine import registry
-from engine.errors import StratLabError
+from ui import components
+from ui.components import error_line
+from ui.formatting import fmt_num, fmt_pct
+from ui.registry_charts import equity_overlay, lineage_figure
 
 ss = st.session_state
 ENVS = list(registry.ENVIRONMENTS)
 SORTS = {"Newest": ("created_at", True), "Oldest": ("created_at", False),
          "Accuracy (high first)": ("accuracy", True), "Return (high first)": ("return_pct", True),
          "Sharpe (high first)": ("sharpe", True), "Type": ("model_type", False)}
-REL_COLORS = {"trained": "#6b7280", "retrained_from": "#2563eb", "promoted_from": "#16a34a",
-              "parent": "#9333ea"}
+NOTICE = "mr_notice"
 for key, value in {"mr_type": "All", "mr_status": "Active", "mr_tag": "", "mr_search": "",
-                   "mr_sort": "Newest", "mr_notice": None, "mr_env": ENVS[0]}.items():
+                   "mr_sort": "Newest", "mr_env": ENVS[0]}.items():
     ss.setdefault(key, value)
 
 
-def _message(exc: Exception) -> str:
-    if isinstance(exc, StratLabError):
-        return str(exc)
-    return f"Unexpected error ({type(exc).__name__}: {exc}); the registry is unchanged."
-
-
 def _act(label: str, fn, *args, **kwargs) -> None:
-    """Button callback: run an engine action, leave a notice for the next run of the page."""
-    try:
-        out = fn(*args, **kwargs)
-        ss["mr_notice"] = ("success", label.format(out=out))
-    except Exception as exc:  # shown with st.error on the next run, never a traceback
-        ss["mr_notice"] = ("error", _message(exc))
-
-
-def _pct(v: Any) -> str:
-    return "n/a" if v is None else f"{v:,.2f} %"
-
-
-def _num(v: Any, digits: int = 4) -> str:
-    return "n/a" if v is None else f"{v:.{digits}f}"
-
-
-# ----------------------------------------------------------------------------- figures
-
-def equity_overlay(curves: dict[str, dict | None], names: dict[str, str]) -> go.Figure:
-    fig = go.Figure()
-    for i, (key, curve) in enumerate(curves.items()):
-        if curve:
-            fig.add_trace(go.Scatter(x=curve["x"], y=curve["y"], mode="lines", name=names[key],
-                                     line={"color": ("#2563eb", "#ea580c")[i % 2]}))
-    fig.update_layout(title="Equity curves", height=360, margin={"l": 10, "r": 10, "t": 40,
-                                                                 "b": 10},
-                      legend={"orientation": "h"})
-    return fig
-
-
-def lineage_figure(graph: dict[str, Any]) -> go.Figure:
-    """Generations left to right (ancestors, the version, descendants); edges coloured by
-    relationship; the chosen version is drawn larger."""
-    nodes = graph["nodes"]
-    by_depth: dict[int, list[dict]] = {}
-    for n in nodes:
-        by_depth.setdefault(n["depth"], []).append(n)
-    pos = {}
-    for d, group in by_depth.items():
-        for i, n in enumerate(group):
-            pos[n["version_id"]] = (d, i - (len(group) - 1) / 2)
-    fig = go.Figure()
-    for rel, color in REL_COLORS.items():
-        xs, ys = [], []
-        for e in graph["edges"]:
-            if e["relationship"] == rel:
-                (x0, y0), (x1, y1) = pos[e["source"]], pos[e["target"]]
-                xs += [x0, x1, None]
-                ys += [y0, y1, None]
-        if xs:
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=rel.replace("_", " "),
-                                     line={"color": color, "width": 2}, hoverinfo="skip"))
-    for e in graph["edges"]:
-        (x0, y0), (x1, y1) = pos[e["source"]], pos[e["target"]]
-        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=3, arrowsize=1.2, standoff=14,
-                           arrowcolor=REL_COLORS.get(e["relationship"], "#6b7280"), text="")
-    fig.add_trace(go.Scatter(
-        x=[pos[n["version_id"]][0] for n in nodes], y=[pos[n["version_id"]][1] for n in nodes],
-        mode="markers+text", name="versions", text=[n["version_id"] for n in nodes],
-        textposition="top center",
-        marker={"size": [26 if n["version_id"] == graph["root"] else 16 for n in nodes],
-                "color": ["#16a34a" if n["deployed_to"] else
-                          "#9ca3af" if n["status"] == "ARCHIVED" else "#2563eb" for n in nodes],
-                "line": {"width": 1, "color": "#111827"}},
-        hovertext=[f"{n['version_id']}<br>{n['model_type']} · {n['status']}<br>accuracy "
-                   f"{_num(n['accuracy'])}<br>deployed: {', '.join(n['deployed_to']) or '-'}"
-                   for n in nodes], hoverinfo="text"))
-    fig.update_layout(title="Lineage (parents → children)", height=380, showlegend=True,
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      xaxis={"title": "generation", "dtick": 1, "zeroline": False},
-                      yaxis={"visible": False})
-    return fig
+    """Button callback: run an engine action, leave a notice for the next run of the page
+    (``label`` is formatted with the action's result as ``out``)."""
+    components.call_engine(NOTICE, fn, *args, ok=lambda out: label.format(out=out), **kwargs)
 
 
 # -------------------------------------------------------------------------------- parts
@@ -134,7 +57,8 @@ def deployments_panel() -> None:
             if cur:
                 snap = cur.performance_snapshot
                 st.caption(f"since {cur.deployed_at:%Y-%m-%d %H:%M} · accuracy "
-                           f"{_num(snap.get('accuracy'))} · return {_pct(snap.get('return_pct'))}")
+                           f"{fmt_num(snap.get('accuracy'))} · return "
+                           f"{fmt_pct(snap.get('return_pct'), fraction=False)}")
                 st.button(f"Roll back {env}", key=f"mr_rollback_{env}",
                           on_click=_act, args=("Rolled back: {out.environment} now runs "
                                                "{out.version_id}.", registry.rollback, env))
@@ -147,8 +71,8 @@ def version_tab(infos: list[registry.ModelVersionInfo]) -> None:
         return
     info = registry.get_version(vid)
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Accuracy", _num(info.accuracy))
-    c2.metric("Return", _pct(info.return_pct))
+    c1.metric("Accuracy", fmt_num(info.accuracy))
+    c2.metric("Return", fmt_pct(info.return_pct, fraction=False))
     c3.metric("Status", info.status)
     c4.metric("Deployed to", ", ".join(info.deployed_to) or "—")
     created = f"{info.created_at:%Y-%m-%d %H:%M}"
@@ -193,7 +117,7 @@ def compare_tab(ids: list[str]) -> None:
     try:
         cmp = registry.compare(a, b, recompute_equity=True)
     except Exception as exc:
-        st.error(_message(exc))
+        st.error(error_line(exc))
         return
     st.dataframe(pl.DataFrame({"Metric": [r["metric"] for r in cmp["metrics"]],
                                "A": [r["a"] for r in cmp["metrics"]],
@@ -252,16 +176,13 @@ def history_tab() -> None:
 st.title("Model Registry")
 st.caption("Every trained model is a version with its file's SHA-256; deploy one to paper or "
            "production, roll back, compare, and follow its lineage.")
-notice = ss.get("mr_notice")
-if notice:
-    getattr(st, notice[0])(notice[1])
-    ss["mr_notice"] = None
+components.show_notice(NOTICE)
 
 try:
     all_versions = registry.list_versions()
     deployments_panel()
 except Exception as exc:
-    st.error(_message(exc))
+    st.error(error_line(exc))
     st.stop()
 
 if not all_versions:
@@ -293,13 +214,13 @@ with tab_v:
     try:
         version_tab(shown or all_versions)
     except Exception as exc:
-        st.error(_message(exc))
+        st.error(error_line(exc))
 with tab_c:
     compare_tab(ids)
 with tab_l:
     try:
         lineage_tab(ids)
     except Exception as exc:
-        st.error(_message(exc))
+        st.error(error_line(exc))
 with tab_h:
     history_tab()

@@ -9,13 +9,10 @@ this page only reads the ``training_runs`` / ``training_epochs`` rows, polling t
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from engine.errors import StratLabError
 from engine.neural import (
@@ -27,6 +24,8 @@ from engine.neural import (
 )
 from engine.neural.jobs import request_stop
 from ui import components
+from ui import neural_charts as nc
+from ui.formatting import fmt_pct
 from ui.state import ensure
 
 ss = st.session_state
@@ -42,52 +41,40 @@ DEFAULTS: dict[str, Any] = {
     "nn_patience": 5, "nn_prob_pct": 0.0, "nn_device": "auto", "nn_accum": 1,
     "nn_commission_pct": 0.1, "nn_run_id": None,
 }
-CLASS_COLORS = {"buy": "#16a34a", "sell": "#dc2626", "hold": "#94a3b8"}
-
-
-def _layout(fig: go.Figure, height: int, title: str) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
-                      title=dict(text=title), hovermode="x unified",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="right",
-                                  x=1))
-    return fig
-
-
-def _pct(v: Any) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else \
-        f"{100 * v:.1f} %"
+NOTICE = "nn_notice"
 
 
 # ------------------------------------------------------------------------------ callbacks
 
+def _config_from_widgets() -> Any:
+    return make_config(
+        symbol=ss["nn_dataset"], model_type=ss["nn_model"], horizon=int(ss["nn_horizon"]),
+        threshold=round(ss["nn_threshold_pct"] / 100.0, 10), epochs=int(ss["nn_epochs"]),
+        batch_size=int(ss["nn_batch"]), learning_rate=float(ss["nn_lr"]),
+        sequence_length=int(ss["nn_seq"]), seed=int(ss["nn_seed"]),
+        patience=int(ss["nn_patience"]), device=ss["nn_device"],
+        grad_accum_steps=int(ss["nn_accum"]),
+        prob_threshold=round(ss["nn_prob_pct"] / 100.0, 10),
+        commission=round(ss["nn_commission_pct"] / 100.0, 10),
+        **SIZES[ss["nn_size"]],
+    )
+
+
 def _start_training() -> None:
     """Train button: validate the setup, start the background job, follow its run."""
-    try:
-        cfg = make_config(
-            symbol=ss["nn_dataset"], model_type=ss["nn_model"], horizon=int(ss["nn_horizon"]),
-            threshold=round(ss["nn_threshold_pct"] / 100.0, 10), epochs=int(ss["nn_epochs"]),
-            batch_size=int(ss["nn_batch"]), learning_rate=float(ss["nn_lr"]),
-            sequence_length=int(ss["nn_seq"]), seed=int(ss["nn_seed"]),
-            patience=int(ss["nn_patience"]), device=ss["nn_device"],
-            grad_accum_steps=int(ss["nn_accum"]),
-            prob_threshold=round(ss["nn_prob_pct"] / 100.0, 10),
-            commission=round(ss["nn_commission_pct"] / 100.0, 10),
-            **SIZES[ss["nn_size"]],
-        )
-        job_id = start_training_job(cfg)
-    except StratLabError as exc:
-        ss["nn_notice"] = ("error", str(exc))
+    cfg = components.call_engine(NOTICE, _config_from_widgets)  # bad settings: one line
+    if cfg is None:
         return
-    ss["nn_run_id"] = int(job_id.removeprefix("training-"))
-    ss["nn_notice"] = ("success", f"Training started in the background ({job_id}); "
-                       "you can leave this page and come back.")
+    job_id = components.call_engine(
+        NOTICE, start_training_job, cfg,
+        ok=lambda job: f"Training started in the background ({job}); you can leave this "
+                       "page and come back.")
+    if job_id is not None:
+        ss["nn_run_id"] = int(job_id.removeprefix("training-"))
 
 
 def _stop(run_id: int) -> None:
-    try:
-        request_stop(run_id)
-    except StratLabError as exc:
-        ss["nn_notice"] = ("error", str(exc))
+    components.call_engine(NOTICE, request_stop, run_id)
 
 
 # ---------------------------------------------------------------------------------- setup
@@ -142,60 +129,6 @@ def setup(infos) -> None:
         st.caption(f":orange[{info.symbol} is synthetic data — not a real market.]")
 
 
-# --------------------------------------------------------------------------------- charts
-
-def history_chart(epochs: list[dict]) -> go.Figure:
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
-    x = [e["epoch"] for e in epochs]
-    for col, (key, name, color, dash) in enumerate((
-            ("train_loss", "train loss", "#2563eb", None), ("val_loss", "val loss", "#ea580c",
-                                                            None),
-            ("train_acc", "train acc", "#2563eb", "dot"), ("val_acc", "val acc", "#ea580c",
-                                                          "dot"))):
-        fig.add_trace(go.Scatter(x=x, y=[e[key] for e in epochs], name=name,
-                                 mode="lines+markers", line=dict(color=color, dash=dash)),
-                      row=1, col=1 + col // 2)
-    fig.update_xaxes(title_text="epoch")
-    return _layout(fig, 300, "Training progress (train and validation)")
-
-
-def confusion_chart(cm: list[list[int]]) -> go.Figure:
-    names = ["sell", "hold", "buy"]
-    fig = go.Figure(go.Heatmap(z=cm, x=names, y=names, colorscale="Blues", showscale=False,
-                               text=cm, texttemplate="%{text}",
-                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
-    fig.update_xaxes(title_text="predicted")
-    fig.update_yaxes(title_text="true", autorange="reversed")
-    return _layout(fig, 320, "Confusion matrix (test period)")
-
-
-def predictions_chart(pred: dict[str, list]) -> go.Figure:
-    df = pl.DataFrame({k: pred[k] for k in ("timestamp", "close", "label")}).with_columns(
-        pl.col("timestamp").str.to_datetime())
-    fig = go.Figure(go.Scatter(x=df["timestamp"], y=df["close"], name="Close", mode="lines",
-                               line=dict(color="#334155", width=1.2)))
-    for label, symbol in (("buy", "triangle-up"), ("sell", "triangle-down")):
-        sub = df.filter(pl.col("label") == label)
-        fig.add_trace(go.Scatter(x=sub["timestamp"], y=sub["close"], mode="markers",
-                                 name=f"Predicted {label}",
-                                 marker=dict(symbol=symbol, size=8,
-                                             color=CLASS_COLORS[label])))
-    fig.update_yaxes(title_text="Price")
-    return _layout(fig, 360, "Test period: the model's predictions on the price")
-
-
-def equity_chart(eq: dict[str, list], name: str) -> go.Figure:
-    x = pl.Series(eq["timestamp"]).str.to_datetime()
-    fig = go.Figure()
-    for key, label, color in (("buy_hold", "Buy & hold", "#94a3b8"),
-                              ("baseline", "Logistic baseline", "#ea580c"),
-                              ("model", name, "#2563eb")):
-        fig.add_trace(go.Scatter(x=x, y=eq[key], name=label, mode="lines",
-                                 line=dict(color=color, width=1.8 if key == "model" else 1.3)))
-    fig.update_yaxes(title_text="Equity")
-    return _layout(fig, 340, "Test period: model vs logistic baseline vs buy-and-hold")
-
-
 # -------------------------------------------------------------------------------- results
 
 def show_result(res: dict) -> None:
@@ -210,9 +143,12 @@ def show_result(res: dict) -> None:
     st.caption(f"Test period {dates[0][:10]} → {dates[1][:10]} "
                f"({res['split']['sizes']['test']} labelled bars) · file sha256 "
                f"`{res['file_hash'][:16]}…`")
-    cards = [("Test accuracy", _pct(m["accuracy"])),
-             ("Logistic baseline", _pct(m["baseline_accuracy"])),
-             (f"Majority ({m['majority_class']})", _pct(m["majority_accuracy"])),
+    def pct(v: Any) -> str:  # accuracies are shares of 1
+        return fmt_pct(v, fraction=True, digits=1)
+
+    cards = [("Test accuracy", pct(m["accuracy"])),
+             ("Logistic baseline", pct(m["baseline_accuracy"])),
+             (f"Majority ({m['majority_class']})", pct(m["majority_accuracy"])),
              ("Model return", components.fmt(bt["total_return_pct"], "pct")),
              ("Baseline return", components.fmt(base["total_return_pct"], "pct")),
              ("Buy & hold", components.fmt(res["buy_hold_return_pct"], "pct")),
@@ -221,7 +157,7 @@ def show_result(res: dict) -> None:
              ("Trades", components.fmt(bt["n_trades"], "int")),
              ("Samples/s", f"{res['samples_per_second'] or 0:,.0f}")]
     for row in (cards[:5], cards[5:]):
-        for col, (label, value) in zip(st.columns(5), row):
+        for col, (label, value) in zip(st.columns(5), row, strict=True):
             col.metric(label, value)
     if m["accuracy"] is not None and m["baseline_accuracy"] is not None and \
             m["accuracy"] <= m["baseline_accuracy"]:
@@ -247,11 +183,11 @@ def show_result(res: dict) -> None:
                    f"test {components.fmt(m.get('test_loss'))} (class-weighted "
                    "cross-entropy)")
     with right:
-        st.plotly_chart(confusion_chart(m["confusion_matrix"]), key="nn_confusion",
+        st.plotly_chart(nc.confusion_chart(m["confusion_matrix"]), key="nn_confusion",
                         config={"displaylogo": False})
-    st.plotly_chart(predictions_chart(res["predictions"]), key="nn_pred_chart",
+    st.plotly_chart(nc.predictions_chart(res["predictions"]), key="nn_pred_chart",
                     config={"displaylogo": False})
-    st.plotly_chart(equity_chart(res["equity"], name), key="nn_equity_chart",
+    st.plotly_chart(nc.equity_chart(res["equity"], name), key="nn_equity_chart",
                     config={"displaylogo": False})
     with st.expander("Backtest metrics: model vs baseline"):
         keys = [k for k in bt if k != "periods_per_year"]
@@ -287,7 +223,7 @@ def progress_panel(run_id: int) -> None:
     if run.status in ("failed", "interrupted") and run.error:
         st.error(run.error)
     if run.epochs:
-        st.plotly_chart(history_chart(run.epochs), key="nn_history_chart",
+        st.plotly_chart(nc.history_chart(run.epochs), key="nn_history_chart",
                         config={"displaylogo": False})
     was_active = ss.get("nn_polling") == run.id
     ss["nn_polling"] = run.id if run.active else None
@@ -304,9 +240,7 @@ st.caption("LSTM and Transformer models that label each bar Buy / Hold / Sell fr
            "features of past bars. Every result is shown against a logistic-regression "
            "baseline, the majority class and buy-and-hold: simple models often do as well "
            "on market data.")
-notice = ss.pop("nn_notice", None)
-if notice:
-    getattr(st, notice[0])(notice[1])
+components.show_notice(NOTICE)
 infos = ss.get("datasets") or []
 if not infos:
     st.info("No dataset to train on: import one on **Market Data**.")

@@ -1,5 +1,6 @@
 """Page components shared by several pages: the sidebar, metric cards, the import report,
-number formats, and calling the engine with a notice instead of a traceback.
+and calling the engine with a notice instead of a traceback (number formats:
+:mod:`ui.formatting`).
 
 They draw what the engine returned; they never compute what the engine should.
 """
@@ -17,6 +18,7 @@ import polars as pl
 import streamlit as st
 
 from engine.errors import StratLabError
+from ui.formatting import fmt_pct, missing
 
 T = TypeVar("T")
 
@@ -129,27 +131,10 @@ def metric_docs() -> dict[str, str]:
     return docs
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and not math.isfinite(value))
-
-
-def fmt_pct(value: Any, *, fraction: bool, digits: int = 2) -> str:
-    """A percentage for the screen, "n/a" when missing (None, NaN, ±inf).
-
-    The engine uses two conventions and the caller must say which one ``value`` is in:
-    ``fraction=True`` for a share of 1 (accuracy 0.553 → "55.3 %" with ``digits=1``),
-    ``fraction=False`` for a value already in percent (``total_return_pct`` 12.345 →
-    "12.35 %"). Thousands are separated ("1,234.50 %").
-    """
-    if _missing(value):
-        return "n/a"
-    return f"{100 * value if fraction else value:,.{digits}f} %"
-
-
 def fmt(value: Any, kind: str = "num") -> str:
     """A metric value for a card: ``pct`` (already in percent) → "12.30 %", ``int``,
     ``num`` → 2 decimals."""
-    if _missing(value):
+    if missing(value):
         return "n/a"
     if kind == "pct":
         return fmt_pct(value, fraction=False)

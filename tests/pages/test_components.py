@@ -1,4 +1,5 @@
-"""ui.components' number format and engine-call helper (the one copy every page uses)."""
+"""ui.formatting's number formats and ui.components' engine-call helper (the one copy of
+each that every page uses)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import math
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.components import error_line, fmt, fmt_pct
+from ui.components import error_line, fmt
+from ui.formatting import fmt_num, fmt_pct
 
 
 @pytest.mark.parametrize(("value", "fraction", "digits", "text"), [
@@ -32,6 +34,11 @@ def test_fmt_pct_missing_is_na(missing):
 def test_fmt_pct_needs_the_unit():
     with pytest.raises(TypeError, match="fraction"):
         fmt_pct(0.5)  # type: ignore[call-arg]
+
+
+def test_fmt_num():
+    assert fmt_num(0.5) == "0.5000" and fmt_num(1 / 3, 2) == "0.33"
+    assert fmt_num(None) == fmt_num(math.nan) == "n/a"
 
 
 def test_metric_card_pct_is_percent_points():
