@@ -221,6 +221,36 @@ def test_an_old_lab_missing_tables_gets_them(old_lab):
     assert set(db.load_metadata().tables) <= names
 
 
+def test_processes_opening_a_new_lab_at_once_migrate_it_once(tmp_path):
+    """Four engines (as four processes would) create the same new database concurrently:
+    BEGIN IMMEDIATE lets one build it; the others find it at head."""
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    engines = [db.make_engine(url) for _ in range(4)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(engines))
+
+    def open_lab(eng) -> None:
+        try:
+            start.wait()
+            db.migrate(eng)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_lab, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with engines[0].connect() as conn:
+        versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    assert [v[0] for v in versions] == [migrations.HEAD]
+    for e in engines:
+        e.dispose()
+
+
 def test_a_database_from_a_newer_release_is_refused_with_the_fix(isolated_lab):
     from engine.errors import StratLabError
 
