@@ -2,8 +2,11 @@
 
 - ``llm_calls`` — one row per model call attempt (reserved → ok / error / invalid /
   refused) or response-cache hit (``cached``): model, prompt and version, tokens in / out /
-  cache write / cache read, reserved and actual cost, latency, status. Budgets are summed
-  from it.
+  cache write / cache read, reserved and actual cost, latency, status; ``estimated`` when
+  the cost is the reservation (a timeout, an anomaly) and ``anomaly`` (with
+  ``acknowledged_at``) when the reply's usage cannot be true. Budgets are summed from it.
+- ``llm_breakers`` — each model's circuit breaker (consecutive failures, when it opened),
+  so separate command-line runs and the app see the same state.
 - ``llm_budget_lock`` — one row locked (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's
   ``BEGIN IMMEDIATE`` serialises writers anyway) while a reservation checks the budget.
 - ``llm_response_cache`` — replies keyed by prompt, model and the bucketed context.
@@ -52,6 +55,24 @@ class LLMCall(SQLModel, table=True):
     attempts: int = 0
     error: str = Field(default="", sa_column=Column(Text))
     settled_at: datetime | None = Field(default=None, sa_type=DateTime)
+    #: cost_usd is the reservation, not a price of reported usage (a timeout, an anomaly)
+    estimated: bool = False
+    #: why the reply's usage cannot be true ("" when it can); blocks paid calls until
+    #: acknowledged (engine.llm.costs.acknowledge_anomalies)
+    anomaly: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    acknowledged_at: datetime | None = Field(default=None, sa_type=DateTime)
+
+
+class LLMBreaker(SQLModel, table=True):
+    """One model's circuit breaker, shared by every process of the lab."""
+
+    __tablename__ = "llm_breakers"
+
+    model_id: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    opened_at: float | None = None  # wall-clock epoch seconds (time.time) when it opened
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime)
 
 
 class LLMBudgetLock(SQLModel, table=True):
@@ -130,4 +151,5 @@ class AIPerformanceMetric(SQLModel, table=True):
     total_api_cost: float = 0.0
 
 
-__all__ = ["AIDecision", "AIPerformanceMetric", "LLMBudgetLock", "LLMCall", "LLMResponseCache"]
+__all__ = ["AIDecision", "AIPerformanceMetric", "LLMBreaker", "LLMBudgetLock", "LLMCall",
+           "LLMResponseCache"]
