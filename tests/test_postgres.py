@@ -59,8 +59,15 @@ def test_datasets_backtests_and_history_on_postgres(postgres, goog, tmp_path):
 
 def test_evolution_registry_and_llm_tracking_on_postgres(postgres, goog, tmp_path):
     """Every subsystem's tables and queries, not only the foundation's, run on PostgreSQL."""
-    from engine.evolution import (EvolutionConfig, create_run, evolve, get_run, history,
-                                  population, promote)
+    from engine.evolution import (
+        EvolutionConfig,
+        create_run,
+        evolve,
+        get_run,
+        history,
+        population,
+        promote,
+    )
     from engine.llm.analyst import analyze, replay
     from engine.llm.costs import cost_summary
     from engine.llm.tracking import accuracy_report
