@@ -15,17 +15,22 @@ def test_first_run_shows_welcome_datasets_and_links(app):
     assert any("Welcome" in i.value for i in at.info)
     datasets = table(at, "Synthetic")
     symbols = list(datasets["Symbol"])
-    assert {"SYN-TREND", "SYN-RANGE", "SYN-VOLATILE"} <= set(symbols)
-    assert datasets["Synthetic"].all()  # bundled samples are labelled synthetic
+    assert {"SP500", "NASDAQ", "SYN-TREND", "SYN-RANGE", "SYN-VOLATILE"} <= set(symbols)
+    synthetic = dict(zip(symbols, datasets["Synthetic"], strict=True))
+    # the real samples are labelled real, the generated ones synthetic
+    assert not synthetic["SP500"] and not synthetic["NASDAQ"]
+    assert all(synthetic[s] for s in symbols if s.startswith("SYN-"))
     links = {link.proto.label: link.proto for link in at.get("page_link")}
     from ui.components import NAV
 
     assert set(links) == {nav.title for nav in NAV}  # a link to every page of the app
     assert {"Overview", "Market Data", "Backtest"} <= set(links)
     assert all(link.page_script_hash for link in links.values())  # resolved to app pages
-    # the shared sidebar names the active dataset and flags synthetic data
-    assert at.sidebar.selectbox(key="dataset").value in symbols
-    assert any("Synthetic" in c.value for c in at.sidebar.caption)
+    # the shared sidebar names the active dataset and flags synthetic data (only)
+    active = at.sidebar.selectbox(key="dataset").value
+    assert active in symbols
+    flagged = any("Synthetic" in c.value for c in at.sidebar.caption)
+    assert flagged == bool(synthetic[active])
 
 
 def test_recent_backtests_are_listed(app):

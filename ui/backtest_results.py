@@ -1,0 +1,78 @@
+"""The Backtest page's results: running one backtest (saved to history) and drawing it —
+metric cards, equity, drawdown, trades chart and table."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from engine.backtest import run_backtest
+from engine.backtest.history import save_run  # not yet re-exported by engine.backtest
+from engine.errors import StratLabError
+from engine.market import dataset_fingerprint
+from ui import charts, components
+
+ss = st.session_state
+
+
+def describe(strategy: str, params: dict) -> str:
+    """``sma_cross(fast=10, slow=30)``: a run's strategy and parameters in one line."""
+    return f"{strategy}(" + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                      for k, v in params.items()) + ")"
+
+
+def run(info, data, strategy, params, settings, *, save: bool) -> dict | None:
+    """One backtest; saved to history when ``save``; the page keeps it in session state."""
+    t0 = time.perf_counter()
+    try:
+        with st.spinner("Running backtest…"):
+            result = run_backtest(data, strategy, params, settings)
+            ts = data.get_column("timestamp")
+            run_id = save_run(result, info.symbol, start=ts[0], end=ts[-1],
+                              fingerprint=dataset_fingerprint(data)) if save else None
+    except StratLabError as exc:
+        st.error(str(exc))
+        return None
+    out = {"result": result, "symbol": info.symbol, "run_id": run_id, "start": ts[0],
+           "end": ts[-1], "seconds": time.perf_counter() - t0, "note": None}
+    ss["bt_result"] = out
+    return out
+
+
+def show_result(out: dict) -> None:
+    res = out["result"]
+    saved = f"run #{out['run_id']}" if out.get("run_id") else "not saved"
+    st.markdown(f"**{out['symbol']}** · `{describe(res.strategy, res.params)}` · "
+                f"{out['start']:%Y-%m-%d} → {out['end']:%Y-%m-%d} · {saved}")
+    st.caption(f"cash {res.settings.cash:,.0f} · commission {res.settings.commission:.3%} · "
+               f"stop-loss {res.settings.stop_loss or 'off'} · take-profit "
+               f"{res.settings.take_profit or 'off'} · size "
+               f"{res.settings.size or 'all-in'} · "
+               f"{'long/short' if res.settings.allow_short else 'long only'} · "
+               f"computed in {out['seconds'] * 1000:,.0f} ms")
+    components.metric_cards(res.metrics)
+    st.plotly_chart(charts.equity_chart(res.equity), key="bt_equity_chart",
+                    config={"displaylogo": False})
+    st.plotly_chart(charts.drawdown_chart(res.equity), key="bt_drawdown_chart",
+                    config={"displaylogo": False})
+    st.plotly_chart(charts.trades_chart(res.equity, res.trades), key="bt_trades_chart",
+                    config={"displaylogo": False})
+    st.markdown(f"**Trades** ({res.trades.height})")
+    if res.trades.height:
+        st.dataframe(
+            res.trades, hide_index=True, key="bt_trades_table",
+            column_config={
+                "entry_price": st.column_config.NumberColumn(format="%.4f"),
+                "exit_price": st.column_config.NumberColumn(format="%.4f"),
+                "size": st.column_config.NumberColumn(format="%.4g"),
+                "pnl": st.column_config.NumberColumn(format="%.2f"),
+                "return_pct": st.column_config.NumberColumn("return %", format="%.2f"),
+                "commission": st.column_config.NumberColumn(format="%.2f"),
+            },
+        )
+        st.download_button("Download trades (CSV)", res.trades.write_csv(),
+                           file_name=f"trades_{out['symbol']}_{res.strategy}.csv",
+                           mime="text/csv", key="bt_trades_csv")
+    else:
+        st.caption("No trades: the strategy never signalled in this range.")
