@@ -238,8 +238,8 @@ def test_package_exports_exactly_its_public_names():
         "Generations", "LLMSettings", "LearningRate", "NeuralSettings", "NonNegative",
         "Number", "NumberOrNone", "PopulationSize", "Positive", "Probability",
         "RetrainSettings", "RuntimeSettings", "Section", "SequenceLength", "Settings",
-        "StorageSettings", "Whole", "debug_requested", "describe", "env_name",
-        "get_settings", "reset_settings", "rule", "settings_markdown", "settings_table",
+        "StorageSettings", "Whole", "check_value", "debug_requested", "describe", "env_name",
+        "get_settings", "problem", "reset_settings", "rule", "settings_markdown", "settings_table",
         "settings_values"])
     assert all(hasattr(config, name) for name in config.__all__)
     assert PROJECT_ROOT == Path(__file__).resolve().parent.parent
@@ -276,3 +276,102 @@ def test_the_config_command(capsys, monkeypatch):
     monkeypatch.setenv("EPOCHS", "-1")
     assert main(["config"]) == 2
     assert capsys.readouterr().err.startswith("error: EPOCHS=-1 is not valid: must be a whole")
+
+
+# ---------------------------------------------- each subsystem takes its section
+
+@pytest.mark.parametrize("var, raw", [("EPOCHS", "-1"), ("BATCH_SIZE", "0"),
+                                      ("LEARNING_RATE", "nan"), ("SEQUENCE_LENGTH", "60.0")])
+def test_training_refuses_bad_environment_defaults(monkeypatch, var, raw):
+    # issue 9 item 9: EPOCHS=-1 used to train 0 epochs and register an untrained model
+    from engine.neural import TrainConfig, make_config
+
+    monkeypatch.setenv(var, raw)
+    with pytest.raises(ConfigError, match=rf"^{var}={raw} is not valid: .*; set {var} to "):
+        TrainConfig(symbol="X")
+    with pytest.raises(ConfigError, match=rf"^{var}={raw} is not valid"):
+        make_config(symbol="X")
+
+
+def test_training_flags_override_the_environment_and_pass_the_same_rule(monkeypatch):
+    from engine.neural import make_config
+
+    monkeypatch.setenv("EPOCHS", "7")
+    assert make_config(symbol="X").epochs == 7
+    assert make_config(symbol="X", epochs=3).epochs == 3
+    for bad in (-1, 0, 10_001, "5.0", 5.0, True):
+        with pytest.raises(ParameterError, match="epochs"):
+            make_config(symbol="X", epochs=bad)
+    with pytest.raises(ParameterError, match="learning_rate: Value error, must be a finite"):
+        make_config(symbol="X", learning_rate=float("nan"))
+
+
+def test_model_storage_reads_the_storage_section(monkeypatch, tmp_path):
+    from engine.neural import storage
+
+    assert storage.model_dir() == get_settings().data_dir / "models"
+    monkeypatch.setenv("SCALER_STORAGE_PATH", str(tmp_path / "s"))
+    assert storage.scaler_dir() == tmp_path / "s"
+    assert storage.version_dir() == get_settings().data_dir / "model_versions"
+
+
+def test_the_retrain_policy_reads_the_retrain_section(monkeypatch):
+    from engine import retrain
+    from engine.config import RetrainSettings, env_name
+
+    assert retrain.POLICY_ENV == {f: env_name(RetrainSettings, f)
+                                  for f in RetrainSettings.model_fields}
+    assert retrain.RetrainPolicy().to_dict() == RetrainSettings().model_dump()
+    monkeypatch.setenv("MIN_DATA_POINTS", "500")
+    monkeypatch.setenv("RETRAIN_AUTO", "off")
+    p = retrain.default_policy()
+    assert (p.min_data_points, p.auto_retrain) == (500, False)
+    monkeypatch.setenv("MIN_DATA_POINTS", "500.0")
+    with pytest.raises(ConfigError, match=r"^MIN_DATA_POINTS=500\.0 is not valid: must be a "
+                                          r"whole number ≥ 1"):
+        retrain.default_policy()
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"min_data_points": "500.0"}, r"^min_data_points=500\.0 is not valid: must be a whole"),
+    ({"min_data_points": 500.5}, r"^min_data_points=500\.5 is not valid: must be a whole"),
+    ({"interval_hours": "nan"}, r"^interval_hours=nan is not valid: must be a finite number"),
+    ({"accuracy_threshold": float("inf")}, r"^accuracy_threshold=inf is not valid"),
+    ({"auto_retrain": "maybe"}, r"^auto_retrain=maybe is not valid: must be true or false"),
+])
+def test_saved_policy_values_pass_the_environment_rule(changes, message):
+    from engine import retrain
+
+    with pytest.raises(ConfigError, match=message):
+        retrain.save_policy(changes)
+    saved = retrain.save_policy({"min_data_points": "500", "auto_retrain": "no"})
+    assert (saved.min_data_points, saved.auto_retrain) == (500, False)
+    assert retrain.get_policy() == saved
+
+
+def test_the_llm_client_and_prompts_read_the_llm_section(monkeypatch, tmp_path):
+    from engine.llm.client import resolve_api_key
+    from engine.llm.prompts import config_path
+
+    assert resolve_api_key() is None and resolve_api_key("given") == "given"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-env")
+    assert resolve_api_key() == "sk-env" and resolve_api_key("given") == "given"
+    assert config_path() == PROJECT_ROOT / "prompts" / "prompts.yaml"
+    monkeypatch.setenv("STRATLAB_PROMPTS", str(tmp_path / "p.yaml"))
+    assert config_path() == tmp_path / "p.yaml"
+
+
+def test_an_explicit_value_never_reads_the_variable_it_overrides(monkeypatch):
+    from engine.evolution import EvolutionConfig
+    from engine.neural import make_config
+
+    monkeypatch.setenv("EPOCHS", "many")
+    monkeypatch.setenv("BATCH_SIZE", "64")
+    cfg = make_config(symbol="X", epochs=2)  # the flag replaces EPOCHS
+    assert (cfg.epochs, cfg.batch_size) == (2, 64)
+    with pytest.raises(ConfigError, match="^EPOCHS=many is not valid"):
+        make_config(symbol="X")  # the bad default is the one used: refused
+    monkeypatch.setenv("POPULATION_SIZE", "50.0")
+    assert EvolutionConfig(symbols=["X"], population_size=20).population_size == 20
+    with pytest.raises(ConfigError, match=r"^POPULATION_SIZE=50\.0 is not valid"):
+        EvolutionConfig(symbols=["X"])

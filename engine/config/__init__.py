@@ -61,17 +61,19 @@ from engine.config.sections import (
     RuntimeSettings,
     Section,
     StorageSettings,
+    check_value,
     env_name,
+    problem,
     rule,
 )
 from engine.config.settings import Settings, debug_requested, get_settings, reset_settings
 
 __all__ = [
-    "ENV_NAMES", "PROJECT_ROOT", "SECTIONS", "AtLeastOne", "BatchSize", "ConfigError",
-    "EliteSize", "Epochs", "EvolutionSettings", "FitnessThreshold", "Flag", "FolderPath",
-    "Generations", "LLMSettings", "LearningRate", "NeuralSettings", "NonNegative", "Number",
-    "NumberOrNone", "PopulationSize", "Positive", "Probability", "RetrainSettings",
-    "RuntimeSettings", "Section", "SequenceLength", "Settings", "StorageSettings", "Whole",
-    "debug_requested", "describe", "env_name", "get_settings", "reset_settings", "rule",
+    "ENV_NAMES", "PROJECT_ROOT", "SECTIONS", "AtLeastOne", "BatchSize", "ConfigError", "EliteSize",
+    "Epochs", "EvolutionSettings", "FitnessThreshold", "Flag", "FolderPath", "Generations",
+    "LLMSettings", "LearningRate", "NeuralSettings", "NonNegative", "Number", "NumberOrNone",
+    "PopulationSize", "Positive", "Probability", "RetrainSettings", "RuntimeSettings", "Section",
+    "SequenceLength", "Settings", "StorageSettings", "Whole", "check_value", "debug_requested",
+    "describe", "env_name", "get_settings", "problem", "reset_settings", "rule",
     "settings_markdown", "settings_table", "settings_values",
 ]

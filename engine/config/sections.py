@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, TypeAdapter, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.config.rules import (
@@ -230,11 +230,38 @@ def _explain(section: type[Section], err: dict[str, Any], values: dict[str, Any]
         return str(err.get("msg"))
     env = env_name(section, field)
     raw = values.get(field, values.get(env, os.environ.get(env, err.get("input"))))
+    return problem(section, field, raw, env)
+
+
+def problem(section: type[Section], field: str, raw: Any, label: str) -> str:
+    """``LABEL=raw is not valid: must be <rule>; set LABEL to <rule> (default …)``; a label
+    that is the variable's name adds ``or unset it``."""
     shown = raw if isinstance(raw, str) and raw and raw.strip() == raw and " " not in raw \
         else repr(raw)
     words = rule(section, field)
     hint = (" (written without a decimal point)" if words.startswith("a whole")
-            and isinstance(raw, str) and re.search(r"[.eE]", raw) else "")
+            and (isinstance(raw, float) or isinstance(raw, str) and re.search(r"[.eE]", raw))
+            else "")
     default = section.model_fields[field].json_schema_extra["shown"]  # type: ignore[index]
-    return (f"{env}={shown} is not valid: must be {words}{hint}; set {env} to {words} "
-            f"(default {default}) or unset it")
+    unset = " or unset it" if label == env_name(section, field) else ""
+    return (f"{label}={shown} is not valid: must be {words}{hint}; set {label} to {words} "
+            f"(default {default}){unset}")
+
+
+def check_value(section: type[Section], field: str, value: Any, label: str | None = None
+                ) -> Any:
+    """``value`` (a flag, page or saved value) checked by the type of ``section.field``:
+    the same rule as the environment variable. Raises :class:`ConfigError` naming ``label``
+    (default: the field's name)."""
+    info = section.model_fields[field]
+    adapter = _adapters.get((section, field))
+    if adapter is None:
+        adapter = _adapters[(section, field)] = TypeAdapter(
+            Annotated[(info.annotation, *info.metadata)])
+    try:
+        return adapter.validate_python(value)
+    except ValidationError:
+        raise ConfigError(problem(section, field, value, label or field)) from None
+
+
+_adapters: dict[tuple[type[Section], str], TypeAdapter] = {}

@@ -6,6 +6,7 @@ import os
 import threading
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from engine.config.rules import ConfigError
 from engine.config.sections import (
@@ -18,6 +19,8 @@ from engine.config.sections import (
     RuntimeSettings,
     Section,
     StorageSettings,
+    check_value,
+    env_name,
 )
 
 
@@ -57,6 +60,23 @@ class Settings:
     @property
     def datasets_dir(self) -> Path:
         return self.storage.datasets_dir
+
+    def default(self, section: str, field: str) -> Any:
+        """One environment default, for a run configuration's unset field.
+
+        Normally the section's value; when another variable of the section is bad, only
+        this one is checked — a flag that overrides ``EPOCHS`` never reads ``EPOCHS``, while
+        the default that *is* used passes the same rule and message.
+        """
+        try:
+            return getattr(getattr(self, section), field)
+        except ConfigError:
+            cls = SECTIONS[section]
+            env = env_name(cls, field)
+            raw = os.environ.get(env)
+            if raw is None or not raw.strip():
+                return cls.model_fields[field].default
+            return check_value(cls, field, raw, env)
 
     def __repr__(self) -> str:
         read = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if k in SECTIONS)

@@ -48,11 +48,11 @@ DEFAULT_OBJECTIVES = ("total_return_pct", "max_drawdown_pct", "sharpe")
 
 def _env(field: str) -> Any:
     """The environment default of ``field`` (validated by :class:`EvolutionSettings`)."""
-    return getattr(get_settings().evolution, field)
+    return get_settings().default("evolution", field)
 
 
 def _default_backend() -> str:
-    return "ray" if get_settings().evolution.ray_address else "process"
+    return "ray" if get_settings().default("evolution", "ray_address") else "process"
 
 
 def _fresh_seed() -> int:

@@ -238,7 +238,7 @@ class RayBackend:
             raise ParameterError("backend ray needs `pip install ray`; or use backend process")
         self.ray = ray
         if not ray.is_initialized():
-            address = get_settings().evolution.ray_address
+            address = get_settings().default("evolution", "ray_address")
             ray.init(address=address, include_dashboard=False, ignore_reinit_error=True,
                      log_to_driver=False)
         n = cfg.workers or max(1, int(ray.available_resources().get("CPU", 1)))
@@ -261,6 +261,6 @@ class RayBackend:
 
 def make_backend(cfg: EvolutionConfig, windows: Windows):
     """The backend the config asks for (``STRATLAB_RAY_ADDRESS`` forces ``ray``)."""
-    name = "ray" if get_settings().evolution.ray_address else cfg.backend
+    name = "ray" if get_settings().default("evolution", "ray_address") else cfg.backend
     cls = {"inline": InlineBackend, "process": ProcessBackend, "ray": RayBackend}[name]
     return cls(cfg, windows)

@@ -20,12 +20,12 @@ size is a field, so tests and the page's "small" preset can train in seconds.
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from engine.config import BatchSize, Epochs, LearningRate, SequenceLength, get_settings
 from engine.errors import ParameterError
 
 N_FEATURES = 10
@@ -35,33 +35,21 @@ MODEL_TYPES = ("lstm", "transformer")
 SEED_LAYERS = {"lstm": 3, "transformer": 4}
 
 
-def _env(name: str, kind: type, default: Any) -> Any:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        return kind(raw)
-    except ValueError:
-        raise ParameterError(
-            f"environment variable {name}={raw!r} is not a valid {kind.__name__}; "
-            f"unset it or give e.g. {name}={default}"
-        ) from None
-
-
 def env_batch_size() -> int:
-    return _env("BATCH_SIZE", int, 32)
+    """``BATCH_SIZE`` (the ``neural`` section of :func:`engine.config.get_settings`)."""
+    return get_settings().default("neural", "batch_size")
 
 
 def env_learning_rate() -> float:
-    return _env("LEARNING_RATE", float, 0.001)
+    return get_settings().default("neural", "learning_rate")
 
 
 def env_epochs() -> int:
-    return _env("EPOCHS", int, 50)
+    return get_settings().default("neural", "epochs")
 
 
 def env_sequence_length() -> int:
-    return _env("SEQUENCE_LENGTH", int, 60)
+    return get_settings().default("neural", "sequence_length")
 
 
 class TrainConfig(BaseModel):
@@ -81,10 +69,11 @@ class TrainConfig(BaseModel):
     model_type: Literal["lstm", "transformer"] = "lstm"
     horizon: int = Field(5, ge=1, le=250)
     threshold: float = Field(0.01, ge=0.0, lt=1.0)
-    epochs: int = Field(default_factory=env_epochs, ge=1, le=10_000)
-    batch_size: int = Field(default_factory=env_batch_size, ge=1, le=65_536)
-    learning_rate: float = Field(default_factory=env_learning_rate, gt=0.0, le=1.0)
-    sequence_length: int = Field(default_factory=env_sequence_length, ge=2, le=1024)
+    # the same types (and bounds) as the environment defaults: one rule for numbers
+    epochs: Epochs = Field(default_factory=env_epochs)
+    batch_size: BatchSize = Field(default_factory=env_batch_size)
+    learning_rate: LearningRate = Field(default_factory=env_learning_rate)
+    sequence_length: SequenceLength = Field(default_factory=env_sequence_length)
     start: str | None = None
     end: str | None = None
     val_fraction: float = Field(0.15, gt=0.0, lt=0.5)

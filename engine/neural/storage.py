@@ -44,22 +44,17 @@ def integrity_error(message: str) -> ModelIntegrityError:
     return ModelIntegrityError(message)
 
 
-def _dir(var: str, default: str) -> Path:
-    raw = os.environ.get(var)
-    path = Path(raw).expanduser() if raw and raw.strip() else get_settings().data_dir / default
-    return path
-
-
 def model_dir() -> Path:
-    return _dir("MODEL_STORAGE_PATH", "models")
+    """``MODEL_STORAGE_PATH`` (the ``storage`` section), else ``<data dir>/models``."""
+    return get_settings().storage.models_dir
 
 
 def scaler_dir() -> Path:
-    return _dir("SCALER_STORAGE_PATH", "scalers")
+    return get_settings().storage.scalers_dir
 
 
 def version_dir() -> Path:
-    return _dir("VERSION_STORAGE_PATH", "model_versions")
+    return get_settings().storage.versions_dir
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -8,12 +8,12 @@ are :mod:`engine.neural.window`'s, the ones the registry uses when no policy is 
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlmodel import select
 
+from engine.config import RetrainSettings, check_value, get_settings
 from engine.db import session_scope
 from engine.errors import ParameterError
 from engine.neural.window import DEFAULT_MIN_WINDOW_BARS, DEFAULT_WINDOW_DAYS
@@ -67,35 +67,15 @@ class RetrainPolicy:
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
-    kind = {f.name: f.type for f in fields(RetrainPolicy)}[name]
-    try:
-        if kind == "bool":
-            if isinstance(value, str):
-                low = value.strip().lower()
-                if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                    raise ValueError(value)
-                return low in ("1", "true", "yes", "on")
-            return bool(value)
-        if kind == "int":
-            f = float(value)
-            if f != int(f):
-                raise ValueError(value)
-            return int(f)
-        return float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(
-            f"{source}={value!r} is not a valid {kind}; e.g. "
-            f"{getattr(RetrainPolicy(), name)!r}") from None
+    """``value`` checked by the type of ``engine.config.RetrainSettings.<name>``: saved and
+    page values pass the same rule as the environment variable (named ``source``)."""
+    return check_value(RetrainSettings, name, value, source)
 
 
 def default_policy() -> RetrainPolicy:
-    """The seed's defaults with the environment variables applied."""
-    values = {}
-    for name, env in POLICY_ENV.items():
-        raw = os.environ.get(env)
-        if raw is not None and raw.strip():
-            values[name] = _coerce(name, raw, env)
-    return RetrainPolicy(**values)
+    """The seed's defaults with the environment variables applied (the ``retrain`` section
+    of :func:`engine.config.get_settings`)."""
+    return RetrainPolicy(**get_settings().retrain.model_dump())
 
 
 def get_policy() -> RetrainPolicy:
