@@ -2,7 +2,7 @@
 
 Thin page over :mod:`engine.scheduler` (jobs, their last runs and errors, pause / resume /
 run now / remove), :func:`engine.db.database_size_bytes`,
-:func:`engine.llm.client.breaker_states` and the running evolution runs. It polls (every
+:func:`engine.llm.breaker_states` and the running evolution runs. It polls (every
 2 s) only while an evolution run or a job is running, and stops when none is.
 """
 
@@ -161,7 +161,7 @@ def resources_section() -> None:
 
     st.subheader("LLM circuit breakers")
     try:
-        from engine.llm.client import breaker_states
+        from engine.llm import breaker_states
 
         states = breaker_states()
     except Exception as exc:  # noqa: BLE001

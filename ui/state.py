@@ -88,7 +88,7 @@ def load_full(symbol: str, version: str) -> pl.DataFrame:
 @st.cache_data(show_spinner="Detecting market regimes…", max_entries=12)
 def load_regimes(symbol: str, version: str) -> pl.DataFrame:
     """``timestamp`` and ``regime`` of the whole dataset (regimes use past bars only)."""
-    from engine.market.regimes import detect_regimes
+    from engine.market import detect_regimes
 
     return detect_regimes(load_full(symbol, version)).select("timestamp", "regime")
 

@@ -22,10 +22,11 @@ def test_chart_and_quality_summary(app):
     assert_clean(at)
     assert [t.value for t in at.title] == ["Market Data"]
     assert len(at.get("plotly_chart")) == 1
-    assert any("synthetic" in c.value for c in at.caption)
+    info = get_dataset_info(at.sidebar.selectbox(key="dataset").value)
+    # synthetic data says so; real data (the SP500 / NASDAQ samples) does not
+    assert any("synthetic" in c.value for c in at.caption) == info.synthetic
     assert any(c.value.startswith("Regimes in this range") for c in at.caption)
     kept = {m.label: m.value for m in at.metric}
-    info = get_dataset_info(at.sidebar.selectbox(key="dataset").value)
     assert kept["Rows kept"] == f"{info.n_rows:,}"
     assert kept["Rows rejected"] == "0"
     assert kept["Timeframe"] == "1d"
