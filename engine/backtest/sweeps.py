@@ -7,6 +7,7 @@ includes both ends (:func:`parse_grid`).
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,11 @@ from engine.backtest.runner import run_batch
 from engine.backtest.strategies import get_strategy
 from engine.errors import ParameterError
 from engine.progress import ProgressCallback
+
+#: The most combinations one sweep may run (a 10-million grid ends in MemoryError, a
+#: trillion never ends); refused before any backtest starts. Override per call with
+#: ``sweep(..., max_combinations=N)``.
+MAX_SWEEP_COMBINATIONS = 100_000
 
 
 def parse_grid(spec: str) -> tuple[str, list[int | float]]:
@@ -39,6 +45,9 @@ def parse_grid(spec: str) -> tuple[str, list[int | float]]:
         nums = [float(x) for x in parts]
     except ValueError:
         raise ParameterError(f"grid {spec!r}: START, STOP and STEP must be numbers") from None
+    if not all(math.isfinite(x) for x in nums):
+        raise ParameterError(f"grid {spec!r}: START, STOP and STEP must be finite numbers "
+                             "(nan and inf are refused), e.g. fast=5:24")
     if len(nums) == 1:
         nums = [nums[0], nums[0], 1.0]
     elif len(nums) == 2:
@@ -94,10 +103,13 @@ def sweep(
     base_params: Mapping[str, Any] | None = None,
     sort_by: str = "sharpe",
     on_progress: ProgressCallback | None = None,
+    max_combinations: int | None = None,
 ) -> SweepResult:
     """Backtest every combination of ``grid`` (over ``base_params``), best first.
 
     Combinations that break a constraint (e.g. fast >= slow) are skipped and counted.
+    A grid of more than ``max_combinations`` (default :data:`MAX_SWEEP_COMBINATIONS`)
+    combinations, or with a value that is not a finite number, is refused before it starts.
     """
     if sort_by not in METRIC_NAMES:
         raise ParameterError(f"sort_by {sort_by!r} is not a metric; use one of {METRIC_NAMES}")
@@ -110,6 +122,7 @@ def sweep(
                 f"grid key {k!r} is not a parameter of {strat.name}; "
                 f"valid: {', '.join(strat.param_names)}"
             )
+    check_grid_size(grid, max_combinations)
     t0 = time.perf_counter()
     keys = list(grid)
     sets: list[dict[str, Any]] = []
@@ -128,6 +141,29 @@ def sweep(
     records.sort(key=lambda r: _sort_key(r["metrics"][sort_by]), reverse=True)
     return SweepResult(strat.name, {k: list(grid[k]) for k in keys}, sort_by, records,
                        len(sets), skipped, time.perf_counter() - t0)
+
+
+def check_grid_size(grid: Mapping[str, Sequence[int | float]],
+                    max_combinations: int | None = None) -> int:
+    """The number of combinations of ``grid``; refused above the cap or with a non-finite value."""
+    cap = MAX_SWEEP_COMBINATIONS if max_combinations is None else max_combinations
+    for k, values in grid.items():
+        for v in values:
+            try:
+                finite = math.isfinite(float(v))
+            except (TypeError, ValueError):
+                continue  # not a number: the strategy's own check names it
+            if not finite:
+                raise ParameterError(f"grid key {k!r} has the value {v!r}; every grid value "
+                                     "must be a finite number (nan and inf are refused)")
+    count = math.prod(len(v) for v in grid.values())
+    if count > cap:
+        sizes = " x ".join(f"{len(v):,} {k}" for k, v in grid.items())
+        raise ParameterError(
+            f"the grid has {count:,} combinations ({sizes}), above the cap of {cap:,} "
+            "(MAX_SWEEP_COMBINATIONS); narrow a --grid range or use a coarser STEP, or raise "
+            "the cap")
+    return count
 
 
 def _sort_key(x: float) -> float:

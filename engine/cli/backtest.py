@@ -10,7 +10,11 @@ import argparse
 import sys
 from typing import Any
 
+from engine.cli import args as types
 from engine.errors import ParameterError
+
+#: Positions a portfolio may hold at once (a ceiling, so no flag asks for unbounded work).
+MAX_POSITIONS = 1_000
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -20,20 +24,22 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="sma_cross, rsi, macd, bollinger, genome or a promoted strategy's name")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="strategy parameter (repeatable)")
-    p.add_argument("--stop-loss", type=float, default=None, metavar="F",
+    p.add_argument("--stop-loss", type=types.open_fraction, default=None, metavar="F",
                    help="stop-loss as a fraction of the fill price (0.05 = 5%%)")
-    p.add_argument("--take-profit", type=float, default=None, metavar="F",
+    p.add_argument("--take-profit", type=types.open_fraction, default=None, metavar="F",
                    help="take-profit as a fraction of the fill price")
-    p.add_argument("--size", type=float, default=None, metavar="F",
+    p.add_argument("--size", type=types.bounded_float(0, 1, lo_open=True, example="0.1"),
+                   default=None, metavar="F",
                    help="fraction of equity per trade (default: all-in)")
-    p.add_argument("--cash", type=float, default=10_000.0, metavar="N")
-    p.add_argument("--commission", type=float, default=0.0, metavar="F",
+    p.add_argument("--cash", type=types.cash, default=10_000.0, metavar="N")
+    p.add_argument("--commission", type=types.commission, default=0.0, metavar="F",
                    help="fraction of traded value per side (0.001 = 0.1%%)")
     p.add_argument("--short", action="store_true", help="allow short positions")
     p.add_argument("--fractional", action="store_true", help="allow fractional units")
     p.add_argument("--start", default=None, metavar="DATE", help="first bar (inclusive)")
     p.add_argument("--end", default=None, metavar="DATE", help="last bar (inclusive)")
-    p.add_argument("--max-positions", type=int, default=None, metavar="N",
+    p.add_argument("--max-positions", type=types.bounded_int(1, MAX_POSITIONS, 5), default=None,
+                   metavar="N",
                    help="portfolio: positions open at once")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -50,12 +56,13 @@ def register(subparsers) -> None:
     s.add_argument("--grid", action="append", default=[], metavar="KEY=START:STOP[:STEP]",
                    help="a parameter range, both ends included (repeatable)")
     s.add_argument("--sort-by", default="sharpe", help="metric to rank by (default sharpe)")
-    s.add_argument("--top", type=int, default=0, help="print only the best N results")
+    s.add_argument("--top", type=types.bounded_int(0, 1_000_000, 10), default=0,
+                   help="print only the best N results (0: all)")
     s.set_defaults(func=cmd_sweep)
 
     h = subparsers.add_parser("history", help="list saved backtests, or show one")
-    h.add_argument("run_id", nargs="?", type=int, help="show this run")
-    h.add_argument("--limit", type=int, default=20)
+    h.add_argument("run_id", nargs="?", type=types.record_id, help="show this run")
+    h.add_argument("--limit", type=types.list_limit, default=20)
     h.add_argument("--json", action="store_true")
     h.set_defaults(func=cmd_history)
 

@@ -18,7 +18,10 @@ from engine.market import load_dataset
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:  # a usage error: argparse exits (status 2)
+        code = exit_.code
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -104,7 +107,8 @@ def test_portfolio_with_comma_separated_symbols(capsys):
         (["--strategy", "sma_cross", "--param", "fast=40", "--param", "slow=30"], "fast < slow"),
         (["--strategy", "sma_cross", "--param", "fast"], "KEY=VALUE"),
         (["--strategy", "rsi", "--param", "period=1.5"], "whole number"),
-        (["--strategy", "sma_cross", "--stop-loss", "5"], "stop_loss"),
+        (["--strategy", "sma_cross", "--stop-loss", "5"],
+         "argument --stop-loss: 5 is not valid: must be a finite number in (0, 1)"),
         (["--strategy", "genome", "--param", "rsi_period=99"], "rsi_period"),
         (["--strategy", "sma_cross", "--start", "2030-01-01"],
          "no bars in goog.csv between 2030-01-01 and the end (it covers 2004-08-19 to "
