@@ -12,7 +12,9 @@
   "decisions": […]}``; the estimate goes to stderr first, and ``--max-cost`` refuses a
   replay whose worst-case cost is higher.
 - ``costs --json`` prints ``{"today_usd", "month_usd", "daily_limit_usd",
-  "monthly_limit_usd", "calls", "cache_hit_rate", …}``.
+  "monthly_limit_usd", "calls", "cache_hit_rate", "anomalies", …}``; ``costs
+  --acknowledge`` marks every pending usage anomaly seen (paid calls may run again) and
+  prints how many (``"acknowledged"`` in the JSON).
 - ``accuracy [--no-fill] --json`` scores due outcomes, then prints the accuracy report.
 
 The API key is read from ``ANTHROPIC_API_KEY`` only.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from engine.cli import args as types
 from engine.cli import print_json, stderr_progress
 
 
@@ -53,15 +56,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("symbol")
     p.add_argument("--start", required=True)
     p.add_argument("--end", required=True)
-    p.add_argument("--every", type=int, default=5, help="one decision every N bars (default 5)")
+    p.add_argument("--every", type=types.bounded_int(1, 100_000, 5), default=5,
+                   help="one decision every N bars (default 5)")
     p.add_argument("--consensus", action="store_true")
-    p.add_argument("--max-cost", dest="max_cost", type=float,
+    p.add_argument("--max-cost", dest="max_cost", type=types.non_negative_float,
                    help="refuse when the worst-case cost estimate is above this (USD)")
     p.add_argument("--provider", **prov)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_replay)
 
     p = subparsers.add_parser("costs", help="LLM spend against the daily and monthly limits")
+    p.add_argument("--acknowledge", action="store_true",
+                   help="acknowledge the pending usage anomalies, so paid calls run again")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_costs)
 
@@ -137,15 +143,31 @@ def cmd_replay(args) -> int:
 
 
 def cmd_costs(args) -> int:
-    from engine.llm.costs import cost_summary
+    from engine.llm.costs import acknowledge_anomalies, cost_summary, pending_anomalies
 
+    acknowledged = None
+    if args.acknowledge:
+        shown = pending_anomalies()
+        acknowledged = acknowledge_anomalies()
+        if not args.json:
+            for a in shown:
+                print(f"acknowledged call {a['id']} ({a['model_id']}, {a['prompt']}, "
+                      f"{a['created_at']:%Y-%m-%d %H:%M} UTC): {a['anomaly']}")
+            print(f"{acknowledged} anomal{'y' if acknowledged == 1 else 'ies'} acknowledged; "
+                  "paid calls may run again")
     doc = cost_summary()
+    if acknowledged is not None:
+        doc["acknowledged"] = acknowledged
     if args.json:
         print_json(doc)
     else:
         print(f"today ${doc['today_usd']:.4f} of ${doc['daily_limit_usd']:.2f}; month "
               f"${doc['month_usd']:.4f} of ${doc['monthly_limit_usd']:.2f}; {doc['calls']} "
               f"calls, cache hit rate {doc['cache_hit_rate']:.1%}, saved ${doc['saved_usd']:.4f}")
+        for a in doc["anomalies"]:
+            print(f"ANOMALY call {a['id']} ({a['model_id']}, {a['prompt']}): {a['anomaly']} — "
+                  "paid calls are stopped; check it, then run `python -m engine costs "
+                  "--acknowledge`")
     return 0
 
 

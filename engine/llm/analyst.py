@@ -254,22 +254,37 @@ def screen(symbols: list[str], as_of: Any = None, *, provider: str = "auto",
     # Message Batch when batching (half price), else interactive calls.
     stage, pending, done_calls = "screening", list(ctxs), 0
     total = len(ctxs)
+    batch_notes: list[str] = []
     while pending:
         key = cfg.tier_key(stage)
+        results: dict[str, CallResult] = {}
+        fallback = False
         if use_batch:
-            from engine.llm.batch import BatchItem, run_batch, safe_id
+            from engine.llm.batch import BatchFailed, BatchItem, run_batch, safe_id
 
             items = [BatchItem(safe_id(s, i), "master_analyst", ctxs[s], key)
                      for i, s in enumerate(pending)]
             kw = {"sleep": batch_sleep} if batch_sleep is not None else {}
-            got = run_batch(runner.client, items, on_progress=on_progress, **kw)
-            results = {it.ctx.symbol: got[it.custom_id] for it in items}
-        else:
-            results = {}
-            for s in pending:
-                report(on_progress, done_calls, total, f"{stage}: {s}")
+            try:
+                got = run_batch(runner.client, items, on_progress=on_progress, **kw)
+                results = {it.ctx.symbol: got[it.custom_id] for it in items}
+            except BatchFailed as exc:  # fall back to interactive calls for this stage
+                batch_notes.append(f"{stage}: {exc}; fell back to interactive calls")
+                fallback = True
+        for s in pending:
+            if s in results:
+                continue
+            report(on_progress, done_calls, total, f"{stage}: {s}")
+            try:
                 results[s] = runner.run("master_analyst", ctxs[s], model_key=key)
-                done_calls += 1
+            except costs.BudgetExceeded as exc:
+                if not fallback:
+                    raise
+                # the batch was abandoned and its fallback refused: no answer, and why
+                results[s] = CallResult(prompt="master_analyst", prompt_version="",
+                                        model_key=key, model_id="", provider=runner.provider,
+                                        status="refused", error=str(exc))
+            done_calls += 1
         nxt = []
         for s in pending:
             r = results[s]
@@ -295,6 +310,8 @@ def screen(symbols: list[str], as_of: Any = None, *, provider: str = "auto",
         row = {"symbol": s, "provider": runner.provider, "tier": tier,
                "price": ctx.price, "regime": ctx.regime, **summ,
                "error": None if cur_s else (chain[-1].error or chain[-1].status)}
+        if batch_notes:
+            row["batch_note"] = "; ".join(batch_notes)
         if cur_s is not None:
             verdict = check(cur_s, portfolio_state(ctx.as_of), RiskLimits.from_config(cfg))
             confident = cur_s.confidence >= cfg.consensus.min_confidence
@@ -407,8 +424,8 @@ def replay(symbol: str, start: Any, end: Any, every: int, *, consensus: bool = F
     report(on_progress, len(dates), len(dates), "scoring outcomes")
     fill_outcomes(loader=lambda s: frame if s == symbol else _frame(s, None), cfg=cfg)
     aggregate_daily()
-    from engine.llm.tables import AIDecision  # scored results of this replay
     from engine import db
+    from engine.llm.tables import AIDecision  # scored results of this replay
 
     ids = [o["decision_id"] for o in out if o["decision_id"]]
     with db.session_scope() as s:

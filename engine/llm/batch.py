@@ -8,6 +8,13 @@ and settles its reservation from its usage at the batch price. A request that er
 expired yields no output (status ``error``); a reply that does not validate gets the same
 one repair round as a single call (sent on its own, not batched), and if that fails too it
 is ``invalid`` — nothing is invented. :func:`run_batch` does all three.
+
+A poll that fails (an HTTP error, a dropped connection, an unreadable reply) is retried, up
+to ``client.batch_poll_retries`` consecutive failures; then — or when the batch does not end
+within ``batch_timeout_seconds`` — the batch is cancelled, every reservation released and
+:class:`BatchFailed` raised naming the symbols without an answer (the screen then falls back
+to interactive calls). Reply usage is checked as for a single call (an anomaly is recorded
+at the reservation and stops paid calls until acknowledged).
 """
 
 from __future__ import annotations
@@ -23,6 +30,15 @@ from engine.llm import costs
 from engine.llm.client import CallResult, ClaudeClient, parse_reply, redact, reply_text
 from engine.llm.context import MarketContext
 from engine.progress import ProgressCallback, report
+
+
+class BatchFailed(StratLabError):
+    """A submitted batch could not be followed to its end; it was cancelled and its
+    reservations released. ``custom_ids`` are the requests left without an answer."""
+
+    def __init__(self, message: str, custom_ids: list[str]):
+        super().__init__(message)
+        self.custom_ids = custom_ids
 
 
 @dataclass
@@ -54,12 +70,13 @@ def submit(client: ClaudeClient, items: list[BatchItem]) -> BatchJob:
         for it in items:
             params, spec, mkey, model = client.request_params(it.prompt, it.ctx,
                                                               model_key=it.model_key)
+            max_cost, bound = client.bounds(params, model, batch=True)
             call_id = costs.reserve(
                 model_key=mkey, spec=model, prompt=it.prompt, prompt_version=spec.version,
-                symbol=it.ctx.symbol, batch=True, cfg=client.cfg,
-                max_cost_usd=client.reservation(params, model, batch=True))
+                symbol=it.ctx.symbol, batch=True, cfg=client.cfg, max_cost_usd=max_cost)
             book[it.custom_id] = {"call_id": call_id, "spec": spec, "model_key": mkey,
-                                  "model": model, "item": it}
+                                  "model": model, "item": it, "input_bound": bound,
+                                  "max_tokens": params["max_tokens"]}
             body = {k: v for k, v in params.items() if k != "extra_body"}
             body.update(params.get("extra_body") or {})
             requests.append({"custom_id": it.custom_id, "params": body})
@@ -83,29 +100,49 @@ def _release(book: dict[str, dict[str, Any]], why: str) -> None:
 
 def poll(client: ClaudeClient, batch_id: str, *, interval: float | None = None,
          timeout: float | None = None, sleep: Callable[[float], None] = time.sleep,
-         on_progress: ProgressCallback | None = None) -> Any:
-    """Wait until the batch has ended; return the final batch object."""
+         on_progress: ProgressCallback | None = None, retries: int | None = None) -> Any:
+    """Wait until the batch has ended; return the final batch object. A failed poll is
+    retried ``retries`` times in a row (``client.batch_poll_retries``) before
+    :class:`StratLabError` says why; so is a batch that does not end within ``timeout``."""
     interval = client.cfg.client.batch_poll_seconds if interval is None else interval
     timeout = client.cfg.client.batch_timeout_seconds if timeout is None else timeout
+    retries = client.cfg.client.batch_poll_retries if retries is None else retries
     start = time.monotonic()
+    failures = 0
     while True:
-        b = client.sdk.messages.batches.retrieve(batch_id)
-        rc = b.request_counts
-        total = rc.processing + rc.succeeded + rc.errored + rc.canceled + rc.expired
-        report(on_progress, total - rc.processing, max(total, 1),
-               f"batch {b.processing_status}")
-        if b.processing_status == "ended":
+        try:
+            b = client.sdk.messages.batches.retrieve(batch_id)
+            rc = b.request_counts
+            total = rc.processing + rc.succeeded + rc.errored + rc.canceled + rc.expired
+            status = b.processing_status
+        except Exception as exc:  # any SDK, HTTP or body error: counted, retried, bounded
+            failures += 1
+            why = redact(f"{type(exc).__name__}: {str(exc)[:160]}")
+            if failures > retries:
+                raise StratLabError(f"polling batch {batch_id} failed {failures} times in a "
+                                    f"row (last: {why})") from None
+            sleep(interval)
+            continue
+        failures = 0
+        report(on_progress, total - rc.processing, max(total, 1), f"batch {status}")
+        if status == "ended":
             return b
         if time.monotonic() - start > timeout:
-            raise StratLabError(f"batch {batch_id} did not end within {timeout:g} s; its "
-                                "results can still be collected later")
+            raise StratLabError(f"batch {batch_id} did not end within {timeout:g} s "
+                                "(client.batch_timeout_seconds)")
         sleep(interval)
 
 
 def collect(client: ClaudeClient, job: BatchJob) -> dict[str, CallResult]:
     """Read the results of an ended batch; validate and settle each."""
     out: dict[str, CallResult] = {}
-    for entry in client.sdk.messages.batches.results(job.batch_id):
+    missing = "missing from batch results"
+    try:
+        entries = list(client.sdk.messages.batches.results(job.batch_id))
+    except Exception as exc:  # the results could not be fetched or read: none is answered
+        entries = []
+        missing = redact(f"batch results could not be read ({type(exc).__name__})")
+    for entry in entries:
         b = job.items.get(entry.custom_id)
         if b is None:
             continue
@@ -120,43 +157,69 @@ def collect(client: ClaudeClient, job: BatchJob) -> dict[str, CallResult]:
                          error=res.error, batch=True)
             out[entry.custom_id] = res
             continue
-        usage = costs.Usage.from_api(r.message.usage)
-        text = reply_text(r.message)
+        usage, problems = costs.read_usage(getattr(r.message, "usage", None))
+        text = redact(reply_text(r.message))
         try:
-            res.output = parse_reply(text, spec.output, client.cfg)
+            res.output = parse_reply(text, spec.output, client.cfg, b["item"].ctx)
             res.status = "ok"
         except ValueError as exc:
             res.status, res.error = "invalid", str(exc)
         res.usage = usage
         res.cost_usd = costs.settle(b["call_id"], spec=model, usage=usage, status=res.status,
-                                    error=res.error, batch=True, cfg=client.cfg)
+                                    error=res.error, batch=True, cfg=client.cfg,
+                                    problems=problems, max_tokens=b["max_tokens"],
+                                    input_bound=b["input_bound"])
         if res.status == "invalid":  # one repair round, as for a single call (not batched)
             item = b["item"]
-            fixed = client.repair(item.prompt, item.ctx, model_key=b["model_key"], reply=text,
-                                  error=res.error)
+            try:
+                fixed = client.repair(item.prompt, item.ctx, model_key=b["model_key"],
+                                      reply=text, error=res.error)
+            except costs.BudgetExceeded as exc:  # settle the other results all the same
+                res.error = f"{res.error}; not repaired: {exc}"
+                out[entry.custom_id] = res
+                continue
             fixed.usage, fixed.cost_usd = fixed.usage + usage, fixed.cost_usd + res.cost_usd
             res = fixed
         out[entry.custom_id] = res
     for cid, b in job.items.items():  # requests the results did not mention
         if cid not in out:
             costs.settle(b["call_id"], spec=b["model"], usage=costs.Usage(), status="error",
-                         error="missing from batch results", batch=True)
+                         error=missing, batch=True)
             out[cid] = CallResult(prompt=b["item"].prompt, prompt_version=b["spec"].version,
                                   model_key=b["model_key"], model_id=b["model"].id,
-                                  provider="anthropic", status="error",
-                                  error="missing from batch results")
+                                  provider="anthropic", status="error", error=missing)
     return out
+
+
+def abandon(client: ClaudeClient, job: BatchJob, why: str) -> BatchFailed:
+    """Cancel ``job`` (best effort), release its reservations, and return the error."""
+    try:
+        client.sdk.messages.batches.cancel(job.batch_id)
+        cancelled = "cancelled"
+    except Exception as exc:  # the API that failed the polls may refuse this too
+        cancelled = f"could not be cancelled ({type(exc).__name__}; cancel it in the console)"
+    _release(job.items, redact(f"batch abandoned: {why}"))
+    ids = list(job.items)
+    syms = sorted({b["item"].ctx.symbol for b in job.items.values()})
+    return BatchFailed(redact(f"batch {job.batch_id} was abandoned and {cancelled}: {why}; "
+                              f"its reservations were released; no batch answer for "
+                              f"{', '.join(syms)}"), ids)
 
 
 def run_batch(client: ClaudeClient, items: list[BatchItem], *,
               interval: float | None = None, timeout: float | None = None,
               sleep: Callable[[float], None] = time.sleep,
               on_progress: ProgressCallback | None = None) -> dict[str, CallResult]:
-    """submit → poll → collect."""
+    """submit → poll → collect; a batch that cannot be polled to its end is abandoned
+    (:func:`abandon`) and :class:`BatchFailed` raised."""
     job = submit(client, items)
-    poll(client, job.batch_id, interval=interval, timeout=timeout, sleep=sleep,
-         on_progress=on_progress)
+    try:
+        poll(client, job.batch_id, interval=interval, timeout=timeout, sleep=sleep,
+             on_progress=on_progress)
+    except StratLabError as exc:
+        raise abandon(client, job, str(exc)) from None
     return collect(client, job)
 
 
-__all__ = ["BatchItem", "BatchJob", "collect", "poll", "run_batch", "safe_id", "submit"]
+__all__ = ["BatchFailed", "BatchItem", "BatchJob", "abandon", "collect", "poll", "run_batch",
+           "safe_id", "submit"]

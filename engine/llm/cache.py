@@ -84,6 +84,9 @@ class ResponseCache:
             model_id: str = "") -> None:
         if self.ttl <= 0:
             return
+        from engine.llm.redaction import redact_obj  # no key, nor anything like one, is stored
+
+        payload = redact_obj(payload)
         now = self.clock()
         with db.session_scope() as s:
             row = s.get(LLMResponseCache, key) or LLMResponseCache(key=key, expires_at=now)

@@ -6,23 +6,37 @@ One :meth:`ClaudeClient.call` does, in order:
    from the database at zero cost.
 2. **Circuit breaker** per model: after ``circuit_failure_threshold`` consecutive failed
    calls the model is not called for ``circuit_reset_seconds``; then one trial call decides
-   (success closes it). :func:`breaker_states` reports every model for the System page.
+   (success closes it). The state lives in the database (``llm_breakers``), so every process
+   — the app, each command-line run — sees the same breaker; :func:`breaker_states` reports
+   every model for the System page.
 3. **Budget reservation** (:mod:`engine.llm.costs`): the call's maximum cost is reserved
-   before sending; a call that would pass a limit raises
-   :class:`~engine.llm.costs.BudgetExceeded` and is never sent.
+   before sending (an upper bound: the request's bytes bound its input tokens, ``max_tokens``
+   its output); a call that would pass a limit raises
+   :class:`~engine.llm.costs.BudgetExceeded` and is never sent, and so does every call while
+   an anomaly is unacknowledged (:class:`~engine.llm.costs.AnomalyPending`).
 4. **Rate limiter** per model: at least ``min_delay_seconds`` between two call starts.
 5. **The request**: static system prompt with a prompt-cache breakpoint, the filled template,
    and the JSON schema of the prompt's output kind as the API's structured output
    (``output_config.format``). Timeouts come from prompts.yaml; **retries are the SDK's own**
    (``max_retries``, exponential backoff that honours ``retry-after`` / ``retry-after-ms``
-   on 429, 529 and other 5xx) — nothing is stacked on top of them.
+   on 429, 529 and other 5xx) — nothing is stacked on top of them, but a wait longer than
+   ``max_retry_wait_seconds`` fails the call at once (no hour-long sleep on a huge
+   ``retry-after``) and so does a wait or attempt that would pass ``max_call_seconds``.
+   A 200 reply whose body is not a Messages API message (an HTML page, JSON cut off
+   mid-body) is a failed call like any other bad reply: recorded, its reservation released,
+   counted by the breaker.
 6. **Validation** with pydantic (:mod:`engine.llm.schema`). A malformed or invalid reply is
    sent back once with the validation error; if the second reply is still wrong the call is
    recorded as ``invalid`` and returns no output — a decision is never invented.
-7. **Settlement** of the reservation from the reply's ``usage``.
+7. **Settlement** of the reservation from the reply's ``usage``; usage that cannot be true
+   (above the reservation, negative, not whole numbers) is an anomaly recorded at the
+   reservation (:func:`engine.llm.costs.settle`). A timeout, which the API may still bill,
+   is recorded at its reservation, marked as an estimate.
 
 The API key comes from the ``api_key`` argument or ``ANTHROPIC_API_KEY``; it is held only by
-the SDK client, never logged, stored or put into an error message (:func:`redact`).
+the SDK client, never logged, stored or put into an error message (:func:`redact`). A reply
+that echoes it — or anything shaped like an Anthropic key (``sk-ant-…``) — is redacted
+before it is parsed, so no payload, cache entry or printed document carries it.
 Tests inject ``http_client=httpx2.Client(transport=httpx2.MockTransport(handler))`` (the SDK
 is built on ``httpx2``).
 """
@@ -38,14 +52,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlmodel import delete, select
 
+from engine import db
 from engine.config import get_settings
 from engine.errors import StratLabError
 from engine.llm import costs
 from engine.llm.cache import ResponseCache, context_key, system_blocks
 from engine.llm.context import MarketContext
 from engine.llm.prompts import LLMConfig, ModelSpec, PromptSpec, load_config
+from engine.llm.redaction import KEY_PATTERN, protect, redact, redact_obj
 from engine.llm.schema import JSON_SCHEMAS, validate_output
+from engine.llm.tables import LLMBreaker
+from engine.tables import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -59,50 +78,6 @@ class MissingAPIKey(StratLabError):
 def resolve_api_key(api_key: str | None = None) -> str | None:
     """The key passed in, else ``ANTHROPIC_API_KEY`` (the ``llm`` settings), else None."""
     return api_key or get_settings().llm.api_key()
-
-
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-
-
-def redact(text: str) -> str:
-    """``text`` with every known API key replaced by ``***``."""
-    for s in list(_secrets):
-        if s:
-            text = text.replace(s, "***")
-    return text
-
-
-_factory_installed = False
-
-
-def _install_record_factory() -> None:
-    """Redact known keys in every log record of the process (any logger, any handler)."""
-    global _factory_installed
-    if _factory_installed:
-        return
-    previous = logging.getLogRecordFactory()
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        if _secrets:
-            try:
-                msg = record.getMessage()
-            except Exception:  # a malformed log call: leave it to logging's own handling
-                return record
-            clean = redact(msg)
-            if clean != msg:
-                record.msg, record.args = clean, None
-        return record
-
-    logging.setLogRecordFactory(factory)
-    _factory_installed = True
-
-
-def _protect(key: str) -> None:
-    with _secrets_lock:
-        _secrets.add(key)
-        _install_record_factory()
 
 
 # ----------------------------------------------------------------------------- results
@@ -168,74 +143,157 @@ class RateLimiter:
 
 
 class CircuitBreaker:
-    """closed → (threshold consecutive failures) → open → (reset time) → half-open → …"""
+    """closed → (threshold consecutive failures) → open → (reset time) → half-open → …
 
-    def __init__(self, threshold: int, reset_seconds: float,
-                 clock: Callable[[], float] = time.monotonic):
+    The state of model ``model_id`` is a row of ``llm_breakers``, so every process of the lab
+    (the app, each command-line run) sees one breaker; ``clock`` is wall-clock seconds
+    (``time.time``), comparable between processes.
+    """
+
+    def __init__(self, model_id: str, threshold: int, reset_seconds: float,
+                 clock: Callable[[], float] = time.time):
+        self.model_id = model_id
         self.threshold, self.reset_seconds, self._clock = threshold, reset_seconds, clock
-        self.failures = 0
-        self.opened_at: float | None = None
-        self.last_error = ""
-        self._lock = threading.Lock()
+
+    def _read(self) -> tuple[int, float | None, str]:
+        with db.session_scope() as s:
+            row = s.get(LLMBreaker, self.model_id)
+            return (0, None, "") if row is None else (row.failures, row.opened_at,
+                                                       row.last_error)
+
+    @property
+    def failures(self) -> int:
+        return self._read()[0]
+
+    @property
+    def opened_at(self) -> float | None:
+        return self._read()[1]
+
+    @property
+    def last_error(self) -> str:
+        return self._read()[2]
+
+    def _state(self, opened_at: float | None) -> str:
+        if opened_at is None:
+            return "closed"
+        return "half_open" if self._clock() - opened_at >= self.reset_seconds else "open"
 
     @property
     def state(self) -> str:
-        if self.opened_at is None:
-            return "closed"
-        return "half_open" if self._clock() - self.opened_at >= self.reset_seconds else "open"
+        return self._state(self.opened_at)
 
     def allow(self) -> bool:
         return self.state != "open"
 
     def success(self) -> None:
-        with self._lock:
-            self.failures, self.opened_at, self.last_error = 0, None, ""
+        with _breakers_lock, db.session_scope() as s:
+            row = s.get(LLMBreaker, self.model_id)
+            if row is not None and (row.failures or row.opened_at is not None):
+                row.failures, row.opened_at, row.last_error = 0, None, ""
+                row.updated_at = utcnow()
+                s.add(row)
 
     def failure(self, error: str = "") -> None:
-        with self._lock:
-            self.failures += 1
-            self.last_error = error[:300]
-            if self.failures >= self.threshold or self.opened_at is not None:
-                self.opened_at = self._clock()
+        with _breakers_lock, db.session_scope() as s:
+            row = s.exec(select(LLMBreaker).where(LLMBreaker.model_id == self.model_id)
+                         .with_for_update()).first() or LLMBreaker(model_id=self.model_id)
+            row.failures += 1
+            row.last_error = redact(error)[:300]
+            if row.failures >= self.threshold or row.opened_at is not None:
+                row.opened_at = self._clock()
+            row.updated_at = utcnow()
+            s.add(row)
 
-    def retry_in(self) -> float:
-        if self.opened_at is None:
+    def retry_in(self, opened_at: float | None = None) -> float:
+        opened_at = self.opened_at if opened_at is None else opened_at
+        if opened_at is None:
             return 0.0
-        return max(0.0, self.reset_seconds - (self._clock() - self.opened_at))
+        return max(0.0, self.reset_seconds - (self._clock() - opened_at))
 
 
-_breakers: dict[str, CircuitBreaker] = {}
 _breakers_lock = threading.Lock()
 
 
 def breaker_for(model_id: str, cfg: LLMConfig | None = None,
-                clock: Callable[[], float] = time.monotonic) -> CircuitBreaker:
-    """The process-wide breaker of ``model_id``."""
+                clock: Callable[[], float] = time.time) -> CircuitBreaker:
+    """The breaker of ``model_id`` (its state is shared through the database)."""
     cfg = cfg or load_config()
-    with _breakers_lock:
-        b = _breakers.get(model_id)
-        if b is None:
-            b = _breakers[model_id] = CircuitBreaker(cfg.client.circuit_failure_threshold,
-                                                     cfg.client.circuit_reset_seconds, clock)
-        return b
+    return CircuitBreaker(model_id, cfg.client.circuit_failure_threshold,
+                          cfg.client.circuit_reset_seconds, clock)
 
 
-def breaker_states() -> list[dict[str, Any]]:
-    """Every model's breaker: ``{"model", "state", "failures", "retry_in_s", "last_error"}``
-    (for the System page)."""
-    with _breakers_lock:
-        items = list(_breakers.items())
-    return [{"model": m, "state": b.state, "failures": b.failures,
-             "retry_in_s": round(b.retry_in(), 1), "last_error": b.last_error}
-            for m, b in sorted(items)]
+def breaker_states(cfg: LLMConfig | None = None,
+                   clock: Callable[[], float] = time.time) -> list[dict[str, Any]]:
+    """Every model's breaker that has failed: ``{"model", "state", "failures",
+    "retry_in_s", "last_error"}`` (for the System page)."""
+    with db.session_scope() as s:
+        rows = [(r.model_id, r.failures, r.opened_at, r.last_error)
+                for r in s.exec(select(LLMBreaker).order_by(LLMBreaker.model_id)).all()]
+    out = []
+    for model_id, failures, opened_at, last_error in rows:
+        b = breaker_for(model_id, cfg, clock)
+        out.append({"model": model_id, "state": b._state(opened_at), "failures": failures,
+                    "retry_in_s": round(b.retry_in(opened_at), 1), "last_error": last_error})
+    return out
 
 
 def reset_breakers() -> None:
-    with _breakers_lock:
-        _breakers.clear()
+    """Close every breaker (delete their rows)."""
+    with _breakers_lock, db.session_scope() as s:
+        s.exec(delete(LLMBreaker))
 
 
 _limiter = RateLimiter()
+
+
+# ------------------------------------------------------------- capped SDK retry waits
+
+class CallTooSlow(Exception):
+    """Raised inside the SDK's retry loop: the wait it was asked for passes the cap, or the
+    call's wall time would run out (the call then fails with this reason)."""
+
+
+_sdk_class: Any = None
+
+
+def capped_sdk_class() -> Any:
+    """``anthropic.Anthropic`` whose retry waits are capped (``max_wait`` seconds) and whose
+    retries stop at the call's deadline (``set_deadline``); each retry's request timeout is
+    cut to the time left. The SDK's own retry loop is kept; only its wait is checked."""
+    global _sdk_class
+    if _sdk_class is not None:
+        return _sdk_class
+    import anthropic
+    import httpx2
+
+    class CappedAnthropic(anthropic.Anthropic):
+        max_wait: float = 60.0
+        _local = threading.local()
+
+        def set_deadline(self, deadline: float | None) -> None:
+            """``time.monotonic()`` by which this thread's call must end (None: no limit)."""
+            self._local.deadline = deadline
+
+        def _calculate_retry_timeout(self, remaining_retries: int, options: Any,
+                                     response_headers: Any = None) -> float:
+            wait = super()._calculate_retry_timeout(remaining_retries, options,
+                                                    response_headers)
+            if wait > self.max_wait + 1e-9:
+                raise CallTooSlow(
+                    f"the API asked to wait {wait:.0f} s before a retry (retry-after), longer "
+                    f"than client.max_retry_wait_seconds {self.max_wait:g} s; try again later")
+            deadline = getattr(self._local, "deadline", None)
+            if deadline is not None:
+                left = deadline - time.monotonic() - wait
+                if left <= 0.05:
+                    raise CallTooSlow(
+                        f"a retry in {wait:.2g} s would pass client.max_call_seconds; "
+                        "try again later")
+                options.timeout = httpx2.Timeout(left, connect=min(left, 10.0))
+            return wait
+
+    _sdk_class = CappedAnthropic
+    return _sdk_class
 
 
 # -------------------------------------------------------------------------- the client
@@ -256,9 +314,27 @@ def reply_text(message: Any) -> str:
                    if getattr(b, "type", "") == "text").strip()
 
 
-def parse_reply(text: str, kind: str, cfg: LLMConfig) -> BaseModel:
-    """JSON text → validated output; raises ValueError with a short reason."""
-    body = text.strip()
+def level_context(ctx: MarketContext | None, cfg: LLMConfig) -> dict[str, Any]:
+    """The validation context that checks a decision's levels against the as-of bar."""
+    if ctx is None:
+        return {}
+    return {"price": ctx.price, "atr": ctx.values.get("atr14"), "levels": cfg.levels}
+
+
+def validate_payload(kind: str, data: Any, cfg: LLMConfig,
+                     ctx: MarketContext | None = None) -> BaseModel:
+    """``validate_output`` with the configured limits (and the as-of bar's levels)."""
+    return validate_output(kind, data, max_position_size=cfg.risk.max_position_size,
+                           max_penalty=cfg.consensus.contrarian_max_penalty,
+                           **level_context(ctx, cfg))
+
+
+def parse_reply(text: str, kind: str, cfg: LLMConfig,
+                ctx: MarketContext | None = None) -> BaseModel:
+    """JSON text → validated output; raises ValueError with a short reason. ``ctx`` (the
+    as-of snapshot) checks a decision's levels against its price. The text is redacted
+    first (a reply echoing an API key keeps nothing of it)."""
+    body = redact(text).strip()
     if body.startswith("```"):
         body = body.strip("`").removeprefix("json").strip()
     try:
@@ -266,8 +342,7 @@ def parse_reply(text: str, kind: str, cfg: LLMConfig) -> BaseModel:
     except json.JSONDecodeError as exc:
         raise ValueError(f"the reply is not valid JSON ({exc.msg} at position {exc.pos})") from None
     try:
-        return validate_output(kind, data, max_position_size=cfg.risk.max_position_size,
-                               max_penalty=cfg.consensus.contrarian_max_penalty)
+        return validate_payload(kind, data, cfg, ctx)
     except ValidationError as exc:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}"
                             for e in exc.errors()[:4])
@@ -291,7 +366,7 @@ class ClaudeClient:
                  cfg: LLMConfig | None = None, max_retries: int | None = None,
                  timeout: float | None = None, cache: ResponseCache | None = None,
                  limiter: RateLimiter | None = None,
-                 breaker_clock: Callable[[], float] = time.monotonic):
+                 breaker_clock: Callable[[], float] = time.time, base_url: str | None = None):
         import anthropic  # heavy import on first use
         import httpx2
 
@@ -299,16 +374,17 @@ class ClaudeClient:
         if not key:
             raise MissingAPIKey(f"no Anthropic API key: set {ENV_KEY} (or Streamlit secrets) "
                                 "or use the offline analyst (--provider offline)")
-        _protect(key)
+        protect(key)
         self.cfg = cfg or load_config()
         c = self.cfg.client
-        self._sdk = anthropic.Anthropic(
-            api_key=key, http_client=http_client,
+        self._sdk = capped_sdk_class()(
+            api_key=key, http_client=http_client, base_url=base_url,
             max_retries=c.max_retries if max_retries is None else max_retries,
             timeout=httpx2.Timeout(timeout or c.timeout_seconds,
                                    connect=min(c.connect_timeout_seconds,
                                                timeout or c.connect_timeout_seconds)),
         )
+        self._sdk.max_wait = c.max_retry_wait_seconds
         self._anthropic = anthropic
         self.cache = cache if cache is not None else ResponseCache(cfg=self.cfg)
         self.limiter = limiter or _limiter
@@ -341,13 +417,20 @@ class ClaudeClient:
             params["extra_body"] = {"temperature": spec.temperature}
         return params, spec, mkey, model
 
+    def bounds(self, params: dict[str, Any], model: ModelSpec, *,
+               batch: bool = False) -> tuple[float, int]:
+        """``(maximum cost, input-token bound)`` of ``params``: what is reserved before
+        sending (:func:`engine.llm.costs.input_token_bound`, ``max_tokens`` of output)."""
+        text = json.dumps(params["system"]) + json.dumps(params["messages"]) + json.dumps(
+            params.get("output_config", {}), default=str)
+        bound = costs.input_token_bound(text, self.cfg)
+        return costs.max_cost(model, bound, params["max_tokens"], batch=batch,
+                              batch_discount=self.cfg.cost_management.batch_discount), bound
+
     def reservation(self, params: dict[str, Any], model: ModelSpec, *,
                     batch: bool = False) -> float:
         """The maximum cost of ``params`` (reserved before sending)."""
-        text = json.dumps(params["system"]) + json.dumps(params["messages"]) + json.dumps(
-            params.get("output_config", {}), default=str)
-        return costs.max_cost(model, costs.estimate_tokens(text, self.cfg), params["max_tokens"],
-                              batch=batch, batch_discount=self.cfg.cost_management.batch_discount)
+        return self.bounds(params, model, batch=batch)[0]
 
     def call(self, prompt: str, ctx: MarketContext, *, model_key: str | None = None,
              proposal: str = "", use_cache: bool = True) -> CallResult:
@@ -363,9 +446,8 @@ class ClaudeClient:
             if hit is not None:
                 payload, cost = hit
                 try:
-                    res.output = validate_output(
-                        spec.output, payload, max_position_size=self.cfg.risk.max_position_size,
-                        max_penalty=self.cfg.consensus.contrarian_max_penalty)
+                    res.output = validate_payload(spec.output, redact_obj(payload), self.cfg,
+                                                  ctx)
                 except ValidationError:
                     res.output = None
                 if res.output is not None:
@@ -399,7 +481,29 @@ class ClaudeClient:
             res.error = f"{model.id} is paused; the invalid reply was not repaired ({error})"
             return res
         return self._send(params, spec, mkey, model, ctx, res, key, breaker,
-                          rejected=(reply, error))
+                          rejected=(redact(reply), redact(error)))
+
+    def _create(self, p: dict[str, Any], deadline: float) -> Any:
+        """``messages.create`` within the call's deadline (the SDK's retries included)."""
+        left = deadline - time.monotonic()
+        if left <= 0.05:
+            raise CallTooSlow("no time left within client.max_call_seconds; try again later")
+        c = self.cfg.client
+        per_try = min(c.timeout_seconds, left)
+        self._sdk.set_deadline(deadline)
+        try:
+            return self._sdk.messages.create(
+                **p, timeout=self._httpx.Timeout(per_try,
+                                                 connect=min(c.connect_timeout_seconds,
+                                                             per_try)))
+        finally:
+            self._sdk.set_deadline(None)
+
+    @property
+    def _httpx(self) -> Any:
+        import httpx2
+
+        return httpx2
 
     def _send(self, params, spec, mkey, model, ctx, res, key, breaker,
               rejected: tuple[str, str] | None = None) -> CallResult:
@@ -408,19 +512,24 @@ class ClaudeClient:
         attempts: tuple[int, ...] = (1, 2)
         if rejected is not None:  # attempt 1 happened elsewhere: go straight to the repair
             messages, attempts = _with_repair(messages, *rejected), (2,)
+        deadline = time.monotonic() + self.cfg.client.max_call_seconds
         for attempt in attempts:
             p = dict(params, messages=messages)
+            max_cost, input_bound = self.bounds(p, model)
             call_id = costs.reserve(model_key=mkey, spec=model, prompt=res.prompt,
                                     prompt_version=spec.version, symbol=ctx.symbol,
-                                    max_cost_usd=self.reservation(p, model), cfg=self.cfg)
+                                    max_cost_usd=max_cost, cfg=self.cfg)
             self.limiter.wait(model.id, model.min_delay_seconds)
             t0 = time.perf_counter()
             try:
-                msg = self._sdk.messages.create(**p)
+                msg = self._create(p, deadline)
+            except CallTooSlow as exc:
+                return self._failed(res, call_id, model, breaker, "error", t0, str(exc))
             except an.APITimeoutError:
                 return self._failed(res, call_id, model, breaker, "timeout", t0,
                                     f"timed out after {self.cfg.client.timeout_seconds:g} s "
-                                    "(and the SDK's retries)")
+                                    "(and the SDK's retries); recorded at its reservation, "
+                                    "as the API may still bill it", at_reservation=True)
             except an.APIStatusError as exc:
                 detail = getattr(exc, "api_message", None) or type(exc).__name__
                 return self._failed(res, call_id, model, breaker, "error", t0,
@@ -428,19 +537,30 @@ class ClaudeClient:
             except an.APIConnectionError as exc:
                 return self._failed(res, call_id, model, breaker, "error", t0,
                                     f"connection failed: {type(exc).__name__}")
+            except (json.JSONDecodeError, UnicodeDecodeError, an.APIResponseValidationError
+                    ) as exc:
+                return self._failed(res, call_id, model, breaker, "error", t0,
+                                    f"the API's reply is not readable JSON ({type(exc).__name__}:"
+                                    f" {str(exc)[:120]}); a proxy or a cut-off response?")
+            if not _is_message(msg):
+                return self._failed(res, call_id, model, breaker, "error", t0,
+                                    "the API's reply is not a Messages API message (got "
+                                    f"{type(msg).__name__}: {redact(str(msg))[:80]!r}); a "
+                                    "proxy or an HTML error page?")
             latency = (time.perf_counter() - t0) * 1000.0
-            usage = costs.Usage.from_api(msg.usage)
-            text = reply_text(msg)
+            usage, problems = costs.read_usage(msg.usage)
+            text = redact(reply_text(msg))
             try:
                 if getattr(msg, "stop_reason", None) == "refusal":
                     raise ValueError("the model refused to answer")
-                out = parse_reply(text, spec.output, self.cfg)
+                out = parse_reply(text, spec.output, self.cfg, ctx)
             except ValueError as exc:
                 err = str(exc)
                 status = "invalid"
                 cost = costs.settle(call_id, spec=model, usage=usage, status=status,
                                     latency_ms=latency, attempts=attempt,
-                                    error=redact(err), cfg=self.cfg)
+                                    error=redact(err), cfg=self.cfg, problems=problems,
+                                    max_tokens=p["max_tokens"], input_bound=input_bound)
                 res.usage, res.cost_usd = res.usage + usage, res.cost_usd + cost
                 res.latency_ms += latency
                 res.attempts = attempt
@@ -452,7 +572,9 @@ class ClaudeClient:
                 log.warning("LLM %s on %s: %s", res.prompt, model.id, res.error)
                 return res
             cost = costs.settle(call_id, spec=model, usage=usage, status="ok",
-                                latency_ms=latency, attempts=attempt, cfg=self.cfg)
+                                latency_ms=latency, attempts=attempt, cfg=self.cfg,
+                                problems=problems, max_tokens=p["max_tokens"],
+                                input_bound=input_bound)
             breaker.success()
             res.usage, res.cost_usd = res.usage + usage, res.cost_usd + cost
             res.latency_ms += latency
@@ -463,19 +585,30 @@ class ClaudeClient:
         return res  # pragma: no cover
 
     def _failed(self, res: CallResult, call_id: int, model: ModelSpec,
-                breaker: CircuitBreaker, status: str, t0: float, error: str) -> CallResult:
+                breaker: CircuitBreaker, status: str, t0: float, error: str, *,
+                at_reservation: bool = False) -> CallResult:
         error = redact(error)
         latency = (time.perf_counter() - t0) * 1000.0
-        costs.settle(call_id, spec=model, usage=costs.Usage(), status=status,
-                     latency_ms=latency, attempts=res.attempts + 1, error=error, cfg=self.cfg)
+        cost = costs.settle(call_id, spec=model, usage=costs.Usage(), status=status,
+                            latency_ms=latency, attempts=res.attempts + 1, error=error,
+                            cfg=self.cfg, at_reservation=at_reservation)
         breaker.failure(error)
         res.status, res.error = status, error
+        res.cost_usd += cost
         res.latency_ms += latency
         res.attempts += 1
         log.warning("LLM %s on %s failed: %s", res.prompt, model.id, error)
         return res
 
 
-__all__ = ["CallResult", "CircuitBreaker", "ClaudeClient", "ENV_KEY", "MissingAPIKey",
-           "RateLimiter", "breaker_for", "breaker_states", "parse_reply", "redact", "render",
-           "reply_text", "reset_breakers", "resolve_api_key"]
+def _is_message(msg: Any) -> bool:
+    """Whether the SDK's parsed 200 reply is a message (an HTML body parses to a ``str``,
+    ``[]`` to a list, ``{}`` to a Message without content)."""
+    return (not isinstance(msg, (str, bytes, list, dict)) and hasattr(msg, "usage")
+            and isinstance(getattr(msg, "content", None), list))
+
+
+__all__ = ["CallResult", "CallTooSlow", "CircuitBreaker", "ClaudeClient", "ENV_KEY",
+           "KEY_PATTERN", "MissingAPIKey", "RateLimiter", "breaker_for", "breaker_states",
+           "capped_sdk_class", "level_context", "parse_reply", "redact", "redact_obj",
+           "render", "reply_text", "reset_breakers", "resolve_api_key", "validate_payload"]

@@ -83,8 +83,10 @@ def _num(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def cut(df: pl.DataFrame, as_of: str | date | datetime | None) -> pl.DataFrame:
-    """Bars up to and including ``as_of`` (a date includes its whole day)."""
+def cut(df: pl.DataFrame, as_of: str | date | datetime | None,
+        symbol: str = "the dataset") -> pl.DataFrame:
+    """Bars up to and including ``as_of`` (a date includes its whole day). An ``as_of``
+    after the last bar is refused (the analysis would silently be of the last bar)."""
     if as_of is None:
         return df
     if isinstance(as_of, str):
@@ -101,13 +103,24 @@ def cut(df: pl.DataFrame, as_of: str | date | datetime | None) -> pl.DataFrame:
         limit = datetime.combine(as_of, datetime.max.time())
     else:
         limit = as_of
+    if df.height:
+        last = df["timestamp"].max()
+        if isinstance(last, datetime) and last.tzinfo is not None:
+            last = last.replace(tzinfo=None)
+        last_day = last.date() if isinstance(last, datetime) else last
+        asked_day = as_of.date() if isinstance(as_of, datetime) else as_of
+        if isinstance(last_day, date) and asked_day > last_day:
+            raise ParameterError(
+                f"as-of {asked_day.isoformat()} is after the last bar of {symbol} "
+                f"({last_day.isoformat()}); give an as-of on or before "
+                f"{last_day.isoformat()}, or leave it out to use the last bar")
     return df.filter(pl.col("timestamp") <= limit)
 
 
 def build_context(symbol: str, df: pl.DataFrame,
                   as_of: str | date | datetime | None = None) -> MarketContext:
     """The snapshot of ``symbol`` at the last bar of ``df`` up to ``as_of``."""
-    view = cut(df, as_of)
+    view = cut(df, as_of, symbol)
     if view.height < MIN_BARS:
         raise ParameterError(
             f"{symbol} has only {view.height} bars up to {as_of}; an analysis needs at least "

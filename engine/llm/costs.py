@@ -12,8 +12,18 @@ transaction that first locks the ``llm_budget_lock`` row (and a process lock, so
 one process queue cheaply). If the spent + reserved total plus this call would pass a limit,
 the call is refused with :class:`BudgetExceeded` and never sent. After the reply,
 :func:`settle` replaces the reservation by the price of the reply's actual ``usage``
-(a failed request settles at 0). Concurrent callers therefore can never overshoot: the sum
-of what they could spend is always within the limits.
+(a request the API refused settles at 0; a timeout, which the API may still bill, at its
+reservation with ``estimated`` set).
+
+**The limit is never exceeded**, whatever a reply claims. The reservation is an upper bound
+(:func:`input_token_bound`: every token encodes at least one byte, so the request's bytes
+bound its input tokens; output is bounded by ``max_tokens``), and a settled row never costs
+more than its reservation: a reply whose usage is above its reservation, negative, or not
+whole numbers is an **anomaly** — the row keeps the reported tokens and says what was
+wrong (``anomaly``), its cost is the reservation (``estimated``), and no further call is
+reserved (:class:`AnomalyPending`) until the user acknowledges it
+(:func:`acknowledge_anomalies`: the Costs & Accuracy page, ``python -m engine costs
+--acknowledge``). So today's spend + reservations only grows by what a reservation admitted.
 
 Reservations left unsettled by a killed process stop counting after
 ``STALE_RESERVATION_SECONDS``. Days and months are UTC.
@@ -28,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine import db
 from engine.errors import StratLabError
@@ -45,6 +55,15 @@ class BudgetExceeded(StratLabError):
     """A call would take today's or this month's LLM spend past its limit."""
 
 
+class AnomalyPending(BudgetExceeded):
+    """A reply reported usage that cannot be true; no paid call until it is acknowledged."""
+
+
+#: Stored token counts are clamped to this (an INTEGER column on PostgreSQL is 32-bit); the
+#: anomaly text keeps what the reply said.
+_MAX_STORED_TOKENS = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class Usage:
     """Token counts of one reply (the API's ``usage``)."""
@@ -56,18 +75,65 @@ class Usage:
 
     @classmethod
     def from_api(cls, usage: Any) -> Usage:
-        return cls(
-            input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
-            output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
-            cache_creation_tokens=int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
-            cache_read_tokens=int(getattr(usage, "cache_read_input_tokens", 0) or 0),
-        )
+        """The counts of an API ``usage`` (unreadable values count 0; see :func:`read_usage`)."""
+        return read_usage(usage)[0]
+
+    @property
+    def input_total(self) -> int:
+        """Every input token, cached or not."""
+        return self.input_tokens + self.cache_creation_tokens + self.cache_read_tokens
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(self.input_tokens + other.input_tokens,
                      self.output_tokens + other.output_tokens,
                      self.cache_creation_tokens + other.cache_creation_tokens,
                      self.cache_read_tokens + other.cache_read_tokens)
+
+
+_API_FIELDS = (("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
+               ("cache_creation_tokens", "cache_creation_input_tokens"),
+               ("cache_read_tokens", "cache_read_input_tokens"))
+
+
+def read_usage(usage: Any) -> tuple[Usage, list[str]]:
+    """An API ``usage`` as :class:`Usage` plus the reasons it cannot be true: a count that
+    is not a whole number (a string, NaN, 1.5), negative, or a reply without usage.
+    Unreadable counts become 0; negative ones are kept (the row records what was said)."""
+    if usage is None:
+        return Usage(), ["the reply reports no usage"]
+    problems: list[str] = []
+    vals: dict[str, int] = {}
+    for name, api_name in _API_FIELDS:
+        raw = usage.get(api_name) if isinstance(usage, dict) else getattr(usage, api_name, None)
+        if raw is None:
+            vals[name] = 0
+            continue
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or (
+                isinstance(raw, float) and not (math.isfinite(raw) and raw.is_integer())):
+            problems.append(f"{api_name} is {str(raw)[:40]!r}, not a whole number")
+            vals[name] = 0
+            continue
+        n = int(raw)
+        if n < 0:
+            problems.append(f"{api_name} is negative ({n})")
+        vals[name] = max(-_MAX_STORED_TOKENS, min(n, _MAX_STORED_TOKENS))
+    return Usage(**vals), problems
+
+
+def usage_anomaly(usage: Usage, problems: list[str], *, cost_usd: float, reserved_usd: float,
+                  max_tokens: int | None = None, input_bound: int | None = None) -> str:
+    """Why ``usage`` cannot be the truth about a call reserved at ``reserved_usd``
+    ("" when it can): ``problems`` from :func:`read_usage`, more output than ``max_tokens``,
+    more input than the reservation's bound, or a price above the reservation."""
+    why = list(problems)
+    if max_tokens is not None and usage.output_tokens > max_tokens:
+        why.append(f"output_tokens {usage.output_tokens} is above max_tokens {max_tokens}")
+    if input_bound is not None and usage.input_total > input_bound:
+        why.append(f"{usage.input_total} input tokens is above the request's bound "
+                   f"{input_bound}")
+    if cost_usd > reserved_usd * (1 + 1e-9) + 1e-12:
+        why.append(f"its price ${cost_usd:.6f} is above the reservation ${reserved_usd:.6f}")
+    return "; ".join(why)
 
 
 def price(spec: ModelSpec, usage: Usage, *, batch: bool = False,
@@ -84,6 +150,15 @@ def estimate_tokens(text: str, cfg: LLMConfig | None = None) -> int:
     """A conservative token estimate for ``text`` (characters / chars_per_token, rounded up)."""
     cfg = cfg or load_config()
     return math.ceil(len(text) / cfg.cost_management.chars_per_token_estimate)
+
+
+def input_token_bound(text: str, cfg: LLMConfig | None = None) -> int:
+    """An upper bound on the input tokens of a request whose JSON is ``text``: its UTF-8
+    bytes (a token of Claude's byte-level tokenizer encodes at least one byte, and the JSON
+    carries framing the API strips) plus ``cost_management.reservation_overhead_tokens``
+    for what the API adds (the structured-output instructions)."""
+    cfg = cfg or load_config()
+    return len(text.encode("utf-8")) + cfg.cost_management.reservation_overhead_tokens
 
 
 def max_cost(spec: ModelSpec, input_tokens: int, max_tokens: int, *, batch: bool = False,
@@ -144,7 +219,13 @@ def reserve(*, model_key: str, spec: ModelSpec, prompt: str, prompt_version: str
         today = _committed(s, _day_start(now), now)
         month = _committed(s, _month_start(now), now)
         problem = None
-        if today + max_cost_usd > cm.daily_limit_usd + 1e-12:
+        pending = _pending(s)
+        if not (math.isfinite(max_cost_usd) and max_cost_usd >= 0):
+            problem = f"its reservation ${max_cost_usd} is not a finite amount"
+        elif pending:
+            problem = (f"{len(pending)} LLM reply(s) reported usage that cannot be true "
+                       f"(call {pending[0].id}: {pending[0].anomaly})")
+        elif today + max_cost_usd > cm.daily_limit_usd + 1e-12:
             problem = (f"today's LLM spend would pass the daily limit: ${today:.4f} spent or "
                        f"reserved + up to ${max_cost_usd:.4f} for this call > "
                        f"${cm.daily_limit_usd:.2f}")
@@ -161,6 +242,11 @@ def reserve(*, model_key: str, spec: ModelSpec, prompt: str, prompt_version: str
         s.add(row)
         s.flush()
         row_id = int(row.id)
+    if problem and pending:
+        raise AnomalyPending(
+            f"call refused, {problem}. Check the Costs & Accuracy page, then acknowledge it "
+            "there or with `python -m engine costs --acknowledge`; until then only the "
+            "offline analyst runs")
     if problem:
         raise BudgetExceeded(
             f"call refused, {problem}. Use the offline analyst, wait for the next UTC "
@@ -168,16 +254,60 @@ def reserve(*, model_key: str, spec: ModelSpec, prompt: str, prompt_version: str
     return row_id
 
 
+def _pending(session) -> list[LLMCall]:
+    return list(session.exec(select(LLMCall).where(col(LLMCall.anomaly) != "",
+                                                   col(LLMCall.acknowledged_at).is_(None))
+                             .order_by(col(LLMCall.id))).all())
+
+
+def pending_anomalies() -> list[dict[str, Any]]:
+    """Unacknowledged anomalies, oldest first: ``{"id", "created_at", "model_id", "prompt",
+    "symbol", "reserved_usd", "cost_usd", "anomaly", …}`` (the whole call row)."""
+    with db.session_scope() as s:
+        return [r.model_dump() for r in _pending(s)]
+
+
+def acknowledge_anomalies(now: datetime | None = None) -> int:
+    """Mark every pending anomaly acknowledged (paid calls may run again); return how many."""
+    now = now or utcnow()
+    with _lock, db.session_scope() as s:
+        rows = _pending(s)
+        for r in rows:
+            r.acknowledged_at = now
+            s.add(r)
+        return len(rows)
+
+
 def settle(call_id: int, *, spec: ModelSpec, usage: Usage, status: str = "ok",
            latency_ms: float = 0.0, attempts: int = 1, error: str = "",
-           batch: bool = False, cfg: LLMConfig | None = None) -> float:
-    """Replace a reservation by the actual cost of ``usage``; return that cost."""
+           batch: bool = False, cfg: LLMConfig | None = None,
+           problems: list[str] | None = None, max_tokens: int | None = None,
+           input_bound: int | None = None, at_reservation: bool = False) -> float:
+    """Replace a reservation by the actual cost of ``usage``; return the cost recorded.
+
+    ``problems`` (from :func:`read_usage`), ``max_tokens`` and ``input_bound`` feed the
+    anomaly check (:func:`usage_anomaly`); an anomalous reply is recorded at its reservation.
+    ``at_reservation`` records a call whose usage is unknown but may be billed (a timeout)
+    at its reservation, marked ``estimated``.
+    """
     cfg = cfg or load_config()
     cost = price(spec, usage, batch=batch, batch_discount=cfg.cost_management.batch_discount)
     with _lock, db.session_scope() as s:
         row = s.get(LLMCall, call_id)
         if row is None:
             raise StratLabError(f"no LLM call {call_id} to settle")
+        anomaly = "" if at_reservation else usage_anomaly(
+            usage, problems or [], cost_usd=cost, reserved_usd=row.reserved_usd,
+            max_tokens=max_tokens, input_bound=input_bound)
+        if anomaly:
+            anomaly = (f"{anomaly} (reported: {usage.input_tokens} in, {usage.output_tokens} "
+                       f"out, {usage.cache_creation_tokens} cache write, "
+                       f"{usage.cache_read_tokens} cache read = ${cost:.6f}; recorded at the "
+                       f"reservation ${row.reserved_usd:.6f})")
+        if anomaly or at_reservation:
+            cost = row.reserved_usd
+        row.estimated = bool(anomaly or at_reservation)
+        row.anomaly = anomaly[:2000]
         row.status = status
         row.cost_usd = cost
         row.input_tokens = usage.input_tokens
@@ -231,6 +361,8 @@ def cost_summary(now: datetime | None = None, cfg: LLMConfig | None = None) -> d
     Keys: ``today_usd``, ``month_usd``, ``daily_limit_usd``, ``monthly_limit_usd``,
     ``calls`` (API calls this month), ``offline_calls``, ``cache_hits``, ``cache_hit_rate``
     (cache hits / (hits + API calls), this month), ``saved_usd``, ``refused``,
+    ``estimated_usd`` (this month's cost recorded at reservations: timeouts, anomalies),
+    ``anomalies`` (unacknowledged ones, which stop paid calls),
     ``by_model``, ``by_prompt``, ``by_day`` (lists of ``{…, "cost_usd", "calls"}``).
     """
     cfg = cfg or load_config()
@@ -264,6 +396,10 @@ def cost_summary(now: datetime | None = None, cfg: LLMConfig | None = None) -> d
         "cache_hit_rate": (len(hits) / n_lookups) if n_lookups else 0.0,
         "saved_usd": round(sum(r["saved_usd"] for r in hits), 6),
         "refused": sum(1 for r in rows if r["status"] == "refused"),
+        "estimated_usd": round(sum(r["cost_usd"] for r in api if r["estimated"]), 6),
+        "anomalies": [{k: a[k] for k in ("id", "created_at", "model_id", "prompt", "symbol",
+                                         "reserved_usd", "cost_usd", "anomaly")}
+                      for a in pending_anomalies()],
         "failed": sum(1 for r in api if r["status"] not in ("ok", "reserved")),
         "by_model": [{"model": k, **v} for k, v in sorted(by_model.items())],
         "by_prompt": [{"prompt": k, **v} for k, v in sorted(by_prompt.items())],
@@ -271,6 +407,7 @@ def cost_summary(now: datetime | None = None, cfg: LLMConfig | None = None) -> d
     }
 
 
-__all__ = ["BudgetExceeded", "Usage", "calls_frame", "cost_summary", "estimate_tokens",
-           "max_cost", "price", "record_cache_hit", "record_offline", "reserve", "settle",
-           "spend"]
+__all__ = ["AnomalyPending", "BudgetExceeded", "Usage", "acknowledge_anomalies", "calls_frame",
+           "cost_summary", "estimate_tokens", "input_token_bound", "max_cost",
+           "pending_anomalies", "price", "read_usage", "record_cache_hit", "record_offline",
+           "reserve", "settle", "spend", "usage_anomaly"]

@@ -65,6 +65,9 @@ class CostManagement(_Strict):
     cache_ttl_seconds: float = Field(default=300, ge=0)
     batch_discount: float = Field(default=0.5, gt=0, le=1)
     chars_per_token_estimate: float = Field(default=3.0, gt=0)
+    #: input tokens the API may add to a request (structured-output instructions), on top of
+    #: the request's bytes, in a reservation (engine.llm.costs.input_token_bound)
+    reservation_overhead_tokens: int = Field(default=1024, ge=0, le=100_000)
 
 
 class ClientSettings(_Strict):
@@ -75,6 +78,12 @@ class ClientSettings(_Strict):
     circuit_reset_seconds: float = Field(default=300.0, ge=0)
     batch_poll_seconds: float = Field(default=30.0, ge=0)
     batch_timeout_seconds: float = Field(default=86400.0, gt=0)
+    #: the longest retry-after (429/529) the SDK may sleep; a longer one fails the call
+    max_retry_wait_seconds: float = Field(default=60.0, ge=0, le=3600)
+    #: the whole call's wall time (every attempt and wait); past it, the call fails
+    max_call_seconds: float = Field(default=300.0, gt=0, le=86400)
+    #: consecutive failed polls of a batch before it is cancelled and recorded failed
+    batch_poll_retries: int = Field(default=5, ge=0, le=100)
 
 
 class CacheBuckets(_Strict):
@@ -109,6 +118,18 @@ class RiskSettings(_Strict):
     max_position_size: float = Field(default=0.1, gt=0, le=1)
     daily_loss_limit_usd: float = Field(default=-1000.0, le=0)
     portfolio_usd: float = Field(default=100_000.0, gt=0)
+
+
+class LevelSettings(_Strict):
+    """How far a decision's levels may sit from the as-of price and still be plausible."""
+
+    #: entry_price within this percentage of the as-of close
+    entry_band_pct: float = Field(default=10.0, gt=0, le=100)
+    #: stop_loss at most this many ATRs from the entry (percent below when ATR is unknown)
+    max_stop_atr: float = Field(default=10.0, gt=0)
+    max_target_atr: float = Field(default=20.0, gt=0)
+    max_stop_pct: float = Field(default=25.0, gt=0, lt=100)
+    max_target_pct: float = Field(default=50.0, gt=0)
 
 
 class TrackingSettings(_Strict):
@@ -152,6 +173,7 @@ class LLMConfig(_Strict):
     consensus: ConsensusSettings
     escalation: EscalationSettings = EscalationSettings()
     risk: RiskSettings = RiskSettings()
+    levels: LevelSettings = LevelSettings()
     tracking: TrackingSettings = TrackingSettings()
     system_prompt: str = Field(min_length=20)
     prompts: dict[str, PromptSpec]
@@ -211,7 +233,12 @@ def _consistency(cfg: LLMConfig) -> None:
             raise LLMConfigError(
                 f"{where}: prompts.{name}.model_preference is {p.model_preference!r}; use one "
                 f"of the model keys {sorted(cfg.models)}")
-        fields = {f for _, f, _, _ in string.Formatter().parse(p.template) if f}
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(p.template) if f}
+        except ValueError as exc:  # "Single '{' encountered in format string", …
+            raise LLMConfigError(
+                f"{where}: prompts.{name}.template is not a valid template ({exc}); close "
+                "every {placeholder} and write a literal brace as {{ or }}") from None
         unknown = fields - PLACEHOLDERS
         if unknown:
             raise LLMConfigError(
@@ -240,12 +267,43 @@ def _consistency(cfg: LLMConfig) -> None:
                              f" is below daily_limit_usd ({cm.daily_limit_usd})")
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line: what is wrong and where (line and column, 1-based)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    what = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    if mark is None:
+        return what
+    return f"{what} at line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _read(p: Path) -> str:
+    """The text of a prompts file, or an LLMConfigError naming the problem and the fix."""
+    fix = f"restore prompts/prompts.yaml or point {ENV_VAR} at a prompts YAML file"
+    if p.is_dir():
+        raise LLMConfigError(f"prompts file {p} is a directory; {fix}")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise LLMConfigError(f"prompts file {p} cannot be read ({exc.strerror or exc}); "
+                             f"check its permissions, or {fix}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LLMConfigError(f"prompts file {p} is not UTF-8 text (byte {exc.start} is "
+                             f"{data[exc.start:exc.start + 1]!r}: a binary file?); {fix}"
+                             ) from None
+    if "\x00" in text:
+        raise LLMConfigError(f"prompts file {p} contains NUL bytes (a binary file?); {fix}")
+    return text
+
+
 def parse_config(text: str, source: str = "prompts.yaml") -> LLMConfig:
     """Validate YAML text; raise :class:`LLMConfigError` naming the first problems."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise LLMConfigError(f"{source} is not valid YAML: {exc}; fix the syntax") from None
+        raise LLMConfigError(f"{source} is not valid YAML: {_yaml_problem(exc)}; fix the "
+                             "syntax there") from None
     if not isinstance(raw, dict):
         raise LLMConfigError(f"{source} must be a mapping with models, prompts, "
                              "cost_management, consensus and system_prompt")
@@ -279,11 +337,14 @@ def load_config(path: str | Path | None = None) -> LLMConfig:
     except FileNotFoundError:
         raise LLMConfigError(f"prompts file not found: {p}; restore prompts/prompts.yaml "
                              f"or point {ENV_VAR} at one") from None
+    except OSError as exc:
+        raise LLMConfigError(f"prompts file {p} cannot be read ({exc.strerror or exc}); "
+                             f"restore prompts/prompts.yaml or point {ENV_VAR} at one") from None
     key = (str(p), mtime)
     with _lock:
         cfg = _cache.get(key)
         if cfg is None:
-            cfg = parse_config(p.read_text(encoding="utf-8"), source=str(p))
+            cfg = parse_config(_read(p), source=str(p))
             _cache.clear()
             _cache[key] = cfg
         return cfg
@@ -291,9 +352,9 @@ def load_config(path: str | Path | None = None) -> LLMConfig:
 
 def prompt_text(path: str | Path | None = None) -> str:
     """The raw YAML (for the prompts viewer)."""
-    p = Path(path) if path else config_path()
-    return p.read_text(encoding="utf-8")
+    return _read(Path(path) if path else config_path())
 
 
-__all__ = ["LLMConfig", "LLMConfigError", "ModelSpec", "PromptSpec", "REQUIRED_PROMPTS",
+__all__ = ["LLMConfig", "LLMConfigError", "LevelSettings", "ModelSpec", "PromptSpec",
+           "REQUIRED_PROMPTS",
            "config_path", "load_config", "parse_config", "prompt_text"]

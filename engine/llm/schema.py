@@ -6,7 +6,12 @@ Four output kinds (``output:`` of a prompt in prompts.yaml):
   ``confidence`` 0–100, ``entry_price``, ``stop_loss``, ``take_profit``,
   ``risk_reward_ratio``, ``position_size_suggestion`` (≤ the configured maximum),
   ``reasoning``, ``key_risks``, ``timeframe``. A BUY needs stop_loss < entry < take_profit,
-  a SELL take_profit < entry < stop_loss; a HOLD may leave the prices null.
+  a SELL take_profit < entry < stop_loss; a HOLD may leave the prices null. Given the as-of
+  ``price`` (and ``atr``) as validation context, a BUY's or SELL's levels must also be
+  plausible (``levels`` of prompts.yaml): the entry within ``entry_band_pct`` of the price,
+  stop and target at most ``max_stop_atr`` / ``max_target_atr`` ATRs from the entry
+  (``max_stop_pct`` / ``max_target_pct`` percent when the ATR is unknown) — so a reply with
+  an entry of 1e9 on a 256.84 close goes back for repair instead of becoming a trade.
 - ``regime`` — :class:`RegimeView`; ``risk`` — :class:`RiskView`;
   ``critique`` — :class:`Critique` (the contrarian's objections and confidence penalty).
 
@@ -60,7 +65,7 @@ class Decision(_Out):
         return v
 
     @model_validator(mode="after")
-    def _levels(self) -> Decision:
+    def _levels(self, info: ValidationInfo) -> Decision:
         prices = (self.entry_price, self.stop_loss, self.take_profit)
         for p in prices:
             if p is not None and (not math.isfinite(p) or p <= 0):
@@ -76,6 +81,7 @@ class Decision(_Out):
         if self.decision == "SELL" and not tp < entry < sl:
             raise ValueError(f"a SELL needs take_profit < entry_price < stop_loss, got "
                              f"{tp:g} / {entry:g} / {sl:g}")
+        _plausible(entry, sl, tp, info.context or {})
         rr = abs(tp - entry) / abs(entry - sl)
         if self.risk_reward_ratio is None or abs(self.risk_reward_ratio - rr) > 0.05 * rr + 0.01:
             # The levels are authoritative; a stated ratio that disagrees is recomputed.
@@ -85,6 +91,30 @@ class Decision(_Out):
     @property
     def actionable_side(self) -> int:
         return {"BUY": 1, "SELL": -1}.get(self.decision, 0)
+
+
+def _plausible(entry: float, sl: float, tp: float, ctx: dict[str, Any]) -> None:
+    """Levels against the as-of price (context ``price``, ``atr``, ``levels``); see the
+    module docstring. Without a price in the context nothing is checked."""
+    price, lv = ctx.get("price"), ctx.get("levels")
+    if price is None or lv is None or not (math.isfinite(price) and price > 0):
+        return
+    off = abs(entry / price - 1.0) * 100.0
+    if off > lv.entry_band_pct + 1e-9:
+        raise ValueError(f"entry_price {entry:g} is {off:.4g}% away from the as-of close "
+                         f"{price:g}; give an entry within {lv.entry_band_pct:g}% of it")
+    atr = ctx.get("atr")
+    for name, level, k_atr, k_pct in (("stop_loss", sl, lv.max_stop_atr, lv.max_stop_pct),
+                                      ("take_profit", tp, lv.max_target_atr,
+                                       lv.max_target_pct)):
+        dist = abs(level - entry)
+        if atr is not None and math.isfinite(atr) and atr > 0:
+            if dist > k_atr * atr + 1e-9:
+                raise ValueError(f"{name} {level:g} is {dist / atr:.4g} ATR from the entry "
+                                 f"{entry:g} (ATR {atr:g}); keep it within {k_atr:g} ATR")
+        elif dist > k_pct / 100.0 * entry + 1e-9:
+            raise ValueError(f"{name} {level:g} is {dist / entry * 100:.4g}% from the entry "
+                             f"{entry:g}; keep it within {k_pct:g}%")
 
 
 class RegimeView(_Out):
@@ -176,9 +206,13 @@ JSON_SCHEMAS: dict[str, dict[str, Any]] = {
 
 
 def validate_output(kind: str, data: Any, *, max_position_size: float | None = None,
-                    max_penalty: float | None = None) -> _Out:
-    """Validate ``data`` (a dict) as output ``kind``; raises pydantic's ValidationError."""
-    ctx = {"max_position_size": max_position_size, "max_penalty": max_penalty}
+                    max_penalty: float | None = None, price: float | None = None,
+                    atr: float | None = None, levels: Any = None) -> _Out:
+    """Validate ``data`` (a dict) as output ``kind``; raises pydantic's ValidationError.
+    ``price``, ``atr`` and ``levels`` (prompts.yaml's ``levels``) check a decision's levels
+    against the as-of bar."""
+    ctx = {"max_position_size": max_position_size, "max_penalty": max_penalty,
+           "price": price, "atr": atr, "levels": levels}
     return MODELS[kind].model_validate(data, context=ctx)
 
 

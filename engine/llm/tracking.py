@@ -48,9 +48,13 @@ def horizon_for(timeframe: str, cfg: LLMConfig | None = None) -> int:
 
 
 def record_decision(**fields: Any) -> str:
-    """Insert one ``ai_decisions`` row; return its id."""
+    """Insert one ``ai_decisions`` row; return its id. Every text is redacted first (no API
+    key, nor anything shaped like one, is ever stored)."""
+    from engine.llm.redaction import redact_obj
+
     with db.session_scope() as s:
-        row = AIDecision(**fields)
+        row = AIDecision(**{k: redact_obj(v) if isinstance(v, (str, dict, list)) else v
+                            for k, v in fields.items()})
         s.add(row)
         s.flush()
         return row.id

@@ -79,7 +79,7 @@ def test_persistent_failure_opens_the_circuit(make_client, ctx):
     res = client.call("master_analyst", ctx, use_cache=False)
     assert res.status == "circuit_open" and "paused" in res.error
     assert len(api.requests) == sent  # not called while open
-    state = {b["model"]: b for b in breaker_states()}["claude-sonnet-5-5"]
+    state = {b["model"]: b for b in breaker_states(clock=lambda: now[0])}["claude-sonnet-5-5"]
     assert state["state"] == "open" and state["failures"] == threshold
     # after the reset time one trial call goes through; success closes the circuit
     now[0] += load_config().client.circuit_reset_seconds + 1
@@ -97,7 +97,11 @@ def test_timeout_is_recorded_as_a_failure(make_client, ctx):
     assert res.status == "timeout" and res.output is None and "timed out" in res.error
     assert len(api.requests) == 2  # the SDK retried the timeout once
     rows = _calls()
-    assert [(r.status, r.cost_usd) for r in rows] == [("timeout", 0.0)]
+    # the API may bill a request that timed out: recorded at its reservation, as an estimate
+    assert [(r.status, r.cost_usd, r.estimated) for r in rows] == [
+        ("timeout", rows[0].reserved_usd, True)]
+    assert rows[0].reserved_usd > 0 and res.cost_usd == rows[0].reserved_usd
+    assert "reservation" in res.error
 
 
 def test_malformed_reply_is_repaired_once(make_client, ctx):

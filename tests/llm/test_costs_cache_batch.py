@@ -81,7 +81,9 @@ def test_concurrent_client_calls_stay_within_budget(make_client):
 
     def worker(i):
         try:
-            results.append(client.call("master_analyst", make_ctx(100 + 5 * i), use_cache=False))
+            # closes within the entry band of the reply's entry of 100 (no repair rounds)
+            results.append(client.call("master_analyst", make_ctx(100 + 0.5 * i),
+                                       use_cache=False))
         except costs.BudgetExceeded as exc:
             errors.append(exc)
 
@@ -192,7 +194,7 @@ class FakeBatches:
 def test_batch_submit_poll_results_at_half_price(make_client):
     fake = FakeBatches({0: message(decision_json(), model="claude-haiku-5-5",
                                    usage=(2000, 400, 0, 0)),
-                        1: message(decision_json("SELL", entry=50, stop=55, target=40),
+                        1: message(decision_json("SELL", entry=101, stop=105, target=95),
                                    model="claude-haiku-5-5", usage=(2000, 300, 0, 0))})
     api = FakeAPI(fake)
     client = make_client(api)
@@ -221,7 +223,8 @@ def test_batch_submit_poll_results_at_half_price(make_client):
 def test_screen_with_batch_escalates_the_promising(make_client, monkeypatch):
     from engine.llm.analyst import screen
 
-    strong = decision_json(confidence=80, entry=100, stop=95, target=110, size=0.08)
+    # levels plausible against SYN-TREND's last close, 256.84 (ATR 3.97)
+    strong = decision_json(confidence=80, entry=256.8, stop=250, target=270, size=0.08)
     fake = FakeBatches({0: message(strong, model="claude-haiku-5-5"),
                         1: message(decision_json("HOLD", confidence=55, stop=None,
                                                  target=None, size=0.0),

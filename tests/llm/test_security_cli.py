@@ -29,7 +29,8 @@ def test_key_never_in_db_logs_or_errors(make_client, caplog, monkeypatch):
         seen_keys.append(request.headers.get("x-api-key") or request.headers.get("authorization"))
         return err(401, msg=f"invalid x-api-key {SECRET}")
 
-    api = FakeAPI(ok(decision_json()), echo)
+    # SYN-TREND's last close is 256.84: levels plausible against it
+    api = FakeAPI(ok(decision_json(entry=256.8, stop=250.0, target=270.0)), echo)
     client = make_client(api)
     assert repr(client) == "ClaudeClient(api_key=***)"
     doc = analyze("SYN-TREND", client=client)
