@@ -133,6 +133,8 @@ positive_float = FiniteNumber(lo=0.0, lo_open=True, example="0.5")
 fraction = FiniteNumber(0.0, 1.0, example="0.5")
 #: A fraction strictly between 0 and 1 (stop-loss, take-profit: 0.05 = 5 %).
 open_fraction = FiniteNumber(0.0, 1.0, lo_open=True, hi_open=True, example="0.05")
+#: A share of the rows held out for validation or test: (0, 0.5).
+holdout_fraction = FiniteNumber(0.0, 0.5, lo_open=True, hi_open=True, example="0.15")
 #: Commission per side, as the engine accepts it: [0, 0.1).
 commission = FiniteNumber(0.0, 0.1, hi_open=True, example="0.001")
 #: Starting cash: positive, at most a trillion (beyond it float arithmetic loses cents).

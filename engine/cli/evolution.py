@@ -9,37 +9,41 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from engine.cli import args as types
 from engine.errors import ParameterError
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("evolve", help="evolve genome strategies (DEAP)")
     p.add_argument("--data", help="dataset symbol or CSV/Parquet path; A,B for a portfolio")
-    p.add_argument("--population", type=int, default=None, help="population size (all islands)")
-    p.add_argument("--generations", type=int, default=None,
+    p.add_argument("--population", type=types.bounded_int(4, 100_000, 50), default=None,
+                   help="population size (all islands)")
+    p.add_argument("--generations", type=types.bounded_int(0, 100_000, 20), default=None,
                    help="generations after the initial one (with --resume: this many more)")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=types.seed, default=None)
     p.add_argument("--objective", choices=["single", "multi"], default="single")
     p.add_argument("--fitness", default=None, help="fitness name or module:function")
-    p.add_argument("--islands", type=int, default=1)
-    p.add_argument("--migration-interval", type=int, default=None)
-    p.add_argument("--migration-size", type=int, default=None)
+    p.add_argument("--islands", type=types.bounded_int(1, 64, 4), default=1)
+    p.add_argument("--migration-interval", type=types.bounded_int(1, 100_000, 5), default=None)
+    p.add_argument("--migration-size", type=types.bounded_int(0, 100_000, 2), default=None)
     split = p.add_mutually_exclusive_group()
-    split.add_argument("--oos", type=float, default=None, metavar="F",
+    split.add_argument("--oos", type=types.bounded_float(0, 0.9, example="0.3"),
+                       default=None, metavar="F",
                        help="out-of-sample fraction held out at the end (default 0.3)")
-    split.add_argument("--folds", type=int, default=None, metavar="K",
+    split.add_argument("--folds", type=types.bounded_int(2, 20, 4), default=None, metavar="K",
                        help="walk-forward folds (see docs/evolution.md)")
-    p.add_argument("--crossover-rate", type=float, default=None)
-    p.add_argument("--mutation-rate", type=float, default=None)
-    p.add_argument("--elite", type=int, default=None, help="elite size per island")
-    p.add_argument("--threshold", default=None,
+    p.add_argument("--crossover-rate", type=types.fraction, default=None)
+    p.add_argument("--mutation-rate", type=types.fraction, default=None)
+    p.add_argument("--elite", type=types.bounded_int(0, 100_000, 5),
+                   default=None, help="elite size per island")
+    p.add_argument("--threshold", type=types.threshold_or_none, default=None,
                    help="stop once the best fitness reaches this ('none' disables)")
     p.add_argument("--backend", choices=["process", "inline", "ray"], default=None)
-    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--workers", type=types.bounded_int(1, 1024, 4), default=None)
     p.add_argument("--start", default=None, metavar="DATE")
     p.add_argument("--end", default=None, metavar="DATE")
-    p.add_argument("--commission", type=float, default=None)
-    p.add_argument("--resume", type=int, default=None, metavar="RUN",
+    p.add_argument("--commission", type=types.commission, default=None)
+    p.add_argument("--resume", type=types.record_id, default=None, metavar="RUN",
                    help="continue run RUN from its last checkpoint")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_evolve)
@@ -50,21 +54,21 @@ def register(subparsers) -> None:
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_list)
     hi = sub.add_parser("history", help="per-generation statistics of a run")
-    hi.add_argument("run", type=int)
+    hi.add_argument("run", type=types.record_id)
     hi.add_argument("--json", action="store_true")
     hi.set_defaults(func=cmd_history)
     po = sub.add_parser("population", help="the latest (or a given) generation's population")
-    po.add_argument("run", type=int)
-    po.add_argument("--generation", type=int, default=None)
+    po.add_argument("run", type=types.record_id)
+    po.add_argument("--generation", type=types.bounded_int(0, types.MAX_ID, 0), default=None)
     po.add_argument("--json", action="store_true")
     po.set_defaults(func=cmd_population)
     rs = sub.add_parser("reset", help="clear a run's history (a new population next time)")
-    rs.add_argument("run", type=int)
+    rs.add_argument("run", type=types.record_id)
     rs.add_argument("--same-seed", action="store_true", help="keep the seed")
     rs.add_argument("--json", action="store_true")
     rs.set_defaults(func=cmd_reset)
     pr = sub.add_parser("promote", help="store an individual as a named strategy")
-    pr.add_argument("run", type=int)
+    pr.add_argument("run", type=types.record_id)
     pr.add_argument("uid", help="individual uid, or 'best'")
     pr.add_argument("--name", required=True)
     pr.add_argument("--json", action="store_true")

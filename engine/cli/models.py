@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from engine.cli import args as types
+
 LIST_FIELDS = ("version_id", "model_name", "model_type", "status", "created_at", "created_by",
                "parent_version", "file_hash", "file_size", "file_path", "tags", "description",
                "deployed_to")
@@ -26,7 +28,7 @@ def register(subparsers) -> None:
     p.add_argument("--sort", default="created_at",
                    help="created_at, accuracy, return_pct, sharpe, ... (default created_at)")
     p.add_argument("--asc", action="store_true", help="ascending order")
-    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--limit", type=types.list_limit, default=None)
     p.set_defaults(func=cmd_list)
 
     p = ms.add_parser("show", help="every field of one version")
@@ -81,7 +83,7 @@ def register(subparsers) -> None:
     p = rs.add_parser("queue", help="retrains waiting or running")
     p.set_defaults(func=cmd_queue)
     p = rs.add_parser("history", help="finished retrains (newest first)")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=types.list_limit, default=50)
     p.set_defaults(func=cmd_history)
     p = rs.add_parser("policy", help="show (or --set / --reset) the retrain policy")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")

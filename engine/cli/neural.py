@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 
+from engine.cli import args as types
 from engine.errors import ParameterError
 
 BULKY = ("predictions", "equity")
@@ -21,36 +22,48 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("train", help="train a neural model (lstm or transformer)")
     p.add_argument("--data", default=None, help="dataset symbol (see `data list`)")
     p.add_argument("--model", default=None, choices=["lstm", "transformer"])
-    p.add_argument("--epochs", type=int, default=None, help="most epochs (env EPOCHS, 50)")
-    p.add_argument("--horizon", type=int, default=5, help="label horizon in bars (5)")
-    p.add_argument("--threshold", type=float, default=0.01,
+    p.add_argument("--epochs", type=types.bounded_int(1, 10_000, 50),
+                   default=None, help="most epochs (env EPOCHS, 50)")
+    p.add_argument("--horizon", type=types.bounded_int(1, 250, 5),
+                   default=5, help="label horizon in bars (5)")
+    p.add_argument("--threshold", type=types.bounded_float(0, 1, hi_open=True, example="0.01"),
+                   default=0.01,
                    help="label threshold as a fraction (0.01 = 1%%)")
-    p.add_argument("--batch-size", type=int, default=None, help="env BATCH_SIZE, 32")
-    p.add_argument("--lr", type=float, default=None, help="env LEARNING_RATE, 0.001")
-    p.add_argument("--seq-len", type=int, default=None, help="env SEQUENCE_LENGTH, 60")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--batch-size", type=types.bounded_int(1, 65_536, 32),
+                   default=None, help="env BATCH_SIZE, 32")
+    p.add_argument("--lr", type=types.bounded_float(0, 1, lo_open=True, example="0.001"),
+                   default=None, help="env LEARNING_RATE, 0.001")
+    p.add_argument("--seq-len", type=types.bounded_int(2, 1024, 60),
+                   default=None, help="env SEQUENCE_LENGTH, 60")
+    p.add_argument("--seed", type=types.seed, default=42)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--patience", type=int, default=5, help="early-stopping patience")
-    p.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps")
-    p.add_argument("--val-fraction", type=float, default=0.15)
-    p.add_argument("--test-fraction", type=float, default=0.15)
+    p.add_argument("--patience", type=types.bounded_int(1, 10_000, 5),
+                   default=5, help="early-stopping patience")
+    p.add_argument("--grad-accum", type=types.bounded_int(1, 1024, 1),
+                   default=1, help="gradient accumulation steps")
+    p.add_argument("--val-fraction", type=types.holdout_fraction, default=0.15)
+    p.add_argument("--test-fraction", type=types.holdout_fraction, default=0.15)
     p.add_argument("--start", default=None, metavar="DATE", help="first bar (inclusive)")
     p.add_argument("--end", default=None, metavar="DATE", help="last bar (inclusive)")
-    p.add_argument("--prob-threshold", type=float, default=0.0,
+    p.add_argument("--prob-threshold", type=types.fraction, default=0.0,
                    help="act on Buy/Sell only at this probability or more")
-    p.add_argument("--commission", type=float, default=0.0,
+    p.add_argument("--commission", type=types.commission, default=0.0,
                    help="backtest commission, fraction per side")
-    p.add_argument("--hidden", type=int, default=None, help="LSTM hidden size (128)")
-    p.add_argument("--layers", type=int, default=None,
+    p.add_argument("--hidden", type=types.bounded_int(1, 8192, 128),
+                   default=None, help="LSTM hidden size (128)")
+    p.add_argument("--layers", type=types.bounded_int(1, 32, 3), default=None,
                    help="layers (3 for lstm, 4 for transformer)")
-    p.add_argument("--d-model", type=int, default=None, help="Transformer d_model (128)")
-    p.add_argument("--heads", type=int, default=None, help="Transformer heads (8)")
-    p.add_argument("--ff", type=int, default=None, help="Transformer feed-forward size (256)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--d-model", type=types.bounded_int(2, 8192, 128),
+                   default=None, help="Transformer d_model (128)")
+    p.add_argument("--heads", type=types.bounded_int(1, 256, 8),
+                   default=None, help="Transformer heads (8)")
+    p.add_argument("--ff", type=types.bounded_int(1, 65_536, 256),
+                   default=None, help="Transformer feed-forward size (256)")
+    p.add_argument("--threads", type=types.bounded_int(1, 1024, 4), default=None,
                    help="CPU threads for torch (default: all cores but one)")
     p.add_argument("--no-register", action="store_true",
                    help="write the model file but create no registry version")
-    p.add_argument("--progress-run", type=int, default=None, metavar="ID",
+    p.add_argument("--progress-run", type=types.record_id, default=None, metavar="ID",
                    help="run the recorded training run ID (the app's background job)")
     p.add_argument("--full", action="store_true",
                    help="with --json: include test-period predictions and equity curves")
