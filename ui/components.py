@@ -101,7 +101,9 @@ def sidebar(infos: Sequence[Any]) -> Any | None:
             return None
         by_symbol = {i.symbol: i for i in infos}
         if st.session_state.get("dataset") not in by_symbol:
-            st.session_state["dataset"] = next(iter(by_symbol))
+            from engine.market import default_symbol  # SP500 when present, else the first
+
+            st.session_state["dataset"] = default_symbol(infos)
         symbol = st.selectbox(
             "Dataset", list(by_symbol), key="dataset", persist_state="session",
             format_func=lambda s: dataset_label(by_symbol[s]),
