@@ -38,7 +38,9 @@ the SDK client, never logged, stored or put into an error message (:func:`redact
 that echoes it — or anything shaped like an Anthropic key (``sk-ant-…``) — is redacted
 before it is parsed, so no payload, cache entry or printed document carries it.
 Tests inject ``http_client=httpx2.Client(transport=httpx2.MockTransport(handler))`` (the SDK
-is built on ``httpx2``).
+is built on ``httpx2``) or ``base_url`` (a loopback stand-in server). The breaker
+(:mod:`engine.llm.breaker`), the capped SDK (:mod:`engine.llm.sdk`) and reply parsing
+(:mod:`engine.llm.replies`) live in their own modules; their names are re-exported here.
 """
 
 from __future__ import annotations
@@ -52,19 +54,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlmodel import delete, select
 
-from engine import db
 from engine.config import get_settings
 from engine.errors import StratLabError
 from engine.llm import costs
+from engine.llm.breaker import CircuitBreaker, breaker_for, breaker_states, reset_breakers
 from engine.llm.cache import ResponseCache, context_key, system_blocks
 from engine.llm.context import MarketContext
 from engine.llm.prompts import LLMConfig, ModelSpec, PromptSpec, load_config
 from engine.llm.redaction import KEY_PATTERN, protect, redact, redact_obj
-from engine.llm.schema import JSON_SCHEMAS, validate_output
-from engine.llm.tables import LLMBreaker
-from engine.tables import utcnow
+from engine.llm.replies import (
+    is_message,
+    level_context,
+    parse_reply,
+    reply_text,
+    validate_payload,
+    with_repair,
+)
+from engine.llm.schema import JSON_SCHEMAS
+from engine.llm.sdk import CallTooSlow, capped_sdk_class
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +127,7 @@ class CallResult:
         }
 
 
-# ----------------------------------------------------------------- pacing and breaking
+# ------------------------------------------------------------------------------ pacing
 
 class RateLimiter:
     """At least ``min_delay`` seconds between the starts of two calls to one model."""
@@ -141,160 +149,7 @@ class RateLimiter:
             self._sleep(delay)
         return delay
 
-
-class CircuitBreaker:
-    """closed → (threshold consecutive failures) → open → (reset time) → half-open → …
-
-    The state of model ``model_id`` is a row of ``llm_breakers``, so every process of the lab
-    (the app, each command-line run) sees one breaker; ``clock`` is wall-clock seconds
-    (``time.time``), comparable between processes.
-    """
-
-    def __init__(self, model_id: str, threshold: int, reset_seconds: float,
-                 clock: Callable[[], float] = time.time):
-        self.model_id = model_id
-        self.threshold, self.reset_seconds, self._clock = threshold, reset_seconds, clock
-
-    def _read(self) -> tuple[int, float | None, str]:
-        with db.session_scope() as s:
-            row = s.get(LLMBreaker, self.model_id)
-            return (0, None, "") if row is None else (row.failures, row.opened_at,
-                                                       row.last_error)
-
-    @property
-    def failures(self) -> int:
-        return self._read()[0]
-
-    @property
-    def opened_at(self) -> float | None:
-        return self._read()[1]
-
-    @property
-    def last_error(self) -> str:
-        return self._read()[2]
-
-    def _state(self, opened_at: float | None) -> str:
-        if opened_at is None:
-            return "closed"
-        return "half_open" if self._clock() - opened_at >= self.reset_seconds else "open"
-
-    @property
-    def state(self) -> str:
-        return self._state(self.opened_at)
-
-    def allow(self) -> bool:
-        return self.state != "open"
-
-    def success(self) -> None:
-        with _breakers_lock, db.session_scope() as s:
-            row = s.get(LLMBreaker, self.model_id)
-            if row is not None and (row.failures or row.opened_at is not None):
-                row.failures, row.opened_at, row.last_error = 0, None, ""
-                row.updated_at = utcnow()
-                s.add(row)
-
-    def failure(self, error: str = "") -> None:
-        with _breakers_lock, db.session_scope() as s:
-            row = s.exec(select(LLMBreaker).where(LLMBreaker.model_id == self.model_id)
-                         .with_for_update()).first() or LLMBreaker(model_id=self.model_id)
-            row.failures += 1
-            row.last_error = redact(error)[:300]
-            if row.failures >= self.threshold or row.opened_at is not None:
-                row.opened_at = self._clock()
-            row.updated_at = utcnow()
-            s.add(row)
-
-    def retry_in(self, opened_at: float | None = None) -> float:
-        opened_at = self.opened_at if opened_at is None else opened_at
-        if opened_at is None:
-            return 0.0
-        return max(0.0, self.reset_seconds - (self._clock() - opened_at))
-
-
-_breakers_lock = threading.Lock()
-
-
-def breaker_for(model_id: str, cfg: LLMConfig | None = None,
-                clock: Callable[[], float] = time.time) -> CircuitBreaker:
-    """The breaker of ``model_id`` (its state is shared through the database)."""
-    cfg = cfg or load_config()
-    return CircuitBreaker(model_id, cfg.client.circuit_failure_threshold,
-                          cfg.client.circuit_reset_seconds, clock)
-
-
-def breaker_states(cfg: LLMConfig | None = None,
-                   clock: Callable[[], float] = time.time) -> list[dict[str, Any]]:
-    """Every model's breaker that has failed: ``{"model", "state", "failures",
-    "retry_in_s", "last_error"}`` (for the System page)."""
-    with db.session_scope() as s:
-        rows = [(r.model_id, r.failures, r.opened_at, r.last_error)
-                for r in s.exec(select(LLMBreaker).order_by(LLMBreaker.model_id)).all()]
-    out = []
-    for model_id, failures, opened_at, last_error in rows:
-        b = breaker_for(model_id, cfg, clock)
-        out.append({"model": model_id, "state": b._state(opened_at), "failures": failures,
-                    "retry_in_s": round(b.retry_in(opened_at), 1), "last_error": last_error})
-    return out
-
-
-def reset_breakers() -> None:
-    """Close every breaker (delete their rows)."""
-    with _breakers_lock, db.session_scope() as s:
-        s.exec(delete(LLMBreaker))
-
-
 _limiter = RateLimiter()
-
-
-# ------------------------------------------------------------- capped SDK retry waits
-
-class CallTooSlow(Exception):
-    """Raised inside the SDK's retry loop: the wait it was asked for passes the cap, or the
-    call's wall time would run out (the call then fails with this reason)."""
-
-
-_sdk_class: Any = None
-
-
-def capped_sdk_class() -> Any:
-    """``anthropic.Anthropic`` whose retry waits are capped (``max_wait`` seconds) and whose
-    retries stop at the call's deadline (``set_deadline``); each retry's request timeout is
-    cut to the time left. The SDK's own retry loop is kept; only its wait is checked."""
-    global _sdk_class
-    if _sdk_class is not None:
-        return _sdk_class
-    import anthropic
-    import httpx2
-
-    class CappedAnthropic(anthropic.Anthropic):
-        max_wait: float = 60.0
-        _local = threading.local()
-
-        def set_deadline(self, deadline: float | None) -> None:
-            """``time.monotonic()`` by which this thread's call must end (None: no limit)."""
-            self._local.deadline = deadline
-
-        def _calculate_retry_timeout(self, remaining_retries: int, options: Any,
-                                     response_headers: Any = None) -> float:
-            wait = super()._calculate_retry_timeout(remaining_retries, options,
-                                                    response_headers)
-            if wait > self.max_wait + 1e-9:
-                raise CallTooSlow(
-                    f"the API asked to wait {wait:.0f} s before a retry (retry-after), longer "
-                    f"than client.max_retry_wait_seconds {self.max_wait:g} s; try again later")
-            deadline = getattr(self._local, "deadline", None)
-            if deadline is not None:
-                left = deadline - time.monotonic() - wait
-                if left <= 0.05:
-                    raise CallTooSlow(
-                        f"a retry in {wait:.2g} s would pass client.max_call_seconds; "
-                        "try again later")
-                options.timeout = httpx2.Timeout(left, connect=min(left, 10.0))
-            return wait
-
-    _sdk_class = CappedAnthropic
-    return _sdk_class
-
 
 # -------------------------------------------------------------------------- the client
 
@@ -306,55 +161,6 @@ def render(spec: PromptSpec, ctx: MarketContext, cfg: LLMConfig, *,
         regime=ctx.regime, proposal=proposal or "(none)",
         max_penalty=f"{cfg.consensus.contrarian_max_penalty:g}",
         max_position_size=f"{cfg.risk.max_position_size:g}")
-
-
-def reply_text(message: Any) -> str:
-    """The text blocks of a reply joined (thinking blocks are skipped)."""
-    return "".join(getattr(b, "text", "") for b in (message.content or [])
-                   if getattr(b, "type", "") == "text").strip()
-
-
-def level_context(ctx: MarketContext | None, cfg: LLMConfig) -> dict[str, Any]:
-    """The validation context that checks a decision's levels against the as-of bar."""
-    if ctx is None:
-        return {}
-    return {"price": ctx.price, "atr": ctx.values.get("atr14"), "levels": cfg.levels}
-
-
-def validate_payload(kind: str, data: Any, cfg: LLMConfig,
-                     ctx: MarketContext | None = None) -> BaseModel:
-    """``validate_output`` with the configured limits (and the as-of bar's levels)."""
-    return validate_output(kind, data, max_position_size=cfg.risk.max_position_size,
-                           max_penalty=cfg.consensus.contrarian_max_penalty,
-                           **level_context(ctx, cfg))
-
-
-def parse_reply(text: str, kind: str, cfg: LLMConfig,
-                ctx: MarketContext | None = None) -> BaseModel:
-    """JSON text → validated output; raises ValueError with a short reason. ``ctx`` (the
-    as-of snapshot) checks a decision's levels against its price. The text is redacted
-    first (a reply echoing an API key keeps nothing of it)."""
-    body = redact(text).strip()
-    if body.startswith("```"):
-        body = body.strip("`").removeprefix("json").strip()
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the reply is not valid JSON ({exc.msg} at position {exc.pos})") from None
-    try:
-        return validate_payload(kind, data, cfg, ctx)
-    except ValidationError as exc:
-        reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}"
-                            for e in exc.errors()[:4])
-        raise ValueError(f"the JSON does not match the schema ({reasons})") from None
-
-
-def _with_repair(messages: list[dict[str, Any]], reply: str, error: str
-                 ) -> list[dict[str, Any]]:
-    """The conversation plus the rejected reply and the validation error to fix."""
-    return [*messages, {"role": "assistant", "content": reply or "(empty)"},
-            {"role": "user", "content": f"Your reply was rejected: {error}. Reply again with "
-             "only the corrected JSON object that follows the schema and the rules."}]
 
 
 class ClaudeClient:
@@ -511,7 +317,7 @@ class ClaudeClient:
         messages = list(params["messages"])
         attempts: tuple[int, ...] = (1, 2)
         if rejected is not None:  # attempt 1 happened elsewhere: go straight to the repair
-            messages, attempts = _with_repair(messages, *rejected), (2,)
+            messages, attempts = with_repair(messages, *rejected), (2,)
         deadline = time.monotonic() + self.cfg.client.max_call_seconds
         for attempt in attempts:
             p = dict(params, messages=messages)
@@ -542,7 +348,7 @@ class ClaudeClient:
                 return self._failed(res, call_id, model, breaker, "error", t0,
                                     f"the API's reply is not readable JSON ({type(exc).__name__}:"
                                     f" {str(exc)[:120]}); a proxy or a cut-off response?")
-            if not _is_message(msg):
+            if not is_message(msg):
                 return self._failed(res, call_id, model, breaker, "error", t0,
                                     "the API's reply is not a Messages API message (got "
                                     f"{type(msg).__name__}: {redact(str(msg))[:80]!r}); a "
@@ -565,7 +371,7 @@ class ClaudeClient:
                 res.latency_ms += latency
                 res.attempts = attempt
                 if attempt == 1:  # one repair round with the validation error
-                    messages = _with_repair(messages, text, err)
+                    messages = with_repair(messages, text, err)
                     continue
                 res.status, res.error = "invalid", f"invalid reply after one repair: {err}"
                 breaker.failure(res.error)
@@ -599,13 +405,6 @@ class ClaudeClient:
         res.attempts += 1
         log.warning("LLM %s on %s failed: %s", res.prompt, model.id, error)
         return res
-
-
-def _is_message(msg: Any) -> bool:
-    """Whether the SDK's parsed 200 reply is a message (an HTML body parses to a ``str``,
-    ``[]`` to a list, ``{}`` to a Message without content)."""
-    return (not isinstance(msg, (str, bytes, list, dict)) and hasattr(msg, "usage")
-            and isinstance(getattr(msg, "content", None), list))
 
 
 __all__ = ["CallResult", "CallTooSlow", "CircuitBreaker", "ClaudeClient", "ENV_KEY",
