@@ -128,9 +128,36 @@ def history(run_id: int) -> list[GenerationStats]:
 
 
 def population(run_id: int, generation: int | None = None) -> list[IndividualInfo]:
-    """The population of ``generation`` (default the latest), island by island."""
+    """The population of ``generation`` (default the latest), island by island.
+
+    A generation the run has not stored is refused with the range it has (never an empty
+    list that looks like an empty population).
+    """
     store.get_run_row(run_id)
-    return [store.individual_info(r) for r in store.individuals_of(run_id, generation)]
+    rows = store.individuals_of(run_id, generation)
+    if generation is not None and not rows:
+        _refuse_missing_generation(run_id, generation)
+    return [store.individual_info(r) for r in rows]
+
+
+def _refuse_missing_generation(run_id: int, generation: int) -> None:
+    from sqlmodel import select
+
+    from engine.db import session_scope
+    from engine.errors import ParameterError
+    from engine.evolution.tables import EvolutionIndividual
+
+    with session_scope() as s:
+        stored = sorted(set(s.exec(select(EvolutionIndividual.generation)
+                                   .where(EvolutionIndividual.run_id == run_id)).all()))
+    if not stored:
+        raise ParameterError(f"run {run_id} has no stored population yet (asked for generation "
+                             f"{generation}); evolve it with `python -m engine evolve --resume "
+                             f"{run_id}`")
+    have = (f"{stored[0]} to {stored[-1]}" if stored == list(range(stored[0], stored[-1] + 1))
+            else ", ".join(map(str, stored[:20])) + (" …" if len(stored) > 20 else ""))
+    raise ParameterError(f"run {run_id} has no generation {generation}: its stored generations "
+                         f"are {have}; give one of those (or omit --generation for the latest)")
 
 
 def pareto_front(run_id: int) -> list[IndividualInfo]:

@@ -19,10 +19,19 @@ Rules worth knowing
   numbers whose unit (s, ms, us, ns) is inferred from their magnitude. String formats are
   chosen from the first 2,000 values (several may mix); a later row in a format never seen
   there is rejected as an unparseable timestamp.
+- Never guessed silently (the import is refused, naming the rows and the fix): numbers
+  written with a decimal comma (``"1,5"``; ``1,000.5`` thousands separators are fine),
+  slash dates that mix month/day/year and day/month/year (``01/13/2024`` and
+  ``13/01/2024`` in one file), and epoch numbers that mix units (seconds and
+  milliseconds in one column).
+- Prices must lie in [:data:`PRICE_MIN`, :data:`PRICE_MAX`] (1e-06 to 1e+09): beyond it
+  float arithmetic over- or underflows and a backtest would differ from the same series
+  at a normal scale; a row outside is rejected ("price outside …"). Rescale such a series.
 - Each row is rejected for the first problem found, in this order: bad timestamp, missing
-  or non-numeric value, NaN/inf, price <= 0, volume < 0, high < max(open, close),
-  low > min(open, close); then, among the valid rows sorted by time, repeated timestamps
-  keep their first occurrence in the file ("duplicate timestamp").
+  or non-numeric value, NaN/inf, price <= 0, price outside the range, volume < 0,
+  high < max(open, close), low > min(open, close); then, among the valid rows sorted by
+  time, repeated timestamps keep their first occurrence in the file ("duplicate
+  timestamp").
 - Gap rule: bars are expected every *spacing* (the median time between bars). Daily data
   with no weekend bars follows a Mon–Fri calendar where up to 2 consecutive missing
   weekdays are exchange holidays, 3 or more a gap; daily data with weekend bars (crypto)
@@ -49,6 +58,12 @@ PRICES = ["open", "high", "low", "close"]
 MAX_EXAMPLES = 20
 MAX_GAPS = 50
 HOLIDAY_ALLOWANCE = 2  # consecutive missing weekdays still taken as exchange holidays
+#: The range of prices the lab accepts (see the module docstring).
+PRICE_MIN = 1e-6
+PRICE_MAX = 1e9
+_PRICE_RANGE = f"price outside [{PRICE_MIN:g}, {PRICE_MAX:g}]"
+#: ``1,000`` / ``-12,345.67`` / ``$1,000``: a comma that separates thousands.
+_THOUSANDS = r"^\s*[+-]?\$?\d{1,3}(,\d{3})+(\.\d*)?\s*$"
 
 _ALIASES: dict[str, str] = {
     "timestamp": "timestamp", "date": "timestamp", "datetime": "timestamp",
@@ -167,10 +182,34 @@ _SLASH_US = ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y"]
 _SLASH_EU = ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"]
 
 
-def _epoch_to_datetime(x: pl.Expr, sample: float) -> pl.Expr:
-    """Epoch numbers → datetime, unit from magnitude (s < 1e11 ≤ ms < 1e14 ≤ us < 1e17 ≤ ns)."""
-    mag = abs(sample)
-    factor = 1e6 if mag < 1e11 else 1e3 if mag < 1e14 else 1.0 if mag < 1e17 else 1e-3
+_EPOCH_UNITS = [(1e11, "seconds", 1e6), (1e14, "milliseconds", 1e3),
+                (1e17, "microseconds", 1.0), (math.inf, "nanoseconds", 1e-3)]
+
+
+def _epoch_to_datetime(x: pl.Expr, values: pl.Series) -> pl.Expr:
+    """Epoch numbers → datetime, unit from magnitude (s < 1e11 ≤ ms < 1e14 ≤ us < 1e17 ≤ ns).
+
+    ``values`` is the whole column as Float64 (nulls kept, so positions are rows). One
+    unit for the column: a column whose numbers fall in two units (seconds and
+    milliseconds) is refused, naming the rows, rather than dating some rows in 1970.
+    """
+    mag = values.abs()
+    unit = pl.select(pl.when(mag < 1e11).then(0).when(mag < 1e14).then(1)
+                     .when(mag < 1e17).then(2).when(mag.is_finite()).then(3)
+                     .otherwise(None).alias("u")).to_series()
+    counts = unit.drop_nulls().value_counts(sort=True)
+    if counts.height > 1:
+        groups = []
+        for u in counts["u"].to_list():
+            rows = (unit == u).fill_null(False).arg_true().to_list()
+            groups.append(f"{_EPOCH_UNITS[u][1]} in {_rows_text([r + 1 for r in rows])} "
+                          f"(e.g. {values[rows[0]]:.0f})")
+        raise DataError(
+            "the epoch timestamps mix units: " + "; ".join(groups) + ". Each row's unit "
+            "cannot be known, so nothing was imported; convert every timestamp to one unit "
+            "(or to YYYY-MM-DD dates) and import again")
+    code = counts["u"][0] if counts.height else 0
+    factor = _EPOCH_UNITS[code][2]
     return (x.cast(pl.Float64) * factor).round(0).cast(pl.Int64, strict=False).cast(pl.Datetime("us"))
 
 
@@ -185,6 +224,7 @@ def _parse_strings(s: pl.Expr, values: pl.Series, warnings: list[str]) -> pl.Exp
             f, strict=False) for f in _SLASH_US]).count()).collect().item()
         n_eu = frame.select(pl.coalesce([pl.col("s").str.strip_chars().str.to_datetime(
             f, strict=False) for f in _SLASH_EU]).count()).collect().item()
+        _refuse_mixed_day_month(values)
         chosen = _SLASH_EU if n_eu > n_us else _SLASH_US
         if n_eu == n_us:
             warnings.append("dates like 01/02/2024 are ambiguous: read as month/day/year")
@@ -193,13 +233,34 @@ def _parse_strings(s: pl.Expr, values: pl.Series, warnings: list[str]) -> pl.Exp
     if len(numeric) and values.str.contains(r"^\s*-?\d+(\.\d+)?\s*$").all():
         # Digit-only strings: YYYYMMDD when they all look like dates, otherwise epoch numbers.
         if not values.str.contains(r"^\s*(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s*$").all():
-            return _epoch_to_datetime(t.cast(pl.Float64, strict=False), float(numeric.median()))
+            return _epoch_to_datetime(t.cast(pl.Float64, strict=False),
+                                      values.str.strip_chars().cast(pl.Float64, strict=False))
     # Keep the formats that parse part of a sample: a 1M-row file then costs one or two
     # parses instead of nine. Formats seen nowhere in the sample are dropped.
     sample = values.drop_nulls().head(2000).to_frame("timestamp")
     hits = sample.select([e.is_not_null().any().alias(str(i)) for i, e in enumerate(parsed)]).row(0)
     used = [e for e, hit in zip(parsed, hits) if hit] or parsed
     return pl.coalesce(used) if len(used) > 1 else used[0]
+
+
+def _refuse_mixed_day_month(values: pl.Series) -> None:
+    """Refuse slash dates in both orders (``01/13/2024`` and ``13/01/2024`` in one file):
+    whichever order is chosen, the dates with both numbers 12 or less in the other order
+    would be read with day and month swapped."""
+    parts = values.str.extract_groups(r"^\s*(\d{1,2})/(\d{1,2})/\d{4}")
+    first = parts.struct.field("1").cast(pl.Int64, strict=False)
+    second = parts.struct.field("2").cast(pl.Int64, strict=False)
+    us_rows = ((second > 12) & (first <= 12)).fill_null(False).arg_true().to_list()
+    eu_rows = ((first > 12) & (second <= 12)).fill_null(False).arg_true().to_list()
+    if not us_rows or not eu_rows:
+        return
+    either = ((first <= 12) & (second <= 12)).fill_null(False).sum()
+    raise DataError(
+        f"the dates mix month/day/year ({_rows_text([r + 1 for r in us_rows])}, e.g. "
+        f"{values[us_rows[0]].strip()!r}) and day/month/year "
+        f"({_rows_text([r + 1 for r in eu_rows])}, e.g. {values[eu_rows[0]].strip()!r}); "
+        f"the {either} dates with both numbers 12 or less could be either, so nothing was "
+        "imported; write every date as YYYY-MM-DD (or all in one order) and import again")
 
 
 def _timestamp_expr(col: pl.Series, warnings: list[str]) -> pl.Expr:
@@ -220,7 +281,7 @@ def _timestamp_expr(col: pl.Series, warnings: list[str]) -> pl.Expr:
         if len(ints) and ints.min() >= 19000101 and ints.max() <= 21001231 and ints.cast(
             pl.String).str.to_datetime("%Y%m%d", strict=False).null_count() == 0:
             return x.cast(pl.Int64).cast(pl.String).str.to_datetime("%Y%m%d", time_unit="us")
-        return _epoch_to_datetime(x, float(finite.median()))
+        return _epoch_to_datetime(x, col.cast(pl.Float64).fill_nan(None))
     if dtype == pl.String:
         return _parse_strings(x, col, warnings)
     return x.cast(pl.String, strict=False).pipe(
@@ -254,6 +315,8 @@ def _reason_expr(raw_dtypes: dict[str, pl.DataType]) -> pl.Expr:
     for c in PRICES + ["volume"]:
         chain = chain.when(~pl.col(c).is_finite()).then(pl.lit(f"NaN/inf in {c}"))
     chain = chain.when(pl.min_horizontal(PRICES) <= 0).then(pl.lit("price <= 0"))
+    chain = chain.when((pl.min_horizontal(PRICES) < PRICE_MIN)
+                       | (pl.max_horizontal(PRICES) > PRICE_MAX)).then(pl.lit(_PRICE_RANGE))
     chain = chain.when(pl.col("volume") < 0).then(pl.lit("volume < 0"))
     chain = chain.when(pl.col("high") < pl.max_horizontal("open", "close")).then(
         pl.lit("high < max(open, close)"))
@@ -273,6 +336,7 @@ def validate_frame(df: pl.DataFrame, *, symbol: str = "") -> tuple[pl.DataFrame,
         raise DataError(f"{symbol or 'the data'} has no rows; supply a file with at least one bar")
     mapped = _map_columns(df, report.warnings)
     raw_dtypes = dict(zip(mapped.columns, mapped.dtypes))
+    _refuse_decimal_commas(mapped)
     ts_expr = _timestamp_expr(mapped["timestamp"], report.warnings)
     work = mapped.with_row_index("__row", offset=1).with_columns(
         [pl.col(c).alias(f"__raw_{c if c != 'timestamp' else 'ts'}") for c in CANONICAL]
@@ -298,9 +362,12 @@ def validate_frame(df: pl.DataFrame, *, symbol: str = "") -> tuple[pl.DataFrame,
     report.examples = _examples(bad)
     if valid.height == 0:
         top = ", ".join(f"{k}: {v}" for k, v in list(report.rejected_by_reason.items())[:3])
+        scale = (f"; prices must lie between {PRICE_MIN:g} and {PRICE_MAX:g}: rescale the "
+                 "series (tiny prices per thousand units, huge ones in thousands)"
+                 if _PRICE_RANGE in report.rejected_by_reason else "")
         raise DataError(
             f"no valid rows in {symbol or 'the data'}: all {df.height} rows were rejected "
-            f"({top}); fix those rows (see the examples with `--json`) and import again"
+            f"({top}); fix those rows (see the examples with `--json`) and import again{scale}"
         )
     out = valid.select(
         pl.col("timestamp").cast(pl.Datetime("us")),
@@ -314,6 +381,38 @@ def validate_frame(df: pl.DataFrame, *, symbol: str = "") -> tuple[pl.DataFrame,
     if report.rejected:
         report.warnings.append(f"{report.rejected} of {report.source_rows} rows rejected")
     return out, report
+
+
+def _rows_text(rows: list[int], limit: int = 5) -> str:
+    """``[3, 4, 9]`` → ``rows 3, 4, 9``; longer lists end ``… and 17 more``."""
+    head = ", ".join(str(r) for r in rows[:limit])
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"row{'s' if len(rows) > 1 else ''} {head}{more}"
+
+
+def _refuse_decimal_commas(mapped: pl.DataFrame) -> None:
+    """Refuse numbers written with a decimal comma (``"1,5"``), which the thousands rule
+    would silently read as 15. A comma is a thousands separator only between groups of
+    three digits (``1,000.5``); any other comma in a price or volume column refuses the file."""
+    columns = [c for c in PRICES + ["volume"] if mapped[c].dtype == pl.String]
+    if not columns:
+        return
+    flags = [(pl.col(c).str.contains(",", literal=True) & ~pl.col(c).str.contains(_THOUSANDS))
+             .fill_null(False).alias(c) for c in columns]
+    hit = mapped.with_row_index("__row", offset=1).select("__row", *columns, *[
+        f.alias(f"__comma_{c}") for f, c in zip(flags, columns, strict=True)]).filter(
+        pl.any_horizontal([f"__comma_{c}" for c in columns]))
+    if hit.height == 0:
+        return
+    where = [c for c in columns if hit[f"__comma_{c}"].any()]
+    first = hit.row(0, named=True)
+    ex_col = next(c for c in where if first[f"__comma_{c}"])
+    raise DataError(
+        f"numbers written with a decimal comma in {', '.join(where)} "
+        f"({_rows_text(hit['__row'].to_list())}; e.g. {ex_col} {first[ex_col].strip()!r} in "
+        f"row {first['__row']}): a comma would be read as a thousands separator (1,5 as 15), "
+        "so nothing was imported; write decimals with a point (1.5) — e.g. export the file "
+        "with an English number format — and import again")
 
 
 def _examples(bad: pl.DataFrame) -> list[dict[str, Any]]:

@@ -273,3 +273,80 @@ def test_naive_datetimes_with_utc_wrap_stay_unchanged():
     ts = [datetime(2024, 1, 2, tzinfo=timezone.utc), datetime(2024, 1, 3, tzinfo=timezone.utc)]
     out, _ = validate_frame(bars(ts))
     assert out["timestamp"].to_list() == [datetime(2024, 1, 2), datetime(2024, 1, 3)]
+
+
+# ------------------------------------------------------- never guessed silently (issue 9)
+
+def _daily(n: int) -> list[datetime]:
+    return [datetime(2024, 1, 1) + (datetime(2024, 1, 2) - datetime(2024, 1, 1)) * i
+            for i in range(n)]
+
+
+def test_decimal_commas_are_refused_naming_the_rows():
+    # before: "1,5" had its comma stripped as a thousands separator and was stored as 15.0
+    raw = pl.DataFrame({"date": ["2024-01-02", "2024-01-03", "2024-01-04"],
+                        "open": ["1.0", "1,5", "1,25"], "high": ["2", "2", "2"],
+                        "low": ["1", "1", "1"], "close": ["1.5", "1.5", "1,000"],
+                        "volume": ["1", "1", "1"]})
+    with pytest.raises(DataError, match=r"decimal comma in open \(rows 2, 3; e\.g\. open "
+                                        r"'1,5' in row 2\).*write decimals with a point"):
+        validate_frame(raw)
+
+
+def test_thousands_separators_alone_are_not_decimal_commas():
+    raw = pl.DataFrame({"date": ["2024-01-02"], "open": ["$1,000"], "high": ["-1,234,567.5"],
+                        "low": ["999"], "close": ["1,000."], "volume": ["12,345"]})
+    # -1,234,567.5 is parsed (and rejected as a price <= 0 later), never refused as a comma
+    with pytest.raises(DataError, match="price <= 0"):
+        validate_frame(raw)
+
+
+def test_slash_dates_in_both_orders_are_refused():
+    days = _daily(30)
+    # 20 rows day/month, 10 rows month/day: before, whichever parsed more won and the
+    # other rows with both numbers <= 12 were silently read with day and month swapped
+    ds = [d.strftime("%d/%m/%Y") for d in days[:20]] + [d.strftime("%m/%d/%Y") for d in days[20:]]
+    with pytest.raises(DataError, match=r"mix month/day/year \(rows 21, 22, 23, 24, 25 and 5 "
+                                        r"more, e\.g\. '01/21/2024'\) and day/month/year "
+                                        r"\(rows 13, .*e\.g\. '13/01/2024'\).*YYYY-MM-DD"):
+        validate_frame(bars(ds))
+
+
+def test_one_slash_order_still_parses():
+    days = _daily(30)
+    out, rep = validate_frame(bars([d.strftime("%d/%m/%Y") for d in days]))
+    assert out["timestamp"].to_list() == days and rep.rejected == 0
+
+
+@pytest.mark.parametrize("as_text", [False, True])
+def test_epoch_seconds_mixed_with_milliseconds_are_refused(as_text):
+    days = _daily(30)
+    secs = [int(d.replace(tzinfo=timezone.utc).timestamp()) for d in days]
+    # before: the median's unit (ms) was used for all, rows 1-5 were dated January 1970
+    mixed = [s if i < 5 else s * 1000 for i, s in enumerate(secs)]
+    values = [str(v) for v in mixed] if as_text else mixed
+    with pytest.raises(DataError, match=r"mix units: milliseconds in rows 6, 7, 8, 9, 10 and "
+                                        r"20 more \(e\.g\. 1704499200000\); seconds in rows 1, "
+                                        r"2, 3, 4, 5 \(e\.g\. 1704067200\).*one unit"):
+        validate_frame(bars(values))
+
+
+@pytest.mark.parametrize("scale", [1e306, 1e-306])
+def test_prices_outside_the_documented_range_are_rejected(scale):
+    from engine.market.validation import PRICE_MAX, PRICE_MIN
+
+    assert (PRICE_MIN, PRICE_MAX) == (1e-6, 1e9)
+    n = 5
+    raw = bars(_daily(n), o=[10 * scale] * n, h=[11 * scale] * n, lo=[9 * scale] * n,
+               c=[10.5 * scale] * n)
+    with pytest.raises(DataError, match=r"price outside \[1e-06, 1e\+09\]: 5.*prices must lie "
+                                        r"between 1e-06 and 1e\+09: rescale"):
+        validate_frame(raw)
+
+
+def test_a_row_outside_the_price_range_is_rejected_and_counted():
+    raw = bars(_daily(3), h=[11.0, 2e9, 11.0])
+    out, rep = validate_frame(raw)
+    assert out.height == 2
+    assert rep.rejected_by_reason == {"price outside [1e-06, 1e+09]": 1}
+    assert rep.examples[0]["row"] == 2
