@@ -5,7 +5,10 @@ Each command lives in its own module exposing ``register(subparsers)``; the modu
 imports stay inside the command functions so ``--help`` is instant.
 
 Errors: a :class:`~engine.errors.StratLabError` (or an argument error) prints one line,
-``error: <problem and fix>``, on stderr and exits with status 2.
+``error: <problem and fix>``, on stderr and exits with status 2. So does a failure of the
+environment — a bad ``DATABASE_URL``, a missing driver, a read-only or misplaced data
+directory, a Ray cluster that cannot start — named with its fix by
+:func:`engine.cli.failures.explain`. Anything else is an internal error (exit 1).
 """
 
 from __future__ import annotations
@@ -79,10 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as exc:
+        from engine.cli.failures import explain
         from engine.config import debug_requested
 
         if debug_requested():
             raise
+        known = explain(exc)  # the environment's failures, named with their fix
+        if known:
+            sys.stderr.write(f"error: {known}\n")
+            return 2
         sys.stderr.write(f"error: internal error {type(exc).__name__}: {exc} "
                          "(set STRATLAB_DEBUG=1 for the traceback and please report it)\n")
         return 1
