@@ -126,6 +126,8 @@ class ImportReport:
 def read_file(path: str | Path) -> pl.DataFrame:
     """Read a CSV or Parquet file as is (every CSV column as text; validation types it)."""
     p = Path(path)
+    if p.is_dir():
+        raise DataError(f"{p} is a directory; give a CSV or Parquet file inside it")
     if not p.is_file():
         raise DataError(f"file not found: {p}; check the path")
     suffix = p.suffix.lower()
