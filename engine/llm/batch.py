@@ -117,7 +117,7 @@ def poll(client: ClaudeClient, batch_id: str, *, interval: float | None = None,
             status = b.processing_status
         except Exception as exc:  # any SDK, HTTP or body error: counted, retried, bounded
             failures += 1
-            why = redact(f"{type(exc).__name__}: {str(exc)[:160]}")
+            why = _describe(exc)
             if failures > retries:
                 raise StratLabError(f"polling batch {batch_id} failed {failures} times in a "
                                     f"row (last: {why})") from None
@@ -131,6 +131,15 @@ def poll(client: ClaudeClient, batch_id: str, *, interval: float | None = None,
             raise StratLabError(f"batch {batch_id} did not end within {timeout:g} s "
                                 "(client.batch_timeout_seconds)")
         sleep(interval)
+
+
+def _describe(exc: Exception) -> str:
+    """A short, key-free reason: ``HTTP 501: message`` for an API status error."""
+    code = getattr(exc, "status_code", None)
+    if code is not None:
+        detail = getattr(exc, "api_message", None) or type(exc).__name__
+        return redact(f"HTTP {code}: {str(detail)[:160]}")
+    return redact(f"{type(exc).__name__}: {str(exc)[:160]}")
 
 
 def collect(client: ClaudeClient, job: BatchJob) -> dict[str, CallResult]:

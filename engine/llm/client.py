@@ -191,6 +191,7 @@ class ClaudeClient:
                                                timeout or c.connect_timeout_seconds)),
         )
         self._sdk.max_wait = c.max_retry_wait_seconds
+        self._timeout = timeout or c.timeout_seconds
         self._anthropic = anthropic
         self.cache = cache if cache is not None else ResponseCache(cfg=self.cfg)
         self.limiter = limiter or _limiter
@@ -295,7 +296,7 @@ class ClaudeClient:
         if left <= 0.05:
             raise CallTooSlow("no time left within client.max_call_seconds; try again later")
         c = self.cfg.client
-        per_try = min(c.timeout_seconds, left)
+        per_try = min(self._timeout, left)
         self._sdk.set_deadline(deadline)
         try:
             return self._sdk.messages.create(
@@ -333,7 +334,7 @@ class ClaudeClient:
                 return self._failed(res, call_id, model, breaker, "error", t0, str(exc))
             except an.APITimeoutError:
                 return self._failed(res, call_id, model, breaker, "timeout", t0,
-                                    f"timed out after {self.cfg.client.timeout_seconds:g} s "
+                                    f"timed out after {self._timeout:g} s "
                                     "(and the SDK's retries); recorded at its reservation, "
                                     "as the API may still bill it", at_reservation=True)
             except an.APIStatusError as exc:
