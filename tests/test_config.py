@@ -46,7 +46,8 @@ def _read(monkeypatch, var: str, raw: str):
 
 WHOLE_NUMBER_VARS = ["POPULATION_SIZE", "ELITE_SIZE", "MAX_GENERATIONS", "BATCH_SIZE",
                      "EPOCHS", "SEQUENCE_LENGTH", "MIN_DATA_POINTS",
-                     "RETRAIN_MIN_WINDOW_BARS", "RETRAIN_MONITOR_MINUTES"]
+                     "RETRAIN_MIN_WINDOW_BARS", "RETRAIN_MONITOR_MINUTES",
+                     "MAX_SWEEP_COMBINATIONS"]
 NUMBER_VARS = ["MUTATION_RATE", "CROSSOVER_RATE", "FITNESS_THRESHOLD", "LEARNING_RATE",
                "RETRAIN_THRESHOLD", "RETRAIN_RETURN_THRESHOLD", "RETRAIN_INTERVAL_HOURS",
                "PERFORMANCE_WINDOW_DAYS"]
@@ -255,13 +256,14 @@ def test_the_reference_lists_every_variable_once_with_its_section():
     text = settings_markdown()
     rows = settings_table()
     names = [r["variable"] for r in rows]
-    assert len(names) == len(set(names)) == 28
+    assert len(names) == len(set(names)) == 29
     assert {r["section"] for r in rows} == set(SECTIONS) == {
         "storage", "evolution", "neural", "retrain", "llm", "runtime"}
     for r in rows:
         assert text.count(f"| `{r['variable']}` |") == 1
     assert "| `BATCH_SIZE` | `32` | a whole number from 1 to 65536 |" in text
     assert _section_of("STRATLAB_DEBUG") == "runtime"
+    assert _section_of("MAX_SWEEP_COMBINATIONS") == "runtime"
 
 
 def test_the_config_command(capsys, monkeypatch):

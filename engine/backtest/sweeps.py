@@ -23,9 +23,9 @@ from engine.backtest.strategies import get_strategy
 from engine.errors import ParameterError
 from engine.progress import ProgressCallback
 
-#: The most combinations one sweep may run (a 10-million grid ends in MemoryError, a
-#: trillion never ends); refused before any backtest starts. Override per call with
-#: ``sweep(..., max_combinations=N)``.
+#: The default of the most combinations one sweep may run (a 10-million grid ends in
+#: MemoryError, a trillion never ends); refused before any backtest starts. The setting
+#: ``MAX_SWEEP_COMBINATIONS`` changes it; ``sweep(..., max_combinations=N)`` per call.
 MAX_SWEEP_COMBINATIONS = 100_000
 
 
@@ -145,8 +145,13 @@ def sweep(
 
 def check_grid_size(grid: Mapping[str, Sequence[int | float]],
                     max_combinations: int | None = None) -> int:
-    """The number of combinations of ``grid``; refused above the cap or with a non-finite value."""
-    cap = MAX_SWEEP_COMBINATIONS if max_combinations is None else max_combinations
+    """The number of combinations of ``grid``; refused above the cap (default: the
+    ``MAX_SWEEP_COMBINATIONS`` setting) or with a value that is not a finite number."""
+    if max_combinations is None:
+        from engine.config import get_settings
+
+        max_combinations = get_settings().runtime.max_sweep_combinations
+    cap = max_combinations
     for k, values in grid.items():
         for v in values:
             try:

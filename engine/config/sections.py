@@ -198,6 +198,9 @@ class RuntimeSettings(Section):
 
     debug: Flag = _setting("STRATLAB_DEBUG", False, "true: the command line shows the "
                            "traceback of an internal error")
+    max_sweep_combinations: AtLeastOne = _setting(
+        "MAX_SWEEP_COMBINATIONS", 100_000, "the most parameter combinations one sweep may "
+        "run; a larger grid is refused before it starts")
 
 
 SECTIONS: dict[str, type[Section]] = {

@@ -337,3 +337,21 @@ def test_a_ray_backend_that_cannot_start_names_the_fix():
              "--generations", "1", "--backend", "ray")
     assert_refused(p.returncode, p.stderr, "the Ray backend could not start")
     assert "use --backend process" in p.stderr
+
+
+def test_the_sweep_cap_is_a_setting(capsys, monkeypatch):
+    from engine.backtest.sweeps import MAX_SWEEP_COMBINATIONS
+
+    assert MAX_SWEEP_COMBINATIONS == 100_000
+    _env(monkeypatch, MAX_SWEEP_COMBINATIONS="10")
+    # 4 x 3 = 12 combinations: above a cap of 10
+    code, _, err = run_cli(capsys, SW + ["--grid", "fast=5:8", "--grid", "slow=20:22"])
+    assert_refused(code, err, "the grid has 12 combinations (4 fast x 3 slow), above the cap "
+                              "of 10 (MAX_SWEEP_COMBINATIONS)")
+    _env(monkeypatch, MAX_SWEEP_COMBINATIONS="12")
+    code, out, err = run_cli(capsys, SW + ["--grid", "fast=5:8", "--grid", "slow=20:22",
+                                           "--json"])
+    assert code == 0, err
+    _env(monkeypatch, MAX_SWEEP_COMBINATIONS="nan")
+    code, _, err = run_cli(capsys, SW + ["--grid", "fast=5:8"])
+    assert_refused(code, err, "MAX_SWEEP_COMBINATIONS=nan is not valid")
