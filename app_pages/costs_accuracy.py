@@ -6,7 +6,14 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from engine.llm import accuracy_report, breaker_states, cost_summary, fill_outcomes, load_config
+from engine.llm import (
+    accuracy_report,
+    acknowledge_anomalies,
+    breaker_states,
+    cost_summary,
+    fill_outcomes,
+    load_config,
+)
 from engine.llm.prompts import prompt_text  # not yet re-exported by engine.llm
 from engine.llm.tracking import aggregate_daily  # not yet re-exported by engine.llm
 from ui import llm_charts
@@ -39,7 +46,21 @@ st.progress(min(1.0, costs["today_usd"] / costs["daily_limit_usd"]),
 st.progress(min(1.0, costs["month_usd"] / costs["monthly_limit_usd"]),
             text=f"Monthly: ${costs['month_usd']:.4f} of ${costs['monthly_limit_usd']:.2f}")
 st.caption(f"{costs['offline_calls']} offline analyses this month (free, labelled offline); "
-           f"{costs['refused']} calls refused by the budget; {costs['failed']} failed.")
+           f"{costs['refused']} calls refused by the budget; {costs['failed']} failed; "
+           f"${costs['estimated_usd']:.4f} recorded at reservations (timeouts, anomalies).")
+if costs["anomalies"]:
+    n_an = len(costs["anomalies"])
+    st.warning(f"**Paid calls are stopped**: {n_an} repl{'y' if n_an == 1 else 'ies'} reported "
+               "usage that cannot be true (above the reservation, negative or unreadable). "
+               "Each was recorded at its reservation, so the limits hold. Check them, then "
+               "acknowledge to resume paid calls (or run `python -m engine costs "
+               "--acknowledge`).")
+    st.dataframe(pl.DataFrame([{k: str(a[k]) if k == "created_at" else a[k] for k in a}
+                               for a in costs["anomalies"]]),
+                 hide_index=True)
+    if st.button("Acknowledge and resume paid calls", key="ca_ack_btn"):
+        st.toast(f"{acknowledge_anomalies()} anomalies acknowledged")
+        st.rerun()
 if costs["by_day"]:
     st.plotly_chart(llm_charts.spend_per_day_chart(costs["by_day"], costs["daily_limit_usd"]),
                     key="ca_spend_day")

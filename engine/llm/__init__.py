@@ -2,19 +2,28 @@
 consensus, and every call is costed, capped, cached and later scored.
 
 One module per concept: ``prompts`` (prompts.yaml), ``schema`` (the decision JSON),
-``context`` (market snapshot), ``client`` (the SDK client with breaker and rate limiter),
-``costs`` (reserve/settle budget), ``cache`` (response cache, prompt caching), ``batch``
-(Message Batches), ``offline`` (rule analyst), ``consensus``, ``escalation``, ``tracking``
-(decisions, outcomes, accuracy), ``analyst`` (analyze / screen / replay), ``tables``.
+``context`` (market snapshot), ``client`` (the SDK client and rate limiter), ``sdk`` (capped
+retry waits), ``breaker`` (circuit breakers in the database), ``replies`` (parsing and
+validation), ``redaction`` (API keys), ``costs`` (reserve/settle budget, usage anomalies),
+``cache`` (response cache, prompt caching), ``batch`` (Message Batches), ``offline`` (rule
+analyst), ``consensus``, ``escalation``, ``tracking`` (decisions, outcomes, accuracy),
+``analyst`` (analyze / screen / replay), ``tables``.
 The anthropic SDK is imported only when a Claude client is created.
 """
 
 from engine.llm.analyst import analyze, estimate_replay, replay, screen
 from engine.llm.client import breaker_states
-from engine.llm.costs import BudgetExceeded, cost_summary
+from engine.llm.costs import (
+    AnomalyPending,
+    BudgetExceeded,
+    acknowledge_anomalies,
+    cost_summary,
+    pending_anomalies,
+)
 from engine.llm.prompts import LLMConfigError, load_config
 from engine.llm.tracking import accuracy_report, ensure_llm_jobs, fill_outcomes
 
-__all__ = ["BudgetExceeded", "LLMConfigError", "accuracy_report", "analyze", "breaker_states",
-           "cost_summary", "ensure_llm_jobs", "estimate_replay", "fill_outcomes",
-           "load_config", "replay", "screen"]
+__all__ = ["AnomalyPending", "BudgetExceeded", "LLMConfigError", "accuracy_report",
+           "acknowledge_anomalies", "analyze", "breaker_states", "cost_summary",
+           "ensure_llm_jobs", "estimate_replay", "fill_outcomes", "load_config",
+           "pending_anomalies", "replay", "screen"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -192,3 +193,14 @@ def test_screen_names_the_symbol_whose_as_of_is_past_its_data():
 
     rows = screen(["SYN-TREND"], "2035-01-01", provider="offline")
     assert rows[0]["decision"] is None and "after the last bar of SYN-TREND" in rows[0]["error"]
+
+
+def test_the_package_surface_is_pinned():
+    import engine.llm
+
+    assert engine.llm.__all__ == [
+        "AnomalyPending", "BudgetExceeded", "LLMConfigError", "accuracy_report",
+        "acknowledge_anomalies", "analyze", "breaker_states", "cost_summary",
+        "ensure_llm_jobs", "estimate_replay", "fill_outcomes", "load_config",
+        "pending_anomalies", "replay", "screen"]
+    assert all(hasattr(engine.llm, n) for n in engine.llm.__all__)

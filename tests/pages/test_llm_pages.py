@@ -105,3 +105,29 @@ def test_key_never_reaches_the_page(monkeypatch):
     at = page("costs_accuracy").run()
     clean(at)
     assert SECRET not in texts(at)
+
+
+def test_costs_page_shows_an_anomaly_and_its_button_resumes_paid_calls():
+    """A reply whose usage cannot be true stops paid calls until acknowledged here."""
+    from engine.llm import costs
+    from engine.llm.prompts import load_config
+
+    spec = load_config().model("haiku")
+    cid = costs.reserve(model_key="haiku", spec=spec, prompt="master_analyst",
+                        prompt_version="1", max_cost_usd=0.01)
+    costs.settle(cid, spec=spec, usage=costs.Usage(-5_000_000, 10),
+                 problems=["input_tokens is negative (-5000000)"])
+    at = page("costs_accuracy").run()
+    clean(at)
+    [warn] = [w.value for w in at.warning if "Paid calls are stopped" in w.value]
+    assert "1 reply reported usage that cannot be true" in warn
+    assert "input_tokens is negative" in texts(at)
+    with pytest.raises(costs.AnomalyPending):
+        costs.reserve(model_key="haiku", spec=spec, prompt="p", prompt_version="1",
+                      max_cost_usd=0.01)
+    at.button(key="ca_ack_btn").click().run()
+    clean(at)
+    assert not [w for w in at.warning if "Paid calls are stopped" in w.value]
+    assert costs.pending_anomalies() == []
+    costs.reserve(model_key="haiku", spec=spec, prompt="p", prompt_version="1",
+                  max_cost_usd=0.01)  # paid calls may run again
