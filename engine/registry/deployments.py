@@ -14,7 +14,7 @@ Example::
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -192,9 +192,7 @@ def rollback(environment: str) -> DeploymentInfo:
             target = r
             break
         if target is None:
-            raise StratLabError(
-                f"no earlier deployment in {environment} to roll back to (only "
-                f"{current.version_id} was deployed there)")
+            raise StratLabError(_nothing_earlier(environment, current, rows))
         target_version = target.version_id
         snapshot = {**(target.performance_snapshot or {}), "restored_from": target.deployment_id}
     if get_version(target_version).status == "ARCHIVED":
@@ -204,6 +202,21 @@ def rollback(environment: str) -> DeploymentInfo:
     with session_scope() as s:
         row = _activate(s, target_version, environment, snapshot, old_status="rolled_back")
         return deployment_info(row, version_row(s, target_version))
+
+
+def _nothing_earlier(environment: str, current: ModelDeployment,
+                     rows: Sequence[ModelDeployment]) -> str:
+    """Why a rollback has nowhere to go, naming every version deployed there: the
+    current one is the earliest still eligible; later ones were rolled back already."""
+    rolled = list(dict.fromkeys(r.version_id for r in rows
+                                if r.status == "rolled_back"
+                                and r.version_id != current.version_id))
+    head = f"no earlier deployment in {environment} to roll back to: {current.version_id} "
+    if not rolled:
+        return head + "is the only version deployed there"
+    return (head + f"is the earliest deployed there, and {', '.join(rolled)} "
+            f"{'was' if len(rolled) == 1 else 'were'} deployed later and rolled back already "
+            "(deploy a version again to use it)")
 
 
 def current_deployment(environment: str) -> DeploymentInfo | None:
