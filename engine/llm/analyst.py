@@ -18,6 +18,7 @@ available, else offline). Long calls take ``on_progress(done, total, message)``.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -25,12 +26,13 @@ import polars as pl
 
 from engine.errors import ParameterError, StratLabError
 from engine.llm import costs, offline
+from engine.llm.cache import system_blocks
 from engine.llm.client import CallResult, ClaudeClient, render, resolve_api_key
 from engine.llm.consensus import vote
 from engine.llm.context import MarketContext, build_context
 from engine.llm.escalation import next_tier
 from engine.llm.prompts import LLMConfig, load_config
-from engine.llm.schema import Critique, Decision, decision_dict
+from engine.llm.schema import JSON_SCHEMAS, Critique, Decision, decision_dict
 from engine.llm.tracking import (
     aggregate_daily,
     fill_outcomes,
@@ -362,7 +364,8 @@ def estimate_replay(symbol: str, start: Any, end: Any, every: int, *,
                     cfg: LLMConfig | None = None) -> dict[str, Any]:
     """How many decisions a replay makes and what it may cost, before running it:
     ``{"n_decisions", "calls", "provider", "max_cost_usd", "expected_cost_usd"}``.
-    ``max_cost_usd`` reserves full output for every call (what the budget checks);
+    ``max_cost_usd`` is what the calls reserve: the bound of each request's input
+    (:func:`engine.llm.costs.input_token_bound`) and full output (what the budget checks);
     ``expected_cost_usd`` assumes replies of 40 % of max_tokens and no cache hits."""
     cfg = cfg or load_config()
     prov = resolve_provider(provider, api_key)
@@ -379,12 +382,17 @@ def estimate_replay(symbol: str, start: Any, end: Any, every: int, *,
     if prov == "anthropic" and n:
         ctx = build_context(symbol, frame, dates[0]) if frame.filter(
             pl.col("timestamp") <= dates[0]).height >= 30 else build_context(symbol, frame)
-        system = cfg.system_text()
+        system = json.dumps(system_blocks(cfg))
         for prompt, mkey in calls:
             spec = cfg.prompt(prompt)
             model = cfg.model(mkey or spec.model_preference)
-            tokens = costs.estimate_tokens(system + render(spec, ctx, cfg), cfg) + 300
-            max_one += costs.max_cost(model, tokens, spec.max_tokens)
+            user = render(spec, ctx, cfg)
+            # the bound a call reserves (the request's bytes, +300 for a proposal's text)
+            request = system + json.dumps([{"role": "user", "content": user}]) + json.dumps(
+                {"format": {"type": "json_schema", "schema": JSON_SCHEMAS[spec.output]}})
+            bound = costs.input_token_bound(request, cfg) + 300
+            tokens = costs.estimate_tokens(cfg.system_text() + user, cfg) + 300
+            max_one += costs.max_cost(model, bound, spec.max_tokens)
             exp_one += costs.price(model, costs.Usage(tokens, int(0.4 * spec.max_tokens)))
     return {"symbol": symbol, "n_decisions": n, "calls": n * len(calls), "provider": prov,
             "max_cost_usd": round(max_one * n, 6), "expected_cost_usd": round(exp_one * n, 6)}

@@ -204,3 +204,22 @@ def test_the_package_surface_is_pinned():
         "ensure_llm_jobs", "estimate_replay", "fill_outcomes", "load_config",
         "pending_anomalies", "replay", "screen"]
     assert all(hasattr(engine.llm, n) for n in engine.llm.__all__)
+
+
+def test_the_replay_estimate_covers_what_its_calls_reserve():
+    """replay --max-cost compares the estimate: it must be at least the reservations."""
+    from engine.llm.analyst import estimate_replay, replay_dates
+    from engine.llm.client import ClaudeClient
+    from engine.llm.context import build_context
+    from engine.market import load_dataset
+    from tests.llm.conftest import SECRET
+
+    frame = load_dataset("SYN-TREND")
+    est = estimate_replay("SYN-TREND", "2024-12-01", "2024-12-31", 100, provider="anthropic",
+                          df=frame)
+    [day] = replay_dates(frame, "2024-12-01", "2024-12-31", 100)
+    client = ClaudeClient(SECRET)
+    params, _, _, model = client.request_params("master_analyst",
+                                                build_context("SYN-TREND", frame, day))
+    assert est["n_decisions"] == 1
+    assert est["max_cost_usd"] >= round(client.reservation(params, model), 6) > 0
