@@ -302,9 +302,12 @@ def evolve(run_id: int, generations: int | None = None, *,
     if generations is not None and generations < 0:
         raise StratLabError(f"generations must be >= 0, got {generations}")
     started = store.load_checkpoint(run_id) is not None
+    # The run's target only grows: "evolve N more" past it raises it, and evolving fewer
+    # than the target leaves it as it was ("5 of 10"), never "5 of 5" (issue 10, defect 5).
+    run_target = max(cfg.generations, row.target_generations or 0)
     target = ((row.generations_done if started else 0) + generations
-              if generations is not None else cfg.generations)
-    store.claim(run_id, target)
+              if generations is not None else run_target)
+    store.claim(run_id, max(run_target, target))
     t0 = time.perf_counter()
     status = "completed"
     try:
