@@ -246,6 +246,12 @@ def _consistency(cfg: LLMConfig) -> None:
                 f"allowed are {sorted(PLACEHOLDERS)} (write a literal brace as {{{{ or }}}})")
         if "context" not in fields:
             raise LLMConfigError(f"{where}: prompts.{name}.template must include {{context}}")
+        try:  # a format spec or conversion that cannot apply ({symbol:>q}, {as_of!z})
+            p.template.format(**{k: "x" for k in PLACEHOLDERS})
+        except (ValueError, IndexError, KeyError, AttributeError) as exc:
+            raise LLMConfigError(
+                f"{where}: prompts.{name}.template cannot be filled ({exc}); write each "
+                "placeholder plainly, e.g. {symbol}") from None
     c = cfg.consensus
     for m in [*c.members, c.contrarian]:
         if m.prompt not in cfg.prompts or m.model not in cfg.models:

@@ -153,6 +153,15 @@ def test_an_unbalanced_brace_in_a_template_is_named(tmp_path):
         load_config(_prompts(tmp_path, text))
 
 
+@pytest.mark.parametrize("bad", ["{symbol:>q}", "{symbol!z}"])
+def test_a_template_that_cannot_be_filled_is_named(tmp_path, bad):
+    text = open(GOOD, encoding="utf-8").read().replace(
+        "give one trading decision for {symbol}", f"give one trading decision for {bad}")
+    with pytest.raises(LLMConfigError, match=r"prompts.master_analyst.template (cannot be "
+                                             r"filled|is not a valid template)"):
+        load_config(_prompts(tmp_path, text))
+
+
 def test_a_yaml_syntax_error_is_one_line_with_line_and_column(tmp_path):
     text = "version: 1\nmodels:\n  haiku: [unclosed\ncost_management: {}\n"
     with pytest.raises(LLMConfigError) as info:
