@@ -7,11 +7,13 @@ adopted, an older one upgraded. An already-current database costs one ``SELECT``
 Alembic nor the table modules are imported for it).
 
 SQLite — the embedded default — runs in WAL mode with a busy timeout and starts write
-transactions with ``BEGIN IMMEDIATE`` so a background writer (evolution, training) and the
-UI never deadlock; migrations run inside one such transaction, so two processes opening a
-new lab at once never both migrate. Any other ``DATABASE_URL`` (PostgreSQL) gets plain
-SQLAlchemy defaults, the same migrations, and an advisory lock around them; no SQLite-only
-SQL is used anywhere else.
+transactions (:func:`session_scope`) with ``BEGIN IMMEDIATE`` so a background writer
+(evolution, training) and the UI never deadlock; reads (:func:`read_scope`, the schema
+check) begin a plain deferred transaction, which takes no write lock, so a listing never
+waits for another process's long write. Migrations run inside one ``BEGIN IMMEDIATE``
+transaction, so two processes opening a new lab at once never both migrate. Any other
+``DATABASE_URL`` (PostgreSQL) gets plain SQLAlchemy defaults, the same migrations, and an
+advisory lock around them; no SQLite-only SQL is used anywhere else.
 """
 
 from __future__ import annotations
@@ -62,8 +64,13 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercise
     cur.close()
 
 
+#: Execution option of the connections :func:`read_scope` uses: begin without a write lock.
+READ_ONLY = "stratlab_read_only"
+
+
 def _sqlite_begin(conn) -> None:  # pragma: no cover - exercised via engine
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    read = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
 def load_metadata() -> sa.MetaData:
@@ -101,7 +108,7 @@ def migrate(eng: Engine) -> None:
     initial revision, which creates only the tables it lacks, and then upgraded like any
     other. Nothing depends on which table modules happened to be imported before.
     """
-    with eng.connect() as conn:
+    with eng.execution_options(**{READ_ONLY: True}).connect() as conn:  # no write lock
         current = schema_revision(conn)
         legacy = current is None and bool(_tables(conn))
     if current == migrations.HEAD:
@@ -169,6 +176,16 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_scope() -> Iterator[Session]:
+    """A transaction for reads only: on SQLite a deferred ``BEGIN``, so it never waits for
+    (or blocks) a writer's lock, and sees the last committed state. Nothing is committed;
+    loaded objects stay usable after the block (they are detached, not expired)."""
+    eng = get_engine().execution_options(**{READ_ONLY: True})
+    with Session(eng, expire_on_commit=False, autoflush=False) as session:
+        yield session
 
 
 def dispose_all() -> None:

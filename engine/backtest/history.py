@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from engine.db import session_scope
+from engine.db import read_scope, session_scope
 from engine.errors import StratLabError
 from engine.tables import BacktestRun
 
@@ -56,7 +56,7 @@ def save_run(result, symbols: str, *, start=None, end=None, fingerprint: str = "
 
 def list_runs(limit: int = 50) -> list[RunSummary]:
     """The most recent runs first."""
-    with session_scope() as s:
+    with read_scope() as s:
         rows = s.exec(
             select(BacktestRun).order_by(col(BacktestRun.created_at).desc(),
                                          col(BacktestRun.id).desc()).limit(limit)
@@ -71,7 +71,7 @@ def list_runs(limit: int = 50) -> list[RunSummary]:
 
 def get_run(run_id: int) -> BacktestRun:
     """One saved run, or a clear error."""
-    with session_scope() as s:
+    with read_scope() as s:
         row = s.get(BacktestRun, int(run_id))
         if row is None:
             raise StratLabError(f"no saved backtest with id {run_id}; list them with "

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, insert, update
 from sqlmodel import col, select
 
-from engine.db import session_scope
+from engine.db import read_scope, session_scope
 from engine.evolution.info import (  # noqa: F401  (re-exported)
     GenerationStats,
     IndividualInfo,
@@ -77,12 +77,12 @@ def _get(s, run_id: int) -> EvolutionRun:
 
 
 def get_run_row(run_id: int) -> EvolutionRun:
-    with session_scope() as s:
+    with read_scope() as s:
         return _get(s, run_id)
 
 
 def list_run_rows() -> list[EvolutionRun]:
-    with session_scope() as s:
+    with read_scope() as s:
         return list(s.exec(select(EvolutionRun).order_by(col(EvolutionRun.id).desc())).all())
 
 

@@ -22,7 +22,7 @@ import polars as pl
 from sqlmodel import select
 
 from engine.config import get_settings
-from engine.db import session_scope
+from engine.db import read_scope, session_scope
 from engine.errors import DataError, DatasetNotFound, ParameterError
 from engine.market.samples import DEFAULT_SYMBOL, ensure_samples
 from engine.market.validation import CANONICAL, ImportReport, read_file, validate_frame
@@ -202,7 +202,7 @@ def _not_found(symbol: str) -> DatasetNotFound:
 def list_datasets() -> list[DatasetInfo]:
     """Every dataset, bundled samples included, ordered by symbol."""
     ensure_samples()
-    with session_scope() as s:
+    with read_scope() as s:
         return [_info(r) for r in s.exec(select(Dataset).order_by(Dataset.symbol)).all()]
 
 
@@ -210,7 +210,7 @@ def get_dataset_info(symbol: str) -> DatasetInfo:
     """The catalogue entry of ``symbol`` (case-insensitive)."""
     ensure_samples()
     sym = normalise_symbol(symbol)
-    with session_scope() as s:
+    with read_scope() as s:
         row = s.exec(select(Dataset).where(Dataset.symbol == sym)).first()
         info = _info(row) if row is not None else None
     if info is None:  # outside the transaction: _not_found opens its own

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from engine.config import get_settings
-from engine.db import session_scope
+from engine.db import read_scope, session_scope
 from engine.errors import ModelIntegrityError, ParameterError, StratLabError
 from engine.paths import resolve_stored, to_stored
 from engine.registry.tables import (
@@ -274,7 +274,7 @@ def verify_file(version_id: str) -> Path:
 # -------------------------------------------------------------------------------- querying
 
 def get_version(version_id: str) -> ModelVersionInfo:
-    with session_scope() as s:
+    with read_scope() as s:
         row = version_row(s, version_id)
         return version_info(row, deployed_environments(s).get(version_id))
 
@@ -292,7 +292,7 @@ def list_versions(
     """Versions filtered by type, status, tag and a case-insensitive text search (id, name,
     description, tags), sorted by ``sort`` (one of :data:`SORT_KEYS` or any metric name in
     ``performance_metrics``; versions without the metric come last)."""
-    with session_scope() as s:
+    with read_scope() as s:
         q = select(ModelVersion)
         if model_type:
             q = q.where(ModelVersion.model_type == model_type)

@@ -28,7 +28,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from engine import registry, scheduler
-from engine.db import session_scope
+from engine.db import read_scope, session_scope
 from engine.errors import StratLabError
 from engine.registry import models as registry_models
 from engine.retrain.gate import quality_gate
@@ -180,7 +180,7 @@ def _parse(value: Any, default: datetime) -> datetime:
 
 def queue() -> list[RetrainRecord]:
     """Retrains waiting or running, oldest first."""
-    with session_scope() as s:
+    with read_scope() as s:
         return list(s.exec(select(RetrainRecord).where(
             col(RetrainRecord.status).in_(ACTIVE_STATUSES))
             .order_by(col(RetrainRecord.created_at), col(RetrainRecord.id))).all())
@@ -188,7 +188,7 @@ def queue() -> list[RetrainRecord]:
 
 def history(limit: int = 100, version_id: str | None = None) -> list[RetrainRecord]:
     """Finished retrains (deployed, kept, failed, interrupted), newest first."""
-    with session_scope() as s:
+    with read_scope() as s:
         q = select(RetrainRecord).where(col(RetrainRecord.status).not_in(ACTIVE_STATUSES))
         if version_id:
             q = q.where(RetrainRecord.version_id == version_id)
