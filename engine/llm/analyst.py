@@ -28,7 +28,7 @@ from engine.errors import ParameterError, StratLabError
 from engine.llm import costs, offline
 from engine.llm.cache import system_blocks
 from engine.llm.client import CallResult, ClaudeClient, render, resolve_api_key
-from engine.llm.consensus import vote
+from engine.llm.consensus import offline_duplicates, vote
 from engine.llm.context import MarketContext, build_context
 from engine.llm.escalation import next_tier
 from engine.llm.prompts import LLMConfig, load_config
@@ -174,6 +174,12 @@ def analyze(symbol: str, as_of: Any = None, *, consensus: bool = False,
                      min_confidence=c.min_confidence, max_penalty=c.contrarian_max_penalty,
                      price=ctx.price)
         doc["consensus"] = final.to_dict()
+        if runner.provider == "offline":
+            answered = [r.prompt for r in results[:len(members)] if r.ok]
+            distinct, note = offline_duplicates(answered)
+            doc["consensus"]["distinct"] = distinct
+            if note:
+                doc["consensus"]["note"] = "; ".join(x for x in (final.note, note) if x)
         agreement = final.agreement
         if final.n_models >= c.consensus_min_models:
             decision = final.decision
@@ -310,7 +316,8 @@ def screen(symbols: list[str], as_of: Any = None, *, provider: str = "auto",
         ctx, chain, tier, cur_s = ctxs[s], chains[s], tier_of[s], cur[s]
         summ = _summary(chain)
         row = {"symbol": s, "provider": runner.provider, "tier": tier,
-               "price": ctx.price, "regime": ctx.regime, **summ,
+               "as_of": ctx.as_of.isoformat(), "price": ctx.price, "regime": ctx.regime,
+               **summ,
                "error": None if cur_s else (chain[-1].error or chain[-1].status)}
         if batch_notes:
             row["batch_note"] = "; ".join(batch_notes)

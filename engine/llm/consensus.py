@@ -108,4 +108,24 @@ def vote(decisions: list[Decision], *, critique: Critique | None = None,
                      votes, n)
 
 
-__all__ = ["Consensus", "vote"]
+def offline_duplicates(prompts: list[str]) -> tuple[int, str]:
+    """How many distinct analyses an offline consensus really had, and a note saying so.
+
+    Offline, the model does not change the answer: members with the same prompt run the same
+    rules and agree with each other by construction, so their agreement is not evidence.
+    ``prompts`` are the prompts of the members that answered; returns ``(distinct, note)``,
+    the note empty when every member ran a different prompt.
+    """
+    counts: dict[str, int] = {}
+    for p in prompts:
+        counts[p] = counts.get(p, 0) + 1
+    twice = [f"{p} ×{n}" for p, n in counts.items() if n > 1]
+    if not twice:
+        return len(counts), ""
+    return len(counts), (
+        f"offline: {len(prompts)} members but {len(counts)} distinct rule sets "
+        f"({', '.join(twice)} — the same rules whatever the model), so the agreement counts "
+        "identical answers more than once")
+
+
+__all__ = ["Consensus", "offline_duplicates", "vote"]

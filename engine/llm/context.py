@@ -45,6 +45,10 @@ KINDS: dict[str, str] = {
     "bb_pct_b": "ratio", "volume_ratio": "ratio", "trend_strength": "ratio",
 }
 MIN_BARS = 30
+#: Indicators an analysis cannot do without, and the bars each needs before it has a value
+#: (a dataset with fewer is refused, never analysed on missing numbers).
+WARMUP_BARS: dict[str, int] = {"sma20": 20, "rsi14": 15, "atr14": 14, "macd_hist_pct": 34,
+                               "sma50": 50}
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,12 @@ def build_context(symbol: str, df: pl.DataFrame,
         ret_20d_pct=(c / c.shift(20) - 1) * 100.0,
         volume_ratio=pl.col("volume") / ind.volume_sma(20),
     ).row(-1, named=True)
+    short = [f"{k} (needs {n} bars)" for k, n in WARMUP_BARS.items() if _num(feats.get(k)) is None]
+    if short:
+        raise ParameterError(
+            f"{symbol} has only {view.height} bars up to {feats['timestamp']:%Y-%m-%d}, too "
+            f"few for {', '.join(short)}; an analysis needs every indicator — use a longer "
+            f"dataset or a later as-of date (at least {max(WARMUP_BARS.values())} bars)")
     close = float(feats["close"])
     vals: dict[str, float | None] = {k: _num(feats.get(k)) for k in KINDS if k in feats}
     vals["close"] = close
