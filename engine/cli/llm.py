@@ -112,6 +112,9 @@ def cmd_screen(args) -> int:
                   escalate=args.escalate, on_progress=_progress(args))
     doc = {"provider": rows[0]["provider"] if rows else args.provider, "rows": rows,
            "cost_usd": sum(r.get("cost_usd") or 0.0 for r in rows)}
+    notes = sorted({r["batch_note"] for r in rows if r.get("batch_note")})
+    for note in notes:  # the batch was abandoned: say so whatever the output format
+        sys.stderr.write(f"warning: {note}\n")
     if args.json:
         print_json(doc)
     else:

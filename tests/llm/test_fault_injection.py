@@ -364,3 +364,29 @@ def test_the_base_url_can_come_from_the_environment(srv, ctx, monkeypatch):
                           limiter=RateLimiter(clock=lambda: 0.0, sleep=lambda s: None))
     assert client.call("master_analyst", ctx, use_cache=False).ok
     assert len(srv.message_posts()) == 1
+
+
+def test_screen_batch_on_the_command_line_survives_poll_errors(srv, tmp_path, monkeypatch,
+                                                              capsys):
+    """The issue's reproduction: `screen --batch` ended in `internal error
+    HTTPNotImplementedError`."""
+    from engine.cli import main
+    from engine.config import reset_settings
+
+    text = Path(load_config().source).read_text(encoding="utf-8")
+    text = text.replace("batch_poll_seconds: 30.0", "batch_poll_seconds: 0.0")
+    assert "batch_poll_seconds: 0.0" in text
+    (tmp_path / "prompts.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("STRATLAB_PROMPTS", str(tmp_path / "prompts.yaml"))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.url)
+    reset_settings()
+    srv.batch_polls = [api_error(501, "not implemented")]
+    hold = decision_json("HOLD", confidence=55, stop=None, target=None, size=0.0)
+    srv.messages = [json_reply(message(hold, model="claude-haiku-5-5"))]
+    code = main(["screen", "SYN-TREND", "--batch", "--provider", "anthropic", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "internal error" not in err
+    assert "warning: screening: batch msgbatch_standin was abandoned and cancelled" in err
+    doc = json.loads(out)
+    assert [r["decision"] for r in doc["rows"]] == ["HOLD"] and SECRET not in out + err
