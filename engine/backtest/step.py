@@ -176,8 +176,11 @@ def stop_hit_nb(size, sl, tp, sl_frac, tp_frac, open_, high, low):
 
 @njit(cache=True)
 def enter_nb(pos, k, i, sig, open_, cash, size_frac, sl_frac, tp_frac, commission,
-             whole_units):
-    """Size and open symbol ``k`` at bar ``i``'s open (rule 4); returns (cash, opened)."""
+             whole_units, scale, cap):
+    """Size and open symbol ``k`` at bar ``i``'s open (rule 4); returns (cash, opened).
+
+    ``scale`` and ``cap`` are a risk manager's resize of the budget (1 and +inf: none).
+    """
     if size_frac <= 0.0:
         budget = cash
     else:
@@ -187,6 +190,10 @@ def enter_nb(pos, k, i, sig, open_, cash, size_frac, sl_frac, tp_frac, commissio
         budget = size_frac * eq_open
         if sig > 0 and budget > cash:
             budget = cash
+    if scale != 1.0:
+        budget = budget * scale
+    if budget > cap:
+        budget = cap
     return open_position_nb(pos, k, i, sig, open_[k, i], budget, sl_frac, tp_frac, commission,
                             whole_units, cash)
 
@@ -216,21 +223,21 @@ def _compile_bar_loop(n_symbols: int):
     """
 
     @njit(cache=True)
-    def simulate_bars_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac,
-                         size_frac, max_positions, cash0, commission, whole_units, equity,
-                         pos_out, stats, record, trades):
-        """Run every bar of ``n_symbols`` rows sharing one cash account; returns the trade count.
+    def run_bars_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac,
+                    size_frac, max_positions, cash, commission, whole_units, equity,
+                    pos_out, stats, record, trades, pos, i0, i1, n_tr, bankrupt,
+                    entry_scale, entry_cap):
+        """Bars ``i0 .. i1-1`` of the loop from a carried-in state; returns
+        ``(cash, n_tr, bankrupt)``, ``pos`` (``(n_symbols, N_POS_FIELDS)``) updated in place.
 
-        The loop body is the per-bar step of the module docstring; positions go to
-        ``pos_out[k, i]``, equity marked at each close to ``equity[i]``.
+        This is the per-bar step of the module docstring. A paper book runs it bar by bar
+        with its state carried in and out (``engine.backtest.resumable``); a backtest runs it
+        once over every bar from a flat start. ``entry_scale[k]`` multiplies and
+        ``entry_cap[k]`` bounds the budget of an entry in row ``k`` (1 and +inf: unchanged,
+        bit for bit; a scale of 0 vetoes the entry, the exit still runs).
         """
-        n = close.shape[1]
         s_n = n_symbols if n_symbols > 0 else close.shape[0]
-        pos = np.zeros((s_n, N_POS_FIELDS))
-        cash = cash0
-        n_tr = 0
-        bankrupt = False
-        for i in range(n):
+        for i in range(i0, i1):
             if bankrupt:
                 equity[i] = 0.0
                 for k in range(s_n):
@@ -264,7 +271,8 @@ def _compile_bar_loop(n_symbols: int):
                         if sig == 0 or pos[k, P_SIZE] != 0.0 or (sig < 0 and not allow_short):
                             continue
                         cash, opened = enter_nb(pos, k, i, sig, open_, cash, size_frac, sl_frac,
-                                                tp_frac, commission, whole_units)
+                                                tp_frac, commission, whole_units,
+                                                entry_scale[k], entry_cap[k])
                         if opened:
                             n_open += 1
             # 2. stop-loss / take-profit from the bar after entry (stop-loss wins), then
@@ -297,12 +305,34 @@ def _compile_bar_loop(n_symbols: int):
                     pos_out[k, i] = 0.0
                 equity[i] = 0.0
                 bankrupt = True
+        return cash, n_tr, bankrupt
+
+    @njit(cache=True)
+    def simulate_bars_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac,
+                         size_frac, max_positions, cash0, commission, whole_units, equity,
+                         pos_out, stats, record, trades):
+        """Run every bar of ``n_symbols`` rows sharing one cash account; returns the trade count.
+
+        The loop body is the per-bar step of the module docstring (:func:`run_bars_nb` from a
+        flat start); positions go to ``pos_out[k, i]``, equity marked at each close to
+        ``equity[i]``.
+        """
+        n = close.shape[1]
+        s_n = n_symbols if n_symbols > 0 else close.shape[0]
+        pos = np.zeros((s_n, N_POS_FIELDS))
+        scale = np.ones(s_n)
+        cap = np.full(s_n, np.inf)
+        cash, n_tr, bankrupt = run_bars_nb(open_, high, low, close, signal, allow_short,
+                                           sl_frac, tp_frac, size_frac, max_positions, cash0,
+                                           commission, whole_units, equity, pos_out, stats,
+                                           record, trades, pos, 0, n, 0, False, scale, cap)
         return close_at_end_nb(close, pos, record, trades, n_tr, stats)
 
-    return simulate_bars_nb
+    return simulate_bars_nb, run_bars_nb
 
 
-#: The bar loop for any number of symbols (rows of the 2-D inputs): the portfolio kernel.
-simulate_bars_nb = _compile_bar_loop(0)
+#: The bar loop for any number of symbols (rows of the 2-D inputs): the portfolio kernel;
+#: ``run_bars_nb`` is its body over a range of bars from a carried-in state (paper books).
+simulate_bars_nb, run_bars_nb = _compile_bar_loop(0)
 #: The same bar loop specialised for one symbol (1-row inputs): the single-backtest kernel.
-simulate_one_bars_nb = _compile_bar_loop(1)
+simulate_one_bars_nb, _run_one_bars_nb = _compile_bar_loop(1)
