@@ -71,7 +71,7 @@ def test_persistent_failure_opens_the_circuit(make_client, ctx):
     api = FakeAPI(err(500))
     client = make_client(api, max_retries=1, breaker_clock=lambda: now[0])
     threshold = load_config().client.circuit_failure_threshold
-    for i in range(threshold):
+    for _ in range(threshold):
         res = client.call("master_analyst", ctx, use_cache=False)
         assert res.status == "error" and res.output is None and "HTTP 500" in res.error
     sent = len(api.requests)

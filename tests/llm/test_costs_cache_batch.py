@@ -116,7 +116,8 @@ def test_buckets_follow_the_documented_steps():
     assert bucket(100.0, "price", steps) == bucket(100.2, "price", steps)
     assert bucket(100.0, "price", steps) != bucket(101.0, "price", steps)
     assert bucket(56.0, "osc", steps) == bucket(59.0, "osc", steps) == 11
-    assert bucket(1.2, "pct", steps) == 2 and bucket(-0.2, "pct", steps) == -1 and bucket(None, "pct", steps) is None
+    assert bucket(1.2, "pct", steps) == 2 and bucket(-0.2, "pct", steps) == -1
+    assert bucket(None, "pct", steps) is None
     a = context_key(prompt="p", version="1", model_id="m", ctx=make_ctx(100.0))
     b = context_key(prompt="p", version="1", model_id="m", ctx=make_ctx(100.1))
     c = context_key(prompt="p", version="1", model_id="m", ctx=make_ctx(103.0))

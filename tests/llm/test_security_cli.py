@@ -6,9 +6,6 @@ import json
 import logging
 from pathlib import Path
 
-import httpx2
-import pytest
-
 from engine import db
 from engine.cli import main
 from engine.config import get_settings

@@ -8,9 +8,6 @@ import polars as pl
 import pytest
 
 from engine.llm import tracking
-from engine.llm.tables import AIDecision
-from engine import db
-from sqlmodel import select
 
 
 def frame() -> pl.DataFrame:
