@@ -129,8 +129,21 @@ def prepare(data: pl.DataFrame, cfg: TrainConfig) -> dict[str, Any]:
             "scaled": scaled}
 
 
+def check_trained(epochs_run: int, best_epoch: int) -> None:
+    """Refuse a run that trained nothing: no epoch completed, or no epoch with a finite
+    validation loss (so no best checkpoint) — such a model must never be registered."""
+    if epochs_run < 1:
+        raise StratLabError("training completed no epoch, so there is no model to save or "
+                            "register; set epochs to 1 or more (flag --epochs, env EPOCHS)")
+    if best_epoch < 1:
+        raise StratLabError(
+            f"training ran {epochs_run} epoch(s) but the validation loss was never a finite "
+            "number, so there is no checkpoint to save or register; lower the learning rate "
+            "or check the data for gaps")
+
+
 def train_model(cfg: TrainConfig, *, on_epoch=None,
-                data: pl.DataFrame | None = None) -> TrainResult:
+                data: pl.DataFrame | None = None, pending: bool = False) -> TrainResult:
     """Train ``cfg.model_type`` on ``cfg.symbol``; evaluate, backtest and save the file.
 
     ``on_epoch(record)`` is called after every epoch with ``epoch``, ``train_loss``,
@@ -138,6 +151,11 @@ def train_model(cfg: TrainConfig, *, on_epoch=None,
     ``best_epoch``; returning True stops training after that epoch (best weights kept).
     ``data`` overrides loading ``cfg.symbol`` (tests, notebooks). The result's
     ``version_id`` is None: ``engine.registry.train_version`` trains *and* registers.
+    ``pending=True`` (the registry's) writes a marker beside the file first, so a file
+    whose registration never happened (a kill) can be cleaned up later.
+
+    A run that completed no epoch, or never produced a finite validation loss (no best
+    checkpoint), raises :class:`~engine.errors.StratLabError` and writes no file.
     """
     import torch
 
@@ -156,6 +174,7 @@ def train_model(cfg: TrainConfig, *, on_epoch=None,
         model = build_model(arch)
         fit = training.fit(model, scaled, labels, split, cfg, device=device,
                            on_epoch=on_epoch)
+    check_trained(fit.epochs_run, fit.best_epoch)
     model = model.to("cpu").eval()
     cpu = torch.device("cpu")
 
@@ -212,13 +231,18 @@ def train_model(cfg: TrainConfig, *, on_epoch=None,
                     for p in ("train", "val", "test")}}
     counts = {p: class_counts(labels[split.indices(p)]) for p in ("train", "val", "test")}
 
-    # save the file, then register the version
+    # save the file, then register the version. The file name is built from the symbol
+    # with storage.safe_stem, so a --data path never steers where the files go.
     cfg_doc = cfg.model_dump()
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    fname = f"{cfg.model_name()}-{stamp}-{int(time.time_ns() % 1_000_000):06d}"
+    fname = (f"{storage.safe_stem(cfg.symbol)}-{cfg.model_type}-{stamp}-"
+             f"{int(time.time_ns() % 1_000_000):06d}")
     ckpt = storage.checkpoint(model, arch=arch, scaler=scaler, feature_names=FEATURE_NAMES,
                               config=cfg_doc)
-    path, digest, size = storage.save_checkpoint(ckpt, storage.model_dir() / f"{fname}.pt")
+    model_path = storage.model_file_path(fname)
+    if pending:
+        storage.mark_pending(model_path)  # cleared once registered (engine.maintenance)
+    path, digest, size = storage.save_checkpoint(ckpt, model_path)
     storage.save_scaler_json(scaler, fname)
     perf = {"accuracy": metrics["accuracy"], "baseline_accuracy": metrics["baseline_accuracy"],
             "majority_accuracy": metrics["majority_accuracy"], "val_loss": fit.best_val_loss,

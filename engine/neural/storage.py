@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,71 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+#: suffixes a ``--data`` path may end with; dropped from file names built from it
+DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".txt", ".json")
+#: the marker beside a model file that is written but not registered yet
+PENDING_SUFFIX = ".pending"
+
+
+def safe_stem(text: str, *, most: int = 80) -> str:
+    """A file-name stem built from user text (a symbol, or a ``--data`` path): only its last
+    path component, without a data suffix, letters, digits, ``.``, ``_`` and ``-`` kept
+    (others become ``_``), no leading dots, at most ``most`` characters; never empty.
+
+    >>> safe_stem("../../x.csv-lstm"), safe_stem("/tmp/prices/GOOG.csv"), safe_stem("..")
+    ('x.csv-lstm', 'GOOG', 'model')
+    """
+    name = str(text).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    for suffix in DATA_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip("._-")[:most].rstrip("._-")
+    return name or "model"
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """``folder / name`` after checking that it stays directly inside ``folder``."""
+    path = folder / name
+    if ("/" in name or "\\" in name or name.startswith(".")
+            or path.resolve().parent != folder.resolve()):
+        raise ValueError(f"file name {name!r} would leave {folder}")
+    return path
+
+
+def model_file_path(stem: str) -> Path:
+    """Where the model file ``<stem>.pt`` goes: always directly in :func:`model_dir`,
+    whatever text the stem was built from (see :func:`safe_stem`)."""
+    return _inside(model_dir(), f"{safe_stem(stem, most=200)}.pt")
+
+
+def scaler_file_path(stem: str) -> Path:
+    """Where the scaler copy ``<stem>.json`` goes: always directly in :func:`scaler_dir`."""
+    return _inside(scaler_dir(), f"{safe_stem(stem, most=200)}.json")
+
+
+def pending_marker(model_path: Path) -> Path:
+    """The marker that says ``model_path`` waits to be registered (see
+    :func:`mark_pending`)."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.name + PENDING_SUFFIX)
+
+
+def mark_pending(model_path: Path) -> Path:
+    """Write the pending marker *before* the model file, so a process killed between
+    writing the file and registering it leaves a file ``engine.maintenance`` can tell from
+    a deliberately unregistered one (``train --no-register``)."""
+    marker = pending_marker(model_path)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(os.getpid()))
+    return marker
+
+
+def clear_pending(model_path: Path) -> None:
+    """The model file was registered (or is kept unregistered on purpose): drop its marker."""
+    pending_marker(model_path).unlink(missing_ok=True)
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -108,7 +174,7 @@ def save_checkpoint(ckpt: dict[str, Any], path: Path) -> tuple[Path, str, int]:
 
 
 def save_scaler_json(scaler, name: str) -> Path:
-    path = scaler_dir() / f"{name}.json"
+    path = scaler_file_path(name)
     _atomic_write(path, json.dumps(scaler.to_dict(), indent=1).encode())
     return path
 

@@ -7,7 +7,7 @@ later compares live performance with.
 
 Example::
 
-    deploy(info.version_id, "paper")        # verify_file, snapshot, supersede the old one
+    deploy(info.version_id, "paper")        # verify, load, snapshot, supersede the old one
     rollback("paper")                       # back to the version deployed before
 """
 
@@ -140,14 +140,32 @@ def _activate(s: Session, version_id: str, environment: str,
     return row
 
 
+def check_loadable(version_id: str) -> None:
+    """Load the version exactly as everything that uses it will
+    (:func:`engine.registry.load_version`: hash check, then ``torch.load(weights_only=True)``
+    and the network rebuilt from its architecture); raise when that fails, so a version that
+    cannot be loaded is never made current."""
+    try:
+        models.load_version(version_id)
+    except StratLabError as exc:
+        raise type(exc)(f"version {version_id} cannot be loaded, so it is not deployed: "
+                        f"{exc}") from None
+    except Exception as exc:  # anything else load_version meets is just as fatal
+        raise StratLabError(
+            f"version {version_id} cannot be loaded, so it is not deployed "
+            f"({type(exc).__name__}: {str(exc)[:300]}); retrain it or deploy another "
+            "version") from None
+
+
 def deploy(version_id: str, environment: str, *, snapshot: dict[str, Any] | None = None,
            window: tuple[float, int] | None = None) -> DeploymentInfo:
     """Make ``version_id`` the current model of ``environment`` (``paper``/``production``).
 
-    The file is verified first (a tampered or missing file refuses to deploy); the
-    environment's previous deployment becomes ``superseded``; ``performance_snapshot``
-    stores the metrics the monitor compares live performance with (``snapshot`` overrides
-    the default, :func:`default_snapshot` on ``window``).
+    The file is verified and the model loaded first (:func:`check_loadable`: a tampered,
+    missing or unloadable file refuses to deploy); the environment's previous deployment
+    becomes ``superseded``; ``performance_snapshot`` stores the metrics the monitor compares
+    live performance with (``snapshot`` overrides the default, :func:`default_snapshot` on
+    ``window``).
     """
     check_environment(environment)
     info = get_version(version_id)
@@ -155,6 +173,7 @@ def deploy(version_id: str, environment: str, *, snapshot: dict[str, Any] | None
         raise StratLabError(f"version {version_id} is archived; archived versions cannot be "
                             "deployed")
     verify_file(version_id)
+    check_loadable(version_id)
     snap = dict(snapshot) if snapshot is not None else default_snapshot(info, window)
     with session_scope() as s:
         row = _activate(s, version_id, environment, snap)
@@ -168,7 +187,8 @@ def rollback(environment: str) -> DeploymentInfo:
     that were themselves rolled back and those of the current version; a deployment that a
     rollback made continues from the one it restored (``performance_snapshot["restored_from"]``),
     so repeated rollbacks walk back one step each. The current one becomes ``rolled_back``;
-    the earlier deployment's snapshot is reused; the earlier file is verified first.
+    the earlier deployment's snapshot is reused; the earlier file is verified and loaded
+    first (:func:`check_loadable`).
     """
     check_environment(environment)
     with session_scope() as s:
@@ -199,6 +219,7 @@ def rollback(environment: str) -> DeploymentInfo:
         raise StratLabError(f"the previous version {target_version} is archived; deploy another "
                             "version instead")
     verify_file(target_version)
+    check_loadable(target_version)
     with session_scope() as s:
         row = _activate(s, target_version, environment, snapshot, old_status="rolled_back")
         return deployment_info(row, version_row(s, target_version))

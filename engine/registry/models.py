@@ -10,12 +10,19 @@ goes through this module's attributes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from engine.neural import jobs as training_jobs
 from engine.neural import storage
 from engine.neural.config import TrainConfig
-from engine.neural.pipeline import LoadedModel, TrainResult, load_model_file, train_model
+from engine.neural.pipeline import (
+    LoadedModel,
+    TrainResult,
+    check_trained,
+    load_model_file,
+    train_model,
+)
 from engine.neural.window import (
     DEFAULT_MIN_WINDOW_BARS,
     DEFAULT_WINDOW_DAYS,
@@ -44,18 +51,22 @@ def train_version(cfg: TrainConfig | Mapping[str, Any], *, on_epoch: Callable | 
     None). A registered version also gets its JSON card under ``VERSION_STORAGE_PATH``.
     """
     config = cfg if isinstance(cfg, TrainConfig) else TrainConfig(**dict(cfg))
-    result = train_model(config, on_epoch=on_epoch, data=data)
+    result = train_model(config, on_epoch=on_epoch, data=data, pending=register)
     if not register:
         return result
+    model_path = Path(result.file_path)
+    # a run that trained nothing registers nothing (train_model refuses it too)
+    check_trained(result.epochs_run, result.best_epoch)
     info = register_version(**result.registration, created_by=created_by,
                             parent_version=parent_version, relationship=relationship)
+    storage.clear_pending(model_path)
     result.version_id = info.version_id
     result.file_path = info.file_path
     result.file_hash, result.file_size = info.file_hash, info.file_size
+    # the card carries no hash: the database's file_hash is the one record of it
     storage.write_version_card(info.version_id, {
         "version_id": info.version_id, "file_path": info.file_path,
-        "file_hash": info.file_hash, "file_size": info.file_size,
-        "config": result.config,
+        "file_size": info.file_size, "config": result.config,
         "performance_metrics": result.registration["performance_metrics"]})
     return result
 
@@ -65,13 +76,14 @@ training_jobs.set_trainer(train_version)  # background training runs register th
 
 def load_version(version_id: str) -> LoadedModel:
     """Load a registered version: :func:`verify_file` checks the file's SHA-256 first, then
-    the bytes that are loaded are checked again (against the version card, else the
-    registered hash) and read with ``torch.load(weights_only=True)``. A missing or changed
-    file raises ``ModelIntegrityError`` (a ``StratLabError``) saying the hash does not
-    match."""
+    the bytes that are loaded are checked again against the same registered hash and read
+    with ``torch.load(weights_only=True)``. A missing or changed file raises
+    ``ModelIntegrityError`` (a ``StratLabError``) saying the hash does not match.
+
+    The database's ``file_hash`` is the one hash record: a version card written by an older
+    release may still carry a ``file_hash``, which is never consulted."""
     path = verify_file(version_id)
-    card = storage.read_version_card(version_id)
-    expected = (card or {}).get("file_hash") or get_version(version_id).file_hash
+    expected = get_version(version_id).file_hash
     return load_model_file(path, expected_hash=expected, version_id=version_id)
 
 

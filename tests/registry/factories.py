@@ -50,6 +50,8 @@ class FakeNeural:
     ``evals[version_id]`` is what ``evaluate_window`` returns for that version (a version
     without one cannot be evaluated); a trained version gets ``next_eval``. ``gate`` (an
     Event) holds training until set; ``train_error`` makes training fail.
+    ``load_version`` (what deploy calls to prove a version loads) verifies the file's hash
+    and succeeds for fake files, except for the ids in ``unloadable``.
     """
 
     def __init__(self, monkeypatch) -> None:
@@ -66,6 +68,21 @@ class FakeNeural:
         monkeypatch.setattr(models, "evaluate_version", self.evaluate)
         self.equity: dict[str, dict[str, list]] = {}
         monkeypatch.setattr(models, "version_equity", self.window_equity)
+        self.unloadable: set[str] = set()
+        self.load_calls: list[str] = []
+        monkeypatch.setattr(models, "load_version", self.load)
+
+    def load(self, version_id):
+        from types import SimpleNamespace
+
+        from engine.errors import ModelIntegrityError
+
+        self.load_calls.append(version_id)
+        path = registry.verify_file(version_id)
+        if version_id in self.unloadable:
+            raise ModelIntegrityError(f"model file {path} is not a valid weights file "
+                                      "(UnpicklingError); retrain the model")
+        return SimpleNamespace(version_id=version_id)
 
     def train(self, config, *, created_by="user", parent_version=None,
               relationship="trained", register=True, **_):

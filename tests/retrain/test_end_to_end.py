@@ -9,7 +9,7 @@ from engine.registry import models
 
 # the real seams, captured before the autouse fixture replaces them with fakes
 REAL = {name: getattr(models, name) for name in ("train_version", "evaluate_version",
-                                                 "version_equity")}
+                                                 "version_equity", "load_version")}
 
 
 @pytest.mark.slow
