@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,9 @@ class BacktestSettings:
     size: float | None = None
     allow_short: bool = False
     fractional: bool = False
+    #: Signals at bars before this time are ignored (indicators still use every bar): the
+    #: backtest a paper book started then must equal. ``None``: trade from the first bar.
+    trade_start: datetime | None = None
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.cash) and self.cash > 0):
@@ -55,7 +59,12 @@ class BacktestSettings:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d["trade_start"] is None:  # unchanged documents for backtests without it
+            del d["trade_start"]
+        else:
+            d["trade_start"] = d["trade_start"].isoformat()
+        return d
 
 
 @dataclass

@@ -33,7 +33,7 @@ from engine.errors import DataError, ParameterError
 from engine.progress import ProgressCallback, report
 
 __all__ = ["BacktestResult", "BacktestSettings", "BatchResult", "compute_signals",
-           "ohlcv_arrays", "run_backtest", "run_batch", "run_signals", "trade_levels"]
+           "ignore_before", "ohlcv_arrays", "run_backtest", "run_batch", "run_signals", "trade_levels"]
 
 
 def ohlcv_arrays(data: pl.DataFrame) -> tuple[np.ndarray, ...]:
@@ -112,8 +112,19 @@ def run_signals(
                      settings.take_profit or 0.0, settings.size or 0.0, name, dict(params or {}))
 
 
+def ignore_before(data: pl.DataFrame, sig: np.ndarray, trade_start: Any) -> np.ndarray:
+    """``sig`` with the signals of bars before ``trade_start`` set to 0 (a copy)."""
+    if trade_start is None:
+        return sig
+    ts = data.get_column("timestamp").cast(pl.Datetime("us")).to_numpy()
+    out = sig.copy()
+    out[ts < np.datetime64(trade_start, "us")] = 0
+    return out
+
+
 def _simulate(data: pl.DataFrame, sig: np.ndarray, settings: BacktestSettings, sl: float,
               tp: float, size: float, name: str, params: dict[str, Any]) -> BacktestResult:
+    sig = ignore_before(data, sig, settings.trade_start)
     o, h, lo, c, _ = ohlcv_arrays(data)
     eq = np.empty_like(c)
     pos = np.empty_like(c)

@@ -49,6 +49,8 @@ def register(subparsers) -> None:
     _add_common(p)
     p.add_argument("--no-save", action="store_true", help="do not save the run in history")
     p.add_argument("--label", default="", help="a note stored with the run")
+    p.add_argument("--trade-start", type=_trade_start, default=None, metavar="DATE",
+                   help="ignore signals before DATE (indicators still use every bar)")
     p.set_defaults(func=cmd_backtest)
 
     s = subparsers.add_parser("sweep", help="backtest a grid of parameters")
@@ -65,6 +67,17 @@ def register(subparsers) -> None:
     h.add_argument("--limit", type=types.list_limit, default=20)
     h.add_argument("--json", action="store_true")
     h.set_defaults(func=cmd_history)
+
+
+def _trade_start(text: str):
+    """``--trade-start``: an ISO date or date-time."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; give YYYY-MM-DD (or an ISO date-time)") from None
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:
@@ -96,7 +109,7 @@ def _settings(args):
     return BacktestSettings(
         cash=args.cash, commission=args.commission, stop_loss=args.stop_loss,
         take_profit=args.take_profit, size=args.size, allow_short=args.short,
-        fractional=args.fractional,
+        fractional=args.fractional, trade_start=getattr(args, "trade_start", None),
     )
 
 
@@ -122,6 +135,9 @@ def cmd_backtest(args) -> int:
         (symbol, data), = frames.items()
         result = run_backtest(data, strategy, params, settings)
     else:
+        if settings.trade_start is not None:
+            raise ParameterError("--trade-start runs on one dataset; give a single --data "
+                                 "symbol (or drop --max-positions)")
         result = run_portfolio(frames, strategy, params, settings,
                                max_positions=args.max_positions)
         data = next(iter(frames.values()))
