@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -113,6 +113,16 @@ FLAG_ROWS = [
     (TR + ["--threshold", "nan"], "argument --threshold: nan is not valid"),
     (TR + ["--hidden", "100000000"], "argument --hidden: 100000000 is not valid"),
     (TR + ["--progress-run", "0"], "argument --progress-run: 0 is not valid"),
+    # values checked by the engine (already one line before issue 9; kept that way)
+    (["backtest", "--data", SYM, "--strategy", "bollinger", "--param", "std=nan"],
+     "bollinger parameter std must be finite, got 'nan'"),
+    (BT + ["--param", "fast=1e400"], "parameter fast must be finite"),
+    (BT + ["--start", "notadate"], "start 'notadate' is not a date: use YYYY-MM-DD"),
+    (SW + ["--grid", "fast=1:3:0.0000001"], "has 20000001 values; use a coarser STEP"),
+    (["history", "999"], "no saved backtest with id 999"),
+    (["retrain", "policy", "--set", "accuracy_threshold=nan"],
+     "accuracy_threshold=nan is not valid: must be a finite number ≥ 0"),
+    (["evolution", "promote", "1", "best", "--name", "x"], "no evolution run 1"),
 ]
 
 
@@ -153,7 +163,7 @@ def _csv(tmp_path: Path, name: str, dates: list[str], price: str = "10") -> Path
 def _file_rows(tmp_path: Path) -> list[tuple[list[str], str]]:
     days = _days(30)
     iso = [d.strftime("%Y-%m-%d") for d in days]
-    secs = [int(d.replace(tzinfo=timezone.utc).timestamp()) for d in days]
+    secs = [int(d.replace(tzinfo=UTC).timestamp()) for d in days]
     mixed_dates = [d.strftime("%d/%m/%Y") for d in days[:20]] + \
         [d.strftime("%m/%d/%Y") for d in days[20:]]
     mixed_epochs = [str(s) for s in secs[:5]] + [str(s * 1000) for s in secs[5:]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
@@ -11,7 +11,6 @@ import pytest
 from engine.errors import DataError
 from engine.market import ImportReport, read_file, validate_frame
 from engine.market.validation import MAX_EXAMPLES, MAX_GAPS
-
 from tests.market._canon import assert_canonical
 
 
@@ -270,7 +269,7 @@ def test_thousands_separators_and_whitespace_in_numbers():
 
 
 def test_naive_datetimes_with_utc_wrap_stay_unchanged():
-    ts = [datetime(2024, 1, 2, tzinfo=timezone.utc), datetime(2024, 1, 3, tzinfo=timezone.utc)]
+    ts = [datetime(2024, 1, 2, tzinfo=UTC), datetime(2024, 1, 3, tzinfo=UTC)]
     out, _ = validate_frame(bars(ts))
     assert out["timestamp"].to_list() == [datetime(2024, 1, 2), datetime(2024, 1, 3)]
 
@@ -321,7 +320,7 @@ def test_one_slash_order_still_parses():
 @pytest.mark.parametrize("as_text", [False, True])
 def test_epoch_seconds_mixed_with_milliseconds_are_refused(as_text):
     days = _daily(30)
-    secs = [int(d.replace(tzinfo=timezone.utc).timestamp()) for d in days]
+    secs = [int(d.replace(tzinfo=UTC).timestamp()) for d in days]
     # before: the median's unit (ms) was used for all, rows 1-5 were dated January 1970
     mixed = [s if i < 5 else s * 1000 for i, s in enumerate(secs)]
     values = [str(v) for v in mixed] if as_text else mixed
