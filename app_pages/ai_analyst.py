@@ -18,6 +18,7 @@ from engine.llm import analyze, estimate_replay, replay, screen
 from engine.market import list_datasets, load_dataset
 from ui import llm_charts
 from ui.llm_charts import offline_tag
+from ui.tables import readable
 
 
 def api_key() -> str | None:
@@ -55,22 +56,43 @@ else:
                "cached for 5 minutes.", icon=":material/cloud_done:")
 
 
-def decision_card(title: str, d: dict, meta: dict, offline: bool) -> None:
+def _level(d: dict, key: str) -> str:
+    v = d.get(key)
+    return "—" if v is None else f"{v:,.2f}"
+
+
+def prompt_line(doc: dict) -> str:
+    """Which prompts (and versions) made the final decision: "consensus of master_analyst v3,
+    momentum_catalyst v2" — never a bare "consensus v"."""
+    analyses = doc.get("analyses") or []
+    if not doc.get("consensus"):
+        a = analyses[0] if analyses else {}
+        return f"{a.get('prompt', '')} v{a.get('prompt_version', '?')}"
+    members = dict.fromkeys(f"{a['prompt']} v{a['prompt_version']}" for a in analyses
+                            if a.get("output") and "decision" in a["output"])
+    return "consensus of " + (", ".join(members) or "no valid analysis")
+
+
+def decision_card(title: str, d: dict, meta: dict, offline: bool, *,
+                  compact: bool = False) -> None:
+    """One decision. ``compact`` (the per-model cards, side by side) writes the numbers as
+    wrapping text instead of metric tiles, so no number is cut to "8…"."""
     with st.container(border=True):
         tag = " :gray-badge[offline]" if offline else ""
         color = {"BUY": "green", "SELL": "red"}.get(d["decision"], "gray")
         st.markdown(f"**{title}**{tag} — :{color}[{d['decision']}]")
-        m = st.columns(4)
-        m[0].metric("Confidence", f"{d['confidence']:.0f}")
-        m[1].metric("Entry", "—" if d.get("entry_price") is None else f"{d['entry_price']:.2f}")
-        m[2].metric("Stop-loss", "—" if d.get("stop_loss") is None else f"{d['stop_loss']:.2f}")
-        m[3].metric("Take-profit",
-                    "—" if d.get("take_profit") is None else f"{d['take_profit']:.2f}")
+        levels = (("Confidence", f"{d['confidence']:.0f}"), ("Entry", _level(d, "entry_price")),
+                  ("Stop", _level(d, "stop_loss")), ("Target", _level(d, "take_profit")))
+        if compact:
+            st.markdown("  \n".join(f"{k}: **{v}**" for k, v in levels))
+        else:
+            m = st.columns(4)
+            for col, (k, v) in zip(m, levels, strict=True):
+                col.metric(k, v)
         rr = d.get("risk_reward_ratio")
         st.caption(f"Risk/reward {'—' if rr is None else f'{rr:.2f}'} · size "
                    f"{d.get('position_size_suggestion', 0):.3f} · {d.get('timeframe')} · "
-                   f"{meta.get('model', '')} · {meta.get('prompt', '')} "
-                   f"v{meta.get('prompt_version', '')}")
+                   f"{meta.get('model', '')} · {meta.get('prompt', '')}")
         st.write(d.get("reasoning", ""))
         if d.get("key_risks"):
             st.caption("Key risks: " + "; ".join(d["key_risks"]))
@@ -93,15 +115,26 @@ def cost_table(doc: dict) -> None:
     }), hide_index=True)
 
 
+def follow_active(key: str) -> None:
+    """Point the picker ``key`` at the sidebar's active dataset whenever that changes (and
+    at first sight); a pick made here stays until the sidebar changes again."""
+    active = st.session_state.get("dataset")
+    if active not in symbols:
+        active = symbols[0]
+    if st.session_state.get(f"{key}_follows") != active or (
+            st.session_state.get(key) not in symbols):
+        st.session_state[key] = active
+        st.session_state[f"{key}_follows"] = active
+
+
 tab_an, tab_sc, tab_rp = st.tabs(["Analyse", "Screen", "Replay"])
 
 # ------------------------------------------------------------------------------ analyse
 with tab_an:
     a1, a2, a3 = st.columns([2, 2, 2])
-    default = st.session_state.get("dataset")
-    if st.session_state.get("ai_symbol") not in symbols:
-        st.session_state["ai_symbol"] = default if default in symbols else symbols[0]
-    sym = a1.selectbox("Symbol", symbols, key="ai_symbol")
+    follow_active("ai_symbol")
+    sym = a1.selectbox("Symbol", symbols, key="ai_symbol",
+                       help="Follows the sidebar's dataset; pick another to analyse it.")
     info = by_symbol[sym]
     last = info.end.date() if info.end else date.today()
     if st.session_state.get("ai_asof_for") != sym:
@@ -143,12 +176,11 @@ with tab_an:
                         f"{c['n_models']} analyses; confidence {c['raw_confidence']:.0f} − "
                         f"contrarian {c['penalty']:.0f} → {c['decision']['confidence']:.0f}"
                         f"{' · offline' if off else ''}")
+            if c.get("note"):
+                st.caption(f"Note: {c['note']}.")
         if doc["decision"]:
             decision_card("Final decision", doc["decision"],
-                          {"model": ", ".join(doc["models"]), "prompt": "consensus"
-                           if doc.get("consensus") else doc["analyses"][0]["prompt"],
-                           "prompt_version": "" if doc.get("consensus")
-                           else doc["analyses"][0]["prompt_version"]}, off)
+                          {"model": ", ".join(doc["models"]), "prompt": prompt_line(doc)}, off)
             st.plotly_chart(llm_charts.decision_chart(load_dataset(doc["symbol"]), doc,
                                                       doc["symbol"]), key="ai_chart")
         cards = [a for a in doc["analyses"] if a["output"] and "decision" in a["output"]]
@@ -157,7 +189,9 @@ with tab_an:
             cols = st.columns(min(3, len(cards)))
             for i, a in enumerate(cards):
                 with cols[i % len(cols)]:
-                    decision_card(f"{a['prompt']} · {a['model']}", a["output"], a, off)
+                    decision_card(f"{a['prompt']} · {a['model']}", a["output"],
+                                  {**a, "prompt": f"{a['prompt']} v{a['prompt_version']}"},
+                                  off, compact=True)
         if doc.get("contrarian"):
             crit = doc["contrarian"].get("critique") or {}
             with st.container(border=True):
@@ -198,21 +232,27 @@ with tab_sc:
     if rows:
         off = rows[0]["provider"] == "offline"
         st.markdown(f"**Ranked screen**{' · offline' if off else ''}")
-        st.dataframe(pl.DataFrame({
+        st.dataframe(readable(pl.DataFrame({
             "Rank": [r["rank"] for r in rows], "Symbol": [r["symbol"] for r in rows],
-            "Decision": [r["decision"] or "—" for r in rows],
+            "As of": [(r.get("as_of") or "")[:10] or "—" for r in rows],
+            "Decision": ["refused" if r["error"] and not r["decision"]
+                         else r["decision"] or "—" for r in rows],
             "Confidence": [r["confidence"] for r in rows],
             "Tier": [r["tier"] or "—" for r in rows],
             "Actionable": [r["actionable"] for r in rows],
             "Models": [", ".join(r["models"]) for r in rows],
             "Cost $": [r["cost_usd"] for r in rows],
             "Note": [r["error"] or "" for r in rows],
-        }), hide_index=True)
+        }, strict=False), digits={"Confidence": 1, "Cost $": 4}), hide_index=True)
+        st.caption("As of = the last bar read for that symbol (datasets can end on different "
+                   "dates); a refused symbol's reason is in Note.")
 
 # ------------------------------------------------------------------------------- replay
 with tab_rp:
     r1, r2, r3, r4 = st.columns(4)
-    rsym = r1.selectbox("Symbol", symbols, key="ai_rp_symbol")
+    follow_active("ai_rp_symbol")
+    rsym = r1.selectbox("Symbol", symbols, key="ai_rp_symbol",
+                        help="Follows the sidebar's dataset; pick another to replay it.")
     rinfo = by_symbol[rsym]
     lo = rinfo.start.date() if rinfo.start else date(2000, 1, 1)
     hi = rinfo.end.date() if rinfo.end else date.today()
@@ -262,6 +302,8 @@ with tab_rp:
         fig = llm_charts.replay_chart(df, res["decisions"], res["symbol"],
                                       offline=bool(res["offline"]))
         st.plotly_chart(fig, key="ai_rp_chart")
-        st.dataframe(pl.DataFrame(res["decisions"]).select(
+        st.dataframe(readable(pl.DataFrame(res["decisions"], infer_schema_length=None).select(
             "as_of", "decision", "confidence", "actionable", "actual_outcome", "correct",
-            "pnl_usd", "cost_usd"), hide_index=True)
+            "pnl_usd", "cost_usd"), digits={"cost_usd": 4}), hide_index=True)
+        st.caption("pnl_usd is blank (—) for a decision that was not followed (HOLD, or not "
+                   "actionable); correct is blank until its outcome is known.")

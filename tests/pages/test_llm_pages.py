@@ -131,3 +131,67 @@ def test_costs_page_shows_an_anomaly_and_its_button_resumes_paid_calls():
     assert costs.pending_anomalies() == []
     costs.reserve(model_key="haiku", spec=spec, prompt="p", prompt_version="1",
                   max_cost_usd=0.01)  # paid calls may run again
+
+
+# ------------------------------------------------------------------ issue 10 defects
+
+def test_consensus_cards_do_not_truncate_and_name_their_prompt_versions():
+    # defect 7: the per-model cards sat three abreast with four metric tiles each, which cut
+    # every number ("Confid…", Entry "8…"); they are wrapping text now, and only the
+    # full-width final card uses tiles. Defect 16: "consensus v" without a version.
+    at = page("ai_analyst").run()
+    at.selectbox(key="ai_symbol").set_value("SYN-TREND")
+    at.radio(key="ai_mode").set_value("Consensus").run()
+    at.button(key="ai_analyze_btn").click().run()
+    clean(at)
+    labels = [m.label for m in at.metric]
+    # 5 summary tiles + the final decision's 4; none from the three member cards
+    assert labels.count("Confidence") == 1 and len(labels) == 9, labels
+    body = texts(at)
+    assert "consensus v" not in body
+    assert "consensus of master_analyst v" in body and "momentum_catalyst v" in body
+    assert sum("Confidence: **" in m.value for m in at.markdown) == 3
+    # the offline members that run the same rules are named
+    assert "2 distinct rule sets (master_analyst ×2" in body
+
+
+def test_screen_refuses_a_short_dataset_and_shows_as_of(tmp_path):
+    from engine.market import import_file, load_dataset
+
+    csv = tmp_path / "short.csv"
+    load_dataset("SYN-TREND").head(37).write_csv(csv)
+    import_file(csv, "SHORT37")
+    at = page("ai_analyst").run()
+    at.multiselect(key="ai_screen_syms").set_value(["SHORT37", "SYN-RANGE"])
+    at.button(key="ai_screen_btn").click().run()
+    clean(at)
+    table = next(d.value for d in at.dataframe if "Rank" in d.value.columns)
+    short = table[table["Symbol"] == "SHORT37"].iloc[0]
+    assert short["Decision"] == "refused" and short["Confidence"] == "—"
+    assert "too few for sma50 (needs 50 bars)" in short["Note"]
+    rng = table[table["Symbol"] == "SYN-RANGE"].iloc[0]
+    assert rng["As of"] == f"{load_dataset('SYN-RANGE')['timestamp'][-1]:%Y-%m-%d}"
+    assert "None" not in table.to_csv()
+
+
+def test_replay_follows_the_sidebar_dataset_and_shows_no_none():
+    at = page("ai_analyst")
+    at.session_state["dataset"] = "SYN-RANGE"
+    at.run()
+    assert at.selectbox(key="ai_rp_symbol").value == "SYN-RANGE"
+    assert at.selectbox(key="ai_symbol").value == "SYN-RANGE"
+    # a pick on the page stays until the sidebar changes
+    at.selectbox(key="ai_rp_symbol").set_value("SYN-TREND").run()
+    assert at.selectbox(key="ai_rp_symbol").value == "SYN-TREND"
+    at.session_state["dataset"] = "SYN-VOLATILE"
+    at.run()
+    assert at.selectbox(key="ai_rp_symbol").value == "SYN-VOLATILE"
+    at.selectbox(key="ai_rp_symbol").set_value("SYN-TREND").run()
+    at.number_input(key="ai_rp_every").set_value(20).run()
+    at.button(key="ai_rp_btn").click().run()
+    clean(at)
+    table = next(d.value for d in at.dataframe if "pnl_usd" in d.value.columns)
+    # HOLD decisions are not followed: their P&L is a dash, not Python's None
+    assert table["pnl_usd"].isna().sum() == 0
+    assert "None" not in table.to_csv()
+    assert (table["pnl_usd"] == "—").any()
