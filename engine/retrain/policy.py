@@ -8,6 +8,7 @@ are :mod:`engine.neural.window`'s, the ones the registry uses when no policy is 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -36,6 +37,72 @@ POLICY_ENV = {
 
 
 @dataclass(frozen=True)
+class PolicyRule:
+    """The range of one policy value (``lo``/``hi``, each open or closed), whether it is a
+    whole number, and the fix a refusal names. A value outside it would
+    never trigger (an accuracy drop above 1), overflow the window arithmetic (a window of
+    1e9 days), or make no sense (a negative threshold)."""
+
+    lo: float
+    hi: float
+    fix: str
+    lo_open: bool = False
+    hi_open: bool = False
+    whole: bool = False
+
+    def describe(self) -> str:
+        """The range in words, e.g. ``a finite number at least 0 and below 1``."""
+        def num(v: float) -> str:
+            return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+        kind = "a whole number" if self.whole else "a finite number"
+        left = "above" if self.lo_open else "at least"
+        right = "below" if self.hi_open else "at most"
+        return f"{kind} {left} {num(self.lo)} and {right} {num(self.hi)}"
+
+    def problem(self, value: Any) -> str:
+        """Why ``value`` is refused ('' when it is fine)."""
+        wrong = f"must be {self.describe()}, got {value!r}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return wrong
+        if self.whole and not isinstance(value, int):
+            return wrong
+        if not math.isfinite(value):
+            return wrong + " (nan and inf are refused)"
+        if value < self.lo or (self.lo_open and value == self.lo):
+            return wrong
+        if value > self.hi or (self.hi_open and value == self.hi):
+            return wrong
+        return ""
+
+
+#: the range of every numeric policy field, checked whenever a policy is built (defaults,
+#: environment, saved values, the page, ``retrain policy --set``)
+POLICY_RULES: dict[str, PolicyRule] = {
+    "accuracy_threshold": PolicyRule(
+        0.0, 1.0, hi_open=True,
+        fix="it is an absolute accuracy drop (accuracy is 0–1), so 1 or more can never "
+            "trigger; use e.g. 0.05 for five points"),
+    "return_threshold_pct": PolicyRule(
+        0.0, 100.0,
+        fix="it is a drop of the window's return in percentage points; use e.g. 2.0"),
+    "interval_hours": PolicyRule(
+        0.0, 87_600.0, lo_open=True,
+        fix="use e.g. 24 (at most 87600, ten years, to retrain on drops only)"),
+    "performance_window_days": PolicyRule(
+        0.0, 3650.0, lo_open=True,
+        fix="the monitored window is the newest days of the dataset; use e.g. 7 "
+            "(at most 3650)"),
+    "min_data_points": PolicyRule(
+        1, 10_000_000, whole=True, fix="use e.g. 1000 training bars"),
+    "min_window_bars": PolicyRule(
+        1, 1_000_000, whole=True, fix="use e.g. 100 bars"),
+    "monitor_interval_minutes": PolicyRule(
+        1, 525_600, whole=True, fix="use e.g. 60 (at most 525600, a year)"),
+}
+
+
+@dataclass(frozen=True)
 class RetrainPolicy:
     """When to retrain. Thresholds are absolute drops from the deployment snapshot."""
 
@@ -49,18 +116,14 @@ class RetrainPolicy:
     auto_retrain: bool = True  # False: the monitor only reports
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.accuracy_threshold >= 0, "accuracy_threshold must be >= 0 (e.g. 0.05)"),
-            (self.return_threshold_pct >= 0, "return_threshold_pct must be >= 0 (e.g. 2.0)"),
-            (self.interval_hours > 0, "interval_hours must be > 0 (e.g. 24)"),
-            (self.performance_window_days > 0, "performance_window_days must be > 0 (e.g. 7)"),
-            (self.min_data_points >= 1, "min_data_points must be >= 1 (e.g. 1000)"),
-            (self.min_window_bars >= 1, "min_window_bars must be >= 1 (e.g. 100)"),
-            (self.monitor_interval_minutes >= 1, "monitor_interval_minutes must be >= 1"),
-        ]
-        for ok, msg in checks:
-            if not ok:
-                raise ParameterError(f"retrain policy: {msg}")
+        for name, rule in POLICY_RULES.items():
+            problem = rule.problem(getattr(self, name))
+            if problem:
+                raise ParameterError(
+                    f"retrain policy: {name} ({POLICY_ENV[name]}) {problem}; {rule.fix}")
+        if not isinstance(self.auto_retrain, bool):
+            raise ParameterError(f"retrain policy: auto_retrain (RETRAIN_AUTO) must be true "
+                                 f"or false, got {self.auto_retrain!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

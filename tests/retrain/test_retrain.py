@@ -331,3 +331,45 @@ def test_a_scheduled_retrain_runs_in_the_background(fake):
         assert sch.last_runs(f"retrain-{v.version_id}")[0].status == "success"
     finally:
         s.shutdown(wait=False)
+
+
+# ------------------------------------------------------------- policy ranges (issue 9, 14)
+
+@pytest.mark.parametrize("field, value, needle", [
+    ("accuracy_threshold", 5, r"accuracy_threshold \(RETRAIN_THRESHOLD\) must be a finite "
+                              r"number at least 0 and below 1, got 5.*can never trigger"),
+    ("accuracy_threshold", 1.0, r"below 1, got 1\.0"),
+    ("return_threshold_pct", float("inf"), r"return_threshold_pct .* got inf \(nan and inf "
+                                           r"are refused\).*use e\.g\. 2\.0"),
+    ("return_threshold_pct", 101, r"at most 100, got 101"),
+    ("performance_window_days", 1e9, r"performance_window_days \(PERFORMANCE_WINDOW_DAYS\) "
+                                     r"must be .*at most 3650.*use e\.g\. 7"),
+    ("interval_hours", float("nan"), r"interval_hours .* got nan"),
+    ("min_window_bars", 10**9, r"min_window_bars .* at most 1000000"),
+    ("monitor_interval_minutes", 10**7, r"monitor_interval_minutes .* at most 525600"),
+])
+def test_out_of_range_policy_values_are_refused_with_the_fix(field, value, needle):
+    # saving passes the config rule (finite, sign) and then the policy's range
+    with pytest.raises(ParameterError, match=rf"{field}.*(finite|at most|below)"):
+        retrain.save_policy({field: value})
+    with pytest.raises(ParameterError, match=needle):
+        RetrainPolicy(**{field: value})
+    assert retrain.get_policy() == RetrainPolicy()  # nothing was saved
+
+
+def test_policy_values_from_the_command_line_and_environment_pass_the_same_ranges(
+        monkeypatch, capsys):
+    from engine.cli import main
+
+    rc = main(["retrain", "policy", "--set", "accuracy_threshold=5"])
+    assert rc == 2 and "accuracy_threshold (RETRAIN_THRESHOLD) must be" in \
+        capsys.readouterr().err
+    monkeypatch.setenv("PERFORMANCE_WINDOW_DAYS", "1e9")
+    with pytest.raises(ParameterError, match="performance_window_days"):
+        retrain.get_policy()
+    monkeypatch.setenv("PERFORMANCE_WINDOW_DAYS", "3650")  # the edge itself is accepted
+    assert retrain.get_policy().performance_window_days == 3650.0
+    # in range, the window arithmetic of the largest window still works (no OverflowError)
+    from datetime import datetime, timedelta
+
+    assert datetime(2030, 1, 1) - timedelta(days=3650) < datetime(2030, 1, 1)
