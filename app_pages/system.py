@@ -37,7 +37,7 @@ def _running_evolutions() -> list:
 def jobs_section() -> None:
     try:
         state = scheduler.scheduler_state()
-        jobs = scheduler.list_jobs()
+        jobs = sysui.stable_jobs(scheduler.list_jobs())
         runs = scheduler.last_runs(limit=30)
     except Exception as exc:  # noqa: BLE001
         st.error(f"Scheduler unavailable: {type(exc).__name__}: {exc}")
@@ -62,7 +62,7 @@ def jobs_section() -> None:
                      "missed": "orange"}.get(job.last_status or "", "gray")
             paused = ":orange-badge[paused]" if job.paused else ""
             left.markdown(f"**{job.name}** · `{job.id}` :{color}-badge[{status}] {paused}")
-            left.caption(f"`{job.func}` · {job.trigger} · next run "
+            left.caption(f"`{job.func}` · {sysui.trigger_words(job.trigger)} · next run "
                          f"{sysui.when(job.next_run_time) if job.next_run_time else '—'} · "
                          f"last started {sysui.when(job.last_started)} · finished "
                          f"{sysui.when(job.last_finished)}")

@@ -7,6 +7,7 @@ turns engine records into display frames.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -116,3 +117,31 @@ def evolution_frame(runs: Sequence[Any]) -> pl.DataFrame:
         "Best fitness": [r.best_fitness for r in runs],
         "Updated (UTC)": [when(r.updated_at) for r in runs],
     }, schema_overrides={"Best fitness": pl.Float64})
+
+
+def trigger_words(trigger: str) -> str:
+    """APScheduler's trigger text in words: ``interval[1:00:00]`` → "every 1 hour",
+    ``interval[0:05:00]`` → "every 5 minutes", ``interval[1 day, 0:00:00]`` → "every 1 day",
+    ``date[2026-01-01 00:00:00 UTC]`` → "once, at 2026-01-01 00:00:00 UTC"; anything else
+    (cron) as ``cron: …``."""
+    m = re.fullmatch(r"interval\[(?:(\d+) days?, )?(\d+):(\d\d):(\d\d)(?:\.\d+)?\]",
+                     trigger.strip())
+    if m:
+        d, h, mi, se = (int(x or 0) for x in m.groups())
+        parts = [(d, "day"), (h, "hour"), (mi, "minute"), (se, "second")]
+        words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
+        return "every " + (" ".join(words) or "0 seconds")
+    m = re.fullmatch(r"date\[(.+)\]", trigger.strip())
+    if m:
+        return f"once, at {m.group(1)}"
+    m = re.fullmatch(r"cron\[(.+)\]", trigger.strip())
+    if m:
+        return f"cron: {m.group(1)}"
+    return trigger
+
+
+def stable_jobs(jobs: Sequence[Any]) -> list[Any]:
+    """Jobs in one order that pausing cannot change (by name, then id): the store sorts by
+    next run time, so a paused job (no next run) dropped to the bottom and the next click
+    landed on another job."""
+    return sorted(jobs, key=lambda j: ((j.name or "").lower(), j.id))

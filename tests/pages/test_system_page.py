@@ -126,3 +126,40 @@ def assert_clean_but_job_error(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
     others = [e.value for e in at.error if "Last run failed" not in e.value]
     assert not others, others
+
+
+def test_pausing_a_job_keeps_its_place_and_triggers_read_as_words(app):
+    # defect 17: jobs came in next-run order, so a paused job (no next run) jumped to the
+    # bottom and the next click landed on another job
+    from datetime import datetime, timedelta
+
+    at = open_page(app, "system")
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    for jid, name, hours in (("aa-job", "aa first job", 1), ("bb-job", "bb second job", 2)):
+        scheduler.schedule(_failing_job_id(), job_id=jid, trigger="interval", hours=hours,
+                           name=name, next_run_time=soon + timedelta(hours=hours))
+
+    def order(at) -> list[str]:
+        names = [m.value for m in at.markdown if m.value.startswith("**")]
+        return [n for n in names if "aa first job" in n or "bb second job" in n]
+
+    at.run()
+    before = order(at)
+    assert [n.split("**")[1] for n in before] == ["aa first job", "bb second job"]
+    at.button(key="sys_pause_aa-job").click().run()
+    after = order(at)
+    assert [n.split("**")[1] for n in after] == ["aa first job", "bb second job"]
+    assert ":orange-badge[paused]" in after[0]
+    captions = "\n".join(c.value for c in at.caption)
+    assert "every 2 hours" in captions and "interval[" not in captions
+    for jid in ("aa-job", "bb-job"):
+        scheduler.remove_job(jid)
+
+
+def test_trigger_words():
+    from ui.system import trigger_words
+
+    assert trigger_words("interval[1:00:00]") == "every 1 hour"
+    assert trigger_words("interval[0:05:00]") == "every 5 minutes"
+    assert trigger_words("interval[2 days, 1:30:00]") == "every 2 days 1 hour 30 minutes"
+    assert trigger_words("date[2026-01-01 00:00:00 UTC]") == "once, at 2026-01-01 00:00:00 UTC"
