@@ -4,10 +4,11 @@ consensus, and every call is costed, capped, cached and later scored.
 One module per concept: ``prompts`` (prompts.yaml), ``schema`` (the decision JSON),
 ``context`` (market snapshot), ``client`` (the SDK client and rate limiter), ``sdk`` (capped
 retry waits), ``breaker`` (circuit breakers in the database), ``replies`` (parsing and
-validation), ``redaction`` (API keys), ``costs`` (reserve/settle budget, usage anomalies),
-``cache`` (response cache, prompt caching), ``batch`` (Message Batches), ``offline`` (rule
-analyst), ``consensus``, ``escalation``, ``tracking`` (decisions, outcomes, accuracy),
-``analyst`` (analyze / screen / replay), ``tables``.
+validation), ``redaction`` (API keys), ``usage`` (token counts, prices, bounds, anomalies),
+``costs`` (reserve/settle budget, acknowledgement), ``cache`` (response cache, prompt
+caching), ``batch`` (Message Batches), ``offline`` (rule analyst), ``consensus``,
+``escalation``, ``tracking`` (decisions, outcomes, accuracy), ``analyst`` (analyze / screen /
+replay), ``tables``.
 The anthropic SDK is imported only when a Claude client is created.
 """
 
