@@ -46,6 +46,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "engine.neural.tables",
     "engine.registry.tables",
     "engine.retrain.tables",
+    "engine.paper.tables",
 )
 
 _engines: dict[str, Engine] = {}
