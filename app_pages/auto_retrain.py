@@ -4,6 +4,7 @@ scheduler). Every action is an ``engine.retrain`` call; errors are shown with ``
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -12,9 +13,12 @@ import streamlit as st
 from engine import registry, retrain
 from ui import components
 from ui.components import error_line
+from ui.system import trigger_words
+from ui.tables import readable
 
 ss = st.session_state
 NOTICE = "ar_notice"
+POLL_SECONDS = 2.0
 for key, value in {"ar_status": None, "ar_jobs_ready": False}.items():
     ss.setdefault(key, value)
 
@@ -68,10 +72,30 @@ def _save_policy(values: dict[str, Any]) -> None:
     retrain.ensure_retrain_jobs()
 
 
-def _run_check() -> None:
+def check_summary(statuses: list[dict[str, Any]], at: datetime) -> str:
+    """What *Check now* found, with when it ran: "Checked at 21:04:05 UTC: 2 deployed
+    models; triggers fired for paper · lstm-… (accuracy)." """
+    head = f"Checked at {at:%H:%M:%S} UTC: "
+    if not statuses:
+        return head + "no deployed model to check."
+    n = len(statuses)
+    fired = [f"{s['environment']} · {s['version_id']} ({', '.join(s['triggers'])})"
+             for s in statuses if s["triggers"]]
+    broken = [f"{s['environment']} · {s['version_id']}" for s in statuses if s["error"]]
+    parts = [f"{n} deployed model{'s' if n != 1 else ''}"]
+    parts.append(f"triggers fired for {'; '.join(fired)}" if fired else "no trigger fired")
+    if broken:
+        parts.append(f"could not evaluate {', '.join(broken)}")
+    return head + "; ".join(parts) + "."
+
+
+def _run_check(announce: bool = True) -> None:
     statuses = components.call_engine(NOTICE, retrain.check)
     if statuses is not None:
         ss["ar_status"] = [s.to_dict() for s in statuses]
+        if announce:
+            components.set_notice(NOTICE, "info",
+                                  check_summary(ss["ar_status"], datetime.now(UTC)))
 
 
 # ---------------------------------------------------------------------------------- parts
@@ -105,20 +129,7 @@ def monitoring(statuses: list[dict[str, Any]]) -> None:
     if not statuses:
         st.info("No deployed models: deploy a version on **Model Registry** to monitor it.")
         return
-    st.dataframe(pl.DataFrame({
-        "Environment": [s["environment"] for s in statuses],
-        "version_id": [s["version_id"] for s in statuses],
-        "Accuracy at deploy": [s["snapshot_accuracy"] for s in statuses],
-        "Accuracy now": [s["live_accuracy"] for s in statuses],
-        "Accuracy drop": [s["accuracy_drop"] for s in statuses],
-        "Return % at deploy": [s["snapshot_return_pct"] for s in statuses],
-        "Return % now": [s["live_return_pct"] for s in statuses],
-        "Return drop": [s["return_drop"] for s in statuses],
-        "Hours since training": [s["hours_since_training"] for s in statuses],
-        "Triggers": [", ".join(s["triggers"]) or "—" for s in statuses],
-        "Retraining": [s["retrain_running"] for s in statuses],
-        "Problem": [s["error"] for s in statuses],
-    }, strict=False), hide_index=True, width="stretch")
+    st.dataframe(readable(status_frame(statuses)), hide_index=True, width="stretch")
     for s in statuses:
         if s["error"]:
             st.error(f"{s['environment']} · {s['version_id']}: {s['error']}")
@@ -127,6 +138,30 @@ def monitoring(statuses: list[dict[str, Any]]) -> None:
                                    f"{s['window'].get('window_end', '?')[:10]}"
                                    for s in statuses if s["window"]}) or "n/a")
                + "); a drop at or above its threshold fires.")
+
+
+def _pct(v: Any) -> float | None:
+    """An accuracy (a share of 1) as percent for a table: one convention across the app."""
+    return None if v is None else round(100 * v, 2)
+
+
+def status_frame(statuses: list[dict[str, Any]]) -> pl.DataFrame:
+    """The monitoring table: what fired first (Triggers is the third column, visible without
+    scrolling sideways), accuracies in percent like every other page."""
+    return pl.DataFrame({
+        "Environment": [s["environment"] for s in statuses],
+        "version_id": [s["version_id"] for s in statuses],
+        "Triggers": [", ".join(s["triggers"]) or "—" for s in statuses],
+        "Accuracy at deploy %": [_pct(s["snapshot_accuracy"]) for s in statuses],
+        "Accuracy now %": [_pct(s["live_accuracy"]) for s in statuses],
+        "Accuracy drop, points": [_pct(s["accuracy_drop"]) for s in statuses],
+        "Return % at deploy": [s["snapshot_return_pct"] for s in statuses],
+        "Return % now": [s["live_return_pct"] for s in statuses],
+        "Return drop": [s["return_drop"] for s in statuses],
+        "Hours since training": [s["hours_since_training"] for s in statuses],
+        "Retraining": [s["retrain_running"] for s in statuses],
+        "Problem": [s["error"] for s in statuses],
+    }, strict=False)
 
 
 def retrain_button(statuses: list[dict[str, Any]]) -> None:
@@ -154,8 +189,8 @@ def _records_frame(records: list) -> pl.DataFrame:
         "Trigger": [r.trigger for r in records],
         "Version": [r.version_id for r in records],
         "New version": [r.new_version_id or "" for r in records],
-        "Old accuracy": [hold(r, "old_metrics", "accuracy") for r in records],
-        "New accuracy": [hold(r, "new_metrics", "accuracy") for r in records],
+        "Old accuracy %": [_pct(hold(r, "old_metrics", "accuracy")) for r in records],
+        "New accuracy %": [_pct(hold(r, "new_metrics", "accuracy")) for r in records],
         "Old return %": [hold(r, "old_metrics", "return_pct") for r in records],
         "New return %": [hold(r, "new_metrics", "return_pct") for r in records],
         "Decision": [r.decision for r in records],
@@ -166,31 +201,37 @@ def _records_frame(records: list) -> pl.DataFrame:
 def _poll() -> float | None:
     """Poll while something is queued or running; stop when the queue is empty."""
     try:
-        return 3.0 if retrain.queue() else None
+        return POLL_SECONDS if retrain.queue() else None
     except Exception:
         return None
 
 
-@st.fragment(run_every=_poll())
-def queue_panel() -> None:
+def queue_and_history() -> None:
+    """The queue and the history, redrawn every POLL_SECONDS while a retrain is queued or
+    running (the fragment); when the queue empties the whole page is drawn again, so the
+    finished record, the monitoring table and the version lists show it and polling stops."""
     q = retrain.queue()
+    was_busy = ss.get("ar_busy", False)
+    ss["ar_busy"] = bool(q)
+    if was_busy and not q:
+        st.rerun()  # the job ended: redraw everything with the new record, stop polling
+    st.subheader("Queue")
     if not q:
         st.caption("The retrain queue is empty.")
-        return
-    st.dataframe(pl.DataFrame({
-        "#": [r.id for r in q], "Status": [r.status for r in q],
-        "Version": [r.version_id for r in q], "Trigger": [r.trigger for r in q],
-        "Queued": [f"{r.created_at:%Y-%m-%d %H:%M:%S}" for r in q],
-        "Started": [f"{r.started_at:%H:%M:%S}" if r.started_at else "" for r in q],
-    }), hide_index=True, width="stretch")
-
-
-def history_panel() -> None:
+    else:
+        st.dataframe(pl.DataFrame({
+            "#": [r.id for r in q], "Status": [r.status for r in q],
+            "Version": [r.version_id for r in q], "Trigger": [r.trigger for r in q],
+            "Queued": [f"{r.created_at:%Y-%m-%d %H:%M:%S}" for r in q],
+            "Started": [f"{r.started_at:%H:%M:%S}" if r.started_at else "" for r in q],
+        }), hide_index=True, width="stretch")
+        st.caption(f"Refreshing every {POLL_SECONDS:.0f} s until the queue is empty.")
+    st.subheader("History")
     h = retrain.history(limit=100)
     if not h:
         st.caption("No retrains yet.")
         return
-    st.dataframe(_records_frame(h), hide_index=True, width="stretch")
+    st.dataframe(readable(_records_frame(h)), hide_index=True, width="stretch")
 
 
 def job_panel() -> None:
@@ -207,7 +248,7 @@ def job_panel() -> None:
         return
     nxt = info["next_run_time"]
     last = info["last_status"] or "never ran"
-    st.caption(f"Background monitoring ({info['trigger']}): next check "
+    st.caption(f"Background monitoring ({trigger_words(info['trigger'])}): next check "
                f"{nxt:%Y-%m-%d %H:%M} UTC · last run: {last}" if nxt else
                f"Background monitoring is paused · last run: {last}")
 
@@ -235,7 +276,7 @@ st.subheader("Monitoring")
 c1, _ = st.columns([1, 4])
 c1.button("Check now", key="ar_check_btn", on_click=_run_check)
 if ss["ar_status"] is None:
-    _run_check()
+    _run_check(announce=False)
 statuses = ss["ar_status"] or []
 monitoring(statuses)
 try:
@@ -243,7 +284,5 @@ try:
 except Exception as exc:
     st.error(error_line(exc))
 
-st.subheader("Queue")
-queue_panel()
-st.subheader("History")
-history_panel()
+ss["ar_busy"] = bool(_poll())
+st.fragment(queue_and_history, run_every=_poll())()

@@ -152,9 +152,11 @@ def test_auto_retrain_page_policy_monitoring_retrain_and_history(fake):
     fake.evals[v.version_id] = {"accuracy": 0.75, "return_pct": 4.0, "n": 95}
     at = page("auto_retrain").run()
     assert_clean(at)
-    status = table(at, "Accuracy now")
-    assert status["Accuracy now"].item() == 0.75
+    status = table(at, "Accuracy now %")
+    assert status["Accuracy now %"].item() == 75.0  # percent, as on every page
     assert status["Triggers"].item() == "accuracy"
+    # Triggers is the third column: visible without scrolling sideways
+    assert list(status.columns).index("Triggers") == 2
 
     # policy: save a new threshold, the trigger no longer fires after Check now
     at.number_input(key="ar_p_accuracy_threshold").set_value(0.1)
@@ -162,7 +164,10 @@ def test_auto_retrain_page_policy_monitoring_retrain_and_history(fake):
     assert_clean(at)
     assert retrain.get_policy().accuracy_threshold == pytest.approx(0.1)
     at.button(key="ar_check_btn").click().run()
-    assert table(at, "Accuracy now")["Triggers"].item() == "—"
+    assert table(at, "Accuracy now %")["Triggers"].item() == "—"
+    # Check now says when it ran and what it found
+    found = [i.value for i in at.info if i.value.startswith("Checked at ")]
+    assert len(found) == 1 and found[0].endswith(": 1 deployed model; no trigger fired.")
 
     # Retrain now schedules the background job and shows it in the queue
     at.button(key="ar_retrain_btn").click().run()
@@ -180,7 +185,7 @@ def test_auto_retrain_page_policy_monitoring_retrain_and_history(fake):
     retrain.retrain_now(v.version_id)
     at.run()
     hist = table(at, "Decision")
-    assert list(hist["Decision"]) == ["deployed"] and hist["New accuracy"].item() == 0.9
+    assert list(hist["Decision"]) == ["deployed"] and hist["New accuracy %"].item() == 90.0
     # Reset forgets the saved policy
     at.button(key="ar_reset_btn").click().run()
     assert retrain.get_policy().accuracy_threshold == pytest.approx(0.05)
@@ -199,3 +204,25 @@ def test_auto_retrain_page_survives_a_tampered_model_and_bad_settings(fake, monk
     at = page("auto_retrain").run()
     assert not at.exception
     assert any("RETRAIN_THRESHOLD" in e.value for e in at.error)
+
+
+def test_auto_retrain_check_now_reports_and_the_schedule_reads_as_words(fake, monkeypatch):
+    # defect 2: Check now said nothing; the job line showed APScheduler's interval[0:15:00]
+    from datetime import datetime
+
+    monkeypatch.setattr(retrain, "monitor_job_info", lambda sched=None: {
+        "trigger": "interval[0:15:00]", "next_run_time": datetime(2026, 1, 2, 3, 4),
+        "last_status": "success"})
+    v = make_version()
+    registry.deploy(v.version_id, "paper", snapshot={"accuracy": 0.80, "return_pct": 5.0})
+    fake.evals[v.version_id] = {"accuracy": 0.70, "return_pct": 4.0, "n": 95}
+    at = page("auto_retrain").run()
+    assert_clean(at)
+    captions = "\n".join(c.value for c in at.caption)
+    assert "Background monitoring (every 15 minutes): next check 2026-01-02 03:04 UTC" in captions
+    assert "interval[" not in captions
+    assert not any(i.value.startswith("Checked at") for i in at.info)  # only when pressed
+    at.button(key="ar_check_btn").click().run()
+    found = [i.value for i in at.info if i.value.startswith("Checked at ")]
+    assert found and found[0].endswith(
+        f": 1 deployed model; triggers fired for paper · {v.version_id} (accuracy).")
