@@ -14,6 +14,7 @@ from engine.backtest.history import get_run, list_runs  # not yet re-exported by
 from engine.market import dataset_fingerprint
 from ui import components
 from ui.backtest_results import describe
+from ui.backtest_settings import settings_line
 from ui.backtest_setup import DIRECTIONS, NOTICE, SIZING
 from ui.params import typed
 from ui.state import param_key
@@ -71,6 +72,9 @@ def history_tab() -> None:
             "When (UTC)": [r.created_at.strftime("%Y-%m-%d %H:%M:%S") for r in runs],
             "Dataset": [r.symbols for r in runs],
             "Strategy": [describe(r.strategy, r.params) for r in runs],
+            "Window": [f"{r.start:%Y-%m-%d} → {r.end:%Y-%m-%d}" if r.start and r.end else ""
+                       for r in runs],
+            "Settings": [_settings_text(r) for r in runs],
             "Return %": [r.total_return_pct for r in runs],
             "Sharpe": [r.sharpe for r in runs],
             "Trades": [r.n_trades for r in runs],
@@ -88,6 +92,15 @@ def history_tab() -> None:
     c2.button("Reopen", key="bt_reopen_btn", on_click=_reopen, args=(pick,),
               help="Restore its dataset, range, strategy, parameters and settings, and "
                    "run it again.")
+
+
+def _settings_text(r: Any) -> str:
+    """The settings a saved run actually used (a genome's genes included), or what was
+    stored when they can no longer be read as settings."""
+    try:
+        return settings_line(r.strategy, r.params, r.settings)
+    except Exception:  # noqa: BLE001 - an old row with odd settings: show it raw
+        return ", ".join(f"{k}={v}" for k, v in (r.settings or {}).items())
 
 
 def _same(saved: dict[str, Any], new: dict[str, Any], key: str) -> bool:

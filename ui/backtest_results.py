@@ -7,11 +7,12 @@ import time
 
 import streamlit as st
 
-from engine.backtest import run_backtest
+from engine.backtest import STRATEGIES, run_backtest
 from engine.backtest.history import save_run  # not yet re-exported by engine.backtest
 from engine.errors import StratLabError
 from engine.market import dataset_fingerprint
-from ui import charts, components
+from ui import backtest_promoted, charts, components
+from ui.backtest_settings import settings_line
 
 ss = st.session_state
 
@@ -36,6 +37,14 @@ def run(info, data, strategy, params, settings, *, save: bool) -> dict | None:
         return None
     out = {"result": result, "symbol": info.symbol, "run_id": run_id, "start": ts[0],
            "end": ts[-1], "seconds": time.perf_counter() - t0, "note": None}
+    choice = ss.get("bt_strategy")
+    if choice and choice not in STRATEGIES and strategy == "genome":
+        try:  # a promoted strategy: do its numbers match what the evolution stored?
+            out["note"] = backtest_promoted.reproduction(choice, result.metrics,
+                                                         ts[0].date(), ts[-1].date())
+            out["promoted"] = choice
+        except StratLabError:
+            pass
     ss["bt_result"] = out
     return out
 
@@ -45,11 +54,7 @@ def show_result(out: dict) -> None:
     saved = f"run #{out['run_id']}" if out.get("run_id") else "not saved"
     st.markdown(f"**{out['symbol']}** · `{describe(res.strategy, res.params)}` · "
                 f"{out['start']:%Y-%m-%d} → {out['end']:%Y-%m-%d} · {saved}")
-    st.caption(f"cash {res.settings.cash:,.0f} · commission {res.settings.commission:.3%} · "
-               f"stop-loss {res.settings.stop_loss or 'off'} · take-profit "
-               f"{res.settings.take_profit or 'off'} · size "
-               f"{res.settings.size or 'all-in'} · "
-               f"{'long/short' if res.settings.allow_short else 'long only'} · "
+    st.caption(f"{settings_line(res.strategy, res.params, res.settings)} · "
                f"computed in {out['seconds'] * 1000:,.0f} ms")
     components.metric_cards(res.metrics)
     st.plotly_chart(charts.equity_chart(res.equity), key="bt_equity_chart",

@@ -8,9 +8,10 @@ import streamlit as st
 
 from engine.backtest import STRATEGIES, BacktestSettings
 from engine.errors import StratLabError
-from engine.evolution import get_promoted, list_promoted
 from engine.market.store import filter_window  # not yet re-exported by engine.market
-from ui import components, state
+from ui import backtest_promoted as promoted
+from ui import state
+from ui.backtest_settings import gene_note, input_errors
 from ui.params import decimals, typed, widget_step
 from ui.state import ensure, param_key
 
@@ -26,30 +27,8 @@ def pct_to_fraction(pct: float) -> float | None:
     return round(pct / 100.0, 10) if pct else None
 
 
-def _load_promoted() -> None:
-    """on_change of the promoted-strategy picker: copy its genes into the widgets."""
-    name = ss.get("bt_promoted")
-    if not name or name == "—":
-        return
-    promoted = components.call_engine(NOTICE, get_promoted, name)
-    if promoted is None:
-        return
-    for p in STRATEGIES["genome"].params:
-        if p.name in promoted.params:
-            ss[param_key("genome", p.name)] = typed(p, promoted.params[p.name])
-    components.set_notice(NOTICE, "info", f"Genes of the promoted strategy **{name}** loaded "
-                          f"(from evolution run #{promoted.source_run_id}); press **Run "
-                          "backtest**.")
-
-
-def promoted_picker() -> None:
-    """Promoted evolution individuals are genome strategies with stored genes."""
-    names = [p.name for p in list_promoted()]
-    if names:
-        st.selectbox("Promoted strategy", ["—", *names], key="bt_promoted",
-                     on_change=_load_promoted,
-                     help="Strategies promoted from the Evolution page: loads their 15 "
-                          "genes, which give the same metrics as during evolution.")
+def _strategy_label(choice: str) -> str:
+    return choice if choice in STRATEGIES else f"{choice} · promoted (genome)"
 
 
 def setup(info) -> tuple[pl.DataFrame | None, str, dict, BacktestSettings | None]:
@@ -66,33 +45,42 @@ def setup(info) -> tuple[pl.DataFrame | None, str, dict, BacktestSettings | None
         rng = c1.date_input("Date range", key="bt_range", min_value=lo, max_value=hi,
                             persist_state="session",
                             help="Only the bars inside (both ends included) are used.")
-        strategy = c2.selectbox("Strategy", list(STRATEGIES), key="bt_strategy",
-                                persist_state="session")
+        names = promoted.promoted_names()
+        choices = [*STRATEGIES, *names]
+        if ss.get("bt_strategy") not in choices:
+            ss["bt_strategy"] = "sma_cross"
+        choice = c2.selectbox("Strategy", choices, key="bt_strategy", persist_state="session",
+                              format_func=_strategy_label, on_change=promoted._on_strategy_change,
+                              help="The built-in strategies, then the strategies promoted on "
+                                   "the Evolution page (genomes with stored genes; choosing "
+                                   "one loads its run's data, window and settings).")
+        strategy = promoted.strategy_of(choice)
         strat = STRATEGIES[strategy]
         st.caption(strat.description)
-        if strategy == "genome":
-            promoted_picker()
+        if choice != strategy:
+            promoted.window_buttons(choice)
         params = {}
         cols = st.columns(3)
         for i, p in enumerate(strat.params):
             key = param_key(strategy, p.name)
             ensure(key, typed(p, p.default))
             help_ = f"{p.doc}. Range {p.low:g}–{p.high:g}, default {p.default:g}."
+            # No min/max on the widget: a browser refuses an out-of-range value silently;
+            # the engine's resolve() names it and the run is blocked (defect 8).
             if p.kind is int:
                 params[p.name] = cols[i % 3].number_input(
-                    p.name, int(p.low), int(p.high), step=1, key=key, help=help_,
-                    persist_state="session")
+                    p.name, step=1, key=key, help=help_, persist_state="session")
             else:
                 step = widget_step(p)
                 params[p.name] = cols[i % 3].number_input(
-                    p.name, float(p.low), float(p.high), step=step, key=key, help=help_,
+                    p.name, step=step, key=key, help=help_,
                     format=f"%.{decimals(step)}f", persist_state="session")
     with right:
         c1, c2 = st.columns(2)
-        sl = c1.number_input("Stop-loss %", 0.0, 99.0, step=0.5, key="bt_sl_pct",
+        sl = c1.number_input("Stop-loss %", step=0.5, key="bt_sl_pct",
                              persist_state="session",
                              help="Below the fill price, checked intrabar; 0 = off.")
-        tp = c2.number_input("Take-profit %", 0.0, 1000.0, step=0.5, key="bt_tp_pct",
+        tp = c2.number_input("Take-profit %", step=0.5, key="bt_tp_pct",
                              persist_state="session",
                              help="Above the fill price, checked intrabar; 0 = off.")
         sizing = c1.radio("Position size", SIZING, key="bt_sizing", horizontal=True,
@@ -100,12 +88,12 @@ def setup(info) -> tuple[pl.DataFrame | None, str, dict, BacktestSettings | None
                           help="All-in buys as many units as the cash allows.")
         size = None
         if sizing == SIZING[1]:
-            size = c2.number_input("Size, % of equity", 1.0, 100.0, step=5.0,
+            size = c2.number_input("Size, % of equity", step=5.0,
                                    key="bt_size_pct", persist_state="session")
-        commission = c1.number_input("Commission %", 0.0, 5.0, step=0.01, format="%.3f",
+        commission = c1.number_input("Commission %", step=0.01, format="%.3f",
                                      key="bt_commission_pct", persist_state="session",
                                      help="Of traded value, on entry and on exit.")
-        cash = c2.number_input("Cash", 100.0, 1e12, step=1_000.0, format="%.0f",
+        cash = c2.number_input("Cash", step=1_000.0, format="%.0f",
                                key="bt_cash", persist_state="session")
         direction = c1.radio("Direction", DIRECTIONS, key="bt_direction", horizontal=True,
                              persist_state="session",
@@ -114,8 +102,13 @@ def setup(info) -> tuple[pl.DataFrame | None, str, dict, BacktestSettings | None
                                  persist_state="session",
                                  help="Allow fractions of a unit (crypto); off = whole units.")
         if strategy == "genome":
-            st.caption("genome: stop-loss, take-profit and size left at 0 / All-in use the "
-                       "genome's own genes.")
+            st.caption(gene_note(params, sl, tp, size))
+    errors = input_errors({"bt_sl_pct": sl, "bt_tp_pct": tp, "bt_size_pct": size,
+                           "bt_commission_pct": commission, "bt_cash": cash})
+    if errors:
+        for line in errors:
+            st.error(line)
+        return None, strategy, params, None
     try:
         settings = BacktestSettings(
             cash=float(cash), commission=round(commission / 100.0, 10),

@@ -163,7 +163,11 @@ CARDS: tuple[tuple[str, str, str], ...] = (
 
 
 def metric_cards(metrics: Mapping[str, Any], per_row: int = 5) -> None:
-    """st.metric cards for a backtest; total return shows its edge over buy-and-hold."""
+    """st.metric cards for a backtest; total return shows its edge over buy-and-hold.
+    Undefined metrics (win rate without trades, Sharpe of a flat curve) read "n/a"."""
+    from engine.backtest.defined import defined_metrics
+
+    metrics = defined_metrics(metrics)
     docs = metric_docs()
     for start in range(0, len(CARDS), per_row):
         cols = st.columns(per_row)

@@ -68,7 +68,11 @@ def population_frame(individuals: Sequence[Any]) -> pl.DataFrame:
 
 def metrics_frame(in_sample: Mapping[str, Any] | None,
                   out_of_sample: Mapping[str, Any] | None) -> pl.DataFrame:
-    """Metric × {in-sample, out-of-sample} for the inspector."""
+    """Metric × {in-sample, out-of-sample} for the inspector (undefined metrics blank)."""
+    from engine.backtest.defined import defined_metrics
+
+    in_sample = defined_metrics(in_sample) if in_sample else in_sample
+    out_of_sample = defined_metrics(out_of_sample) if out_of_sample else out_of_sample
     names = list(in_sample or {}) + [k for k in (out_of_sample or {}) if k not in (in_sample or {})]
     names = [n for n in names if n != "periods_per_year"]
     return pl.DataFrame({

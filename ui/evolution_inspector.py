@@ -24,7 +24,8 @@ def _promote(run_id: int, uid: int) -> None:
         end = str(info.split.get("in_sample_end") or "")[:10]
         components.set_notice(
             NOTICE, "success", f"Promoted individual {uid} as **{info.name}**. Run it again "
-            "on **Backtest** (strategy genome → *Promoted strategy*) or with "
+            "on **Backtest** (pick it in the *Strategy* list: its run's window and "
+            "settings load with it) or with "
             f"`python -m engine backtest --data {data} --strategy {info.name}"
             f"{' --end ' + end if end else ''} --json` (the in-sample metrics match).")
 

@@ -8,7 +8,7 @@ data changed since.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,10 @@ class RunSummary:
     sharpe: float | None
     n_trades: int | None
     label: str
+    #: The run's execution settings and date window (the saved-run table lists them).
+    settings: dict[str, Any] = field(default_factory=dict)
+    start: datetime | None = None
+    end: datetime | None = None
 
 
 def save_run(result, symbols: str, *, start=None, end=None, fingerprint: str = "",
@@ -64,7 +68,8 @@ def list_runs(limit: int = 50) -> list[RunSummary]:
         return [
             RunSummary(r.id, r.created_at, r.symbols, r.strategy, r.params,
                        r.metrics.get("total_return_pct"), r.metrics.get("sharpe"),
-                       r.metrics.get("n_trades"), r.label)
+                       r.metrics.get("n_trades"), r.label, dict(r.settings or {}),
+                       r.start, r.end)
             for r in rows
         ]
 

@@ -69,8 +69,10 @@ def test_every_strategy_has_its_parameter_widgets_and_runs(page, strategy):
     for p in STRATEGIES[strategy].params:
         widget = at.number_input(key=f"bt_p_{strategy}_{p.name}")
         assert widget.value == p.default
-        assert (widget.min, widget.max) == (p.low, p.high)
-        assert p.doc in widget.help
+        # no min/max on the widget (a browser would refuse out-of-range values silently);
+        # the range is in the help and the engine names a value outside it (defect 8)
+        assert (widget.min, widget.max) == (None, None)
+        assert p.doc in widget.help and f"Range {p.low:g}–{p.high:g}" in widget.help
     assert len([k for k in keys if k.startswith(f"bt_p_{strategy}_")]) == len(
         STRATEGIES[strategy].params)
     at.radio(key="bt_direction").set_value("Long & short")
@@ -211,32 +213,116 @@ def test_a_run_on_a_missing_dataset_cannot_be_reopened(page):
     assert at.session_state["dataset"] == before
 
 
-def test_promoted_strategy_loads_its_genes_and_reproduces_in_sample_metrics(app):
+def _promoted_run(symbol: str, **kw):
+    """A tiny evolution on ``symbol`` (0.2 % commission, 20,000 cash, long & short — none
+    of them the Backtest page's defaults) with its best individual promoted."""
     from engine.evolution import EvolutionConfig, create_run, evolve, get_run, population, promote
 
-    at = open_page(app, "backtest")
-    symbol = at.session_state["dataset"]
     cfg = EvolutionConfig(symbols=[symbol], population_size=6, generations=1, seed=3,
-                          elite_size=1, backend="inline", fitness_threshold=None)
+                          elite_size=1, backend="inline", fitness_threshold=None,
+                          commission=0.002, cash=20_000.0, allow_short=True, **kw)
     run_id = create_run(cfg)
     evolve(run_id)
     best = max(population(run_id), key=lambda ind: ind.fitness)
     promote(run_id, best.uid, "syn-evolved")
-    split = get_run(run_id).split
-    at.run()
-    at.selectbox(key="bt_strategy").set_value("genome").run()
-    at.selectbox(key="bt_promoted").set_value("syn-evolved").run()
-    assert at.session_state["bt_p_genome_rsi_period"] == best.params["rsi_period"]
+    return best, get_run(run_id).split
+
+
+def test_promoted_strategy_in_the_strategy_list_loads_its_run_and_reproduces_it(app):
+    """Defect 4: choosing a promoted strategy loads its genes AND its run's data, in-sample
+    window, commission, cash and direction; one Run reproduces the evolution's stored
+    in-sample numbers; one click moves to the out-of-sample window, which reproduces the
+    stored out-of-sample numbers."""
     from datetime import date
 
-    end = date.fromisoformat(split["in_sample_end"][:10])
-    start = at.session_state["bt_range"][0]
-    at.date_input(key="bt_range").set_value((start, end)).run()
-    for name in ("bt_sl_pct", "bt_tp_pct", "bt_commission_pct"):  # the genes carry the stops
-        at.number_input(key=name).set_value(0.0)
+    at = open_page(app, "backtest")
+    at.session_state["dataset"] = "SP500"
+    at.run()
+    best, split = _promoted_run("SYN-TREND")
+    at.run()
+    assert "syn-evolved" in at.selectbox(key="bt_strategy").options[-1]
+    at.selectbox(key="bt_strategy").set_value("syn-evolved").run()
+    assert_clean(at)
+    assert at.session_state["dataset"] == "SYN-TREND"
+    assert at.session_state["bt_p_genome_rsi_period"] == best.params["rsi_period"]
+    assert at.session_state["bt_range"] == (date.fromisoformat(split["in_sample_start"][:10]),
+                                            date.fromisoformat(split["in_sample_end"][:10]))
+    assert at.number_input(key="bt_commission_pct").value == pytest.approx(0.2)
+    assert at.number_input(key="bt_cash").value == 20_000.0
+    assert at.radio(key="bt_direction").value == "Long & short"
     at.button(key="bt_run_btn").click().run()
     assert_clean(at)
     run = list_runs(1)[0]
     assert run.params == best.params
     assert run.total_return_pct == best.in_sample["total_return_pct"]
     assert run.sharpe == best.in_sample["sharpe"]
+    assert any("Same in-sample numbers" in m.value for m in at.success)
+
+    at.button(key="bt_promoted_oos").click().run()
+    assert at.session_state["bt_range"] == (
+        date.fromisoformat(split["out_of_sample_start"][:10]),
+        date.fromisoformat(split["out_of_sample_end"][:10]))
+    at.button(key="bt_run_btn").click().run()
+    assert_clean(at)
+    assert list_runs(1)[0].total_return_pct == best.out_of_sample["total_return_pct"]
+    assert any("Same out-of-sample numbers" in m.value for m in at.success)
+
+
+def test_genome_caption_and_saved_runs_state_the_genes_applied(app):
+    """Defect 3: a genome run with the global stop/target/size off uses its genes; the
+    caption, the saved-run table and the reopened run say so (not "stop-loss off")."""
+    at = open_page(app, "backtest")
+    at.session_state["dataset"] = "SYN-TREND"
+    at.run()
+    at.selectbox(key="bt_strategy").set_value("genome").run()
+    at.number_input(key="bt_p_genome_stop_loss").set_value(0.0612)
+    at.number_input(key="bt_p_genome_take_profit").set_value(0.1406)
+    at.number_input(key="bt_p_genome_position_size").set_value(0.207)
+    at.number_input(key="bt_sl_pct").set_value(0.0)
+    at.number_input(key="bt_tp_pct").set_value(8.0)  # the global take-profit wins
+    at.run()
+    note = " ".join(c.value for c in at.caption)
+    assert "stop-loss: the gene `stop_loss` 6.12 % applies" in note
+    assert "take-profit: the field's 8 % wins over the gene 14.06 %" in note
+    at.button(key="bt_run_btn").click().run()
+    assert_clean(at)
+    want = ("stop-loss 6.12 % (gene) · take-profit 8.00 % · size 20.70 % (gene)")
+    assert any(want in c.value for c in at.caption), [c.value for c in at.caption]
+    assert not any("stop-loss off" in c.value for c in at.caption)
+    saved = table(at, "Settings")
+    assert want in saved["Settings"][0]
+    at.button(key="bt_reopen_btn").click().run()
+    assert any(want in c.value for c in at.caption)
+
+
+def test_out_of_range_setting_blocks_the_run_with_its_reason(page):
+    """Defect 8 (server side; the browser test types 150 into the field): the run is
+    disabled and the error names the control and its range."""
+    at = page
+    at.number_input(key="bt_sl_pct").set_value(150.0).run()
+    assert at.button(key="bt_run_btn").disabled
+    assert any("**Stop-loss %** must be in [0, 100)" in e.value and "got 150" in e.value
+               for e in at.error)
+    at.number_input(key="bt_sl_pct").set_value(5.0).run()
+    assert not at.button(key="bt_run_btn").disabled and not at.error
+
+
+def test_undefined_metrics_read_na_not_zero(page):
+    """Defect 9: a run without trades has no win rate, profit factor or Sharpe (flat
+    equity): the cards say "n/a"; the defined ones keep their values."""
+    from datetime import date
+
+    at = page
+    at.session_state["dataset"] = "SYN-TREND"
+    at.run()
+    lo = at.session_state["bt_range"][0]
+    at.selectbox(key="bt_strategy").set_value("sma_cross").run()
+    at.number_input(key="bt_p_sma_cross_fast").set_value(10)
+    at.number_input(key="bt_p_sma_cross_slow").set_value(50)
+    at.date_input(key="bt_range").set_value((lo, date.fromordinal(lo.toordinal() + 40))).run()
+    at.button(key="bt_run_btn").click().run()
+    assert_clean(at)
+    cards = _cards(at)
+    assert cards["Trades"] == "0"
+    assert cards["Win rate"] == cards["Profit factor"] == cards["Sharpe"] == "n/a"
+    assert cards["Total return"] == "0.00 %" and cards["Exposure"] == "0.00 %"
