@@ -131,7 +131,7 @@ def population(run_id: int, generation: int | None = None) -> list[IndividualInf
     """The population of ``generation`` (default the latest), island by island.
 
     A generation the run has not stored is refused with the range it has (never an empty
-    list that looks like an empty population).
+    list that looks like an empty population); a run with no population yet has none.
     """
     store.get_run_row(run_id)
     rows = store.individuals_of(run_id, generation)
@@ -143,17 +143,15 @@ def population(run_id: int, generation: int | None = None) -> list[IndividualInf
 def _refuse_missing_generation(run_id: int, generation: int) -> None:
     from sqlmodel import select
 
-    from engine.db import session_scope
+    from engine.db import read_scope
     from engine.errors import ParameterError
     from engine.evolution.tables import EvolutionIndividual
 
-    with session_scope() as s:
+    with read_scope() as s:
         stored = sorted(set(s.exec(select(EvolutionIndividual.generation)
                                    .where(EvolutionIndividual.run_id == run_id)).all()))
     if not stored:
-        raise ParameterError(f"run {run_id} has no stored population yet (asked for generation "
-                             f"{generation}); evolve it with `python -m engine evolve --resume "
-                             f"{run_id}`")
+        return  # a new run: its population is drawn by the first evolve
     have = (f"{stored[0]} to {stored[-1]}" if stored == list(range(stored[0], stored[-1] + 1))
             else ", ".join(map(str, stored[:20])) + (" …" if len(stored) > 20 else ""))
     raise ParameterError(f"run {run_id} has no generation {generation}: its stored generations "

@@ -212,6 +212,15 @@ def test_a_generation_the_run_has_not_stored_is_refused(capsys):
     code, out, _ = run_cli(capsys, ["evolution", "population", str(run), "--generation", "1",
                                     "--json"])
     assert code == 0 and len(json.loads(out)) == 8
+    # a run whose population is not drawn yet has an empty one (the page shows "No
+    # population yet"), whatever generation is asked
+    from engine import evolution as ev
+
+    new = ev.create_run(ev.EvolutionConfig(symbols=[SYM], population_size=8, seed=1,
+                                           backend="inline"))
+    code, out, err = run_cli(capsys, ["evolution", "population", str(new), "--generation", "0",
+                                      "--json"])
+    assert (code, json.loads(out)) == (0, []), err
 
 
 # ------------------------------------------------------------- the environment (in-process)
