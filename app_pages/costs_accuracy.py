@@ -18,6 +18,12 @@ from engine.llm.prompts import prompt_text  # not yet re-exported by engine.llm
 from engine.llm.tracking import aggregate_daily  # not yet re-exported by engine.llm
 from ui import llm_charts
 from ui.formatting import fmt_pct
+from ui.tables import readable
+
+
+def _pct100(v) -> float | None:
+    """A share of 1 as a percent number for a table (None stays missing)."""
+    return None if v is None else round(100 * v, 2)
 
 
 def pct(v) -> str:
@@ -106,22 +112,36 @@ else:
     if any(d["accuracy"] is not None for d in report["by_day"]):
         st.plotly_chart(llm_charts.accuracy_over_time_chart(report["by_day"], OFF),
                         key="ca_acc_time")
+    st.caption("Accuracy over time pools each date with the dates before it until at least "
+               "20 scored decisions are in (one decision a day would read 0 % or 100 %); the "
+               "grey bars are how many decisions each point covers.")
     c1, c2 = st.columns(2)
-    c1, c2 = st.columns(2)
-    c3, c4 = st.columns(2)
     for col, items, what, key in (
             (c1, report["by_model"], "model", "ca_acc_model"),
-            (c2, report["by_prompt_version"], "prompt version", "ca_acc_prompt"),
-            (c3, report["by_regime"], "market regime", "ca_acc_regime")):
+            (c2, report["by_regime"], "market regime", "ca_acc_regime")):
         col.plotly_chart(llm_charts.bar_chart(items, "key", "accuracy",
-                                              f"Accuracy by {what}{OFF}", fmt=".0%"), key=key)
-    c4.plotly_chart(llm_charts.calibration_chart(report["calibration"], OFF),
+                                              f"Accuracy by {what}{OFF}", fmt=".0%",
+                                              horizontal=True), key=key)
+    # full width: prompt-version labels are long ("master_analyst v3 · contrarian v2 …")
+    st.plotly_chart(llm_charts.bar_chart(report["by_prompt_version"], "key", "accuracy",
+                                         f"Accuracy by prompt version{OFF}", fmt=".0%",
+                                         horizontal=True), key="ca_acc_prompt")
+    c3, c4 = st.columns(2)
+    c3.plotly_chart(llm_charts.calibration_chart(report["calibration"], OFF),
                     key="ca_calibration")
-    st.dataframe(pl.DataFrame([{k: g[k] for k in ("key", "decisions", "scored", "accuracy",
-                                                   "followed", "win_rate", "pnl_usd",
-                                                   "api_cost_usd")}
-                               for g in report["by_confidence"]]).rename(
-        {"key": "confidence bucket"}), hide_index=True)
+    c4.markdown("**By confidence bucket**")
+    c4.dataframe(readable(pl.DataFrame({
+        "Confidence bucket": [g["key"] for g in report["by_confidence"]],
+        "Decisions": [g["decisions"] for g in report["by_confidence"]],
+        "Scored": [g["scored"] for g in report["by_confidence"]],
+        "Accuracy %": [_pct100(g["accuracy"]) for g in report["by_confidence"]],
+        "Followed": [g["followed"] for g in report["by_confidence"]],
+        "Win rate %": [_pct100(g["win_rate"]) for g in report["by_confidence"]],
+        "P&L (USD)": [g["pnl_usd"] for g in report["by_confidence"]],
+        "API cost (USD)": [g["api_cost_usd"] for g in report["by_confidence"]],
+    }, strict=False), digits={"API cost (USD)": 4, "Accuracy %": 1, "Win rate %": 1}),
+        hide_index=True)
+    c4.caption("— = not defined: no scored decision (accuracy) or none followed (win rate).")
 
 # ----------------------------------------------------------------------------- prompts
 st.subheader("Prompts")

@@ -40,8 +40,12 @@ def decision_chart(bars: pl.DataFrame, doc: Mapping[str, Any], symbol: str) -> g
     d = doc.get("decision") or {}
     for name, key, color in LEVELS:
         if d.get(key):
+            # labels at the left end: the decision's marker sits at the right end (the
+            # as-of bar), where right-hand labels collided with it
             fig.add_hline(y=d[key], line_dash="dash", line_color=color,
-                          annotation_text=f"{name} {d[key]:.2f}")
+                          annotation_text=f"{name} {d[key]:,.2f}",
+                          annotation_position="bottom left" if key == "stop_loss"
+                          else "top left", annotation_font_color=color)
     if d:
         fig.add_trace(go.Scatter(x=[as_of], y=[doc["price"]], mode="markers",
                                  name=d["decision"],
@@ -70,12 +74,21 @@ def replay_chart(bars: pl.DataFrame, decisions: Sequence[Mapping[str, Any]], sym
 
 
 def bar_chart(items: Sequence[Mapping[str, Any]], x: str, y: str, title: str, *,
-              fmt: str = ".2f") -> go.Figure:
-    """One bar per record: ``x`` as the label, ``y`` as the height (missing → 0), the value
-    printed on the bar with the d3 format ``fmt``."""
-    fig = go.Figure(go.Bar(x=[str(i[x]) for i in items], y=[i[y] or 0 for i in items],
-                           texttemplate=f"%{{y:{fmt}}}"))
-    fig.update_layout(title=title, height=300, margin=_MARGIN)
+              fmt: str = ".2f", horizontal: bool = False) -> go.Figure:
+    """One bar per record: ``x`` as the label, ``y`` as the length (missing → 0), the value
+    printed on the bar with the d3 format ``fmt``. ``horizontal`` puts the labels on the
+    y axis (long labels such as prompt versions then take the width they need instead of
+    squashing the plot), one row of 28 px per bar."""
+    labels, values = [str(i[x]) for i in items], [i[y] or 0 for i in items]
+    if horizontal:
+        fig = go.Figure(go.Bar(y=labels, x=values, orientation="h",
+                               texttemplate=f"%{{x:{fmt}}}", textposition="auto"))
+        fig.update_yaxes(automargin=True, autorange="reversed")
+        height = max(220, 90 + 28 * len(items))
+    else:
+        fig = go.Figure(go.Bar(x=labels, y=values, texttemplate=f"%{{y:{fmt}}}"))
+        height = 300
+    fig.update_layout(title=title, height=height, margin=_MARGIN)
     return fig
 
 
@@ -88,33 +101,70 @@ def spend_per_day_chart(by_day: Sequence[Mapping[str, Any]], daily_limit_usd: fl
     return fig
 
 
-def accuracy_over_time_chart(by_day: Sequence[Mapping[str, Any]], suffix: str = ""
-                             ) -> go.Figure:
-    """Accuracy (line) and win rate (markers) per as-of date, days without a scored
-    decision left out; a share of 1 on a 0–100 % axis."""
-    days = [d for d in by_day if d["accuracy"] is not None]
+def rolling_accuracy(by_day: Sequence[Mapping[str, Any]], window: int = 20
+                     ) -> list[dict[str, Any]]:
+    """Accuracy over the newest ``window`` scored decisions (at least), at each as-of date.
+
+    A day usually holds one decision, so a per-day accuracy is 0 % or 100 %; here each date
+    pools its day with the days before it until at least ``window`` scored decisions are in
+    (fewer at the start, and ``n`` says how many). ``[{"date", "accuracy", "n"}]``; days
+    without a scored decision are skipped.
+    """
+    days = [d for d in by_day if d.get("scored") and d.get("accuracy") is not None]
+    out: list[dict[str, Any]] = []
+    for i, d in enumerate(days):
+        n = correct = 0.0
+        j = i
+        while j >= 0 and n < window:
+            n += days[j]["scored"]
+            correct += days[j]["accuracy"] * days[j]["scored"]
+            j -= 1
+        out.append({"date": d["date"], "accuracy": correct / n, "n": int(n)})
+    return out
+
+
+def accuracy_over_time_chart(by_day: Sequence[Mapping[str, Any]], suffix: str = "", *,
+                             window: int = 20) -> go.Figure:
+    """Rolling accuracy (see :func:`rolling_accuracy`) per as-of date, its count ``n`` in
+    the hover and as light bars on a second axis; a share of 1 on a 0–100 % axis."""
+    roll = rolling_accuracy(by_day, window)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[d["date"] for d in days], y=[d["accuracy"] for d in days],
-                             mode="lines+markers", name="accuracy"))
-    fig.add_trace(go.Scatter(x=[d["date"] for d in days], y=[d["win_rate"] for d in days],
-                             mode="markers", name="win rate"))
-    fig.update_layout(title=f"Accuracy over time (by as-of date){suffix}", height=320,
-                      yaxis={"tickformat": ".0%", "range": [0, 1]}, margin=_MARGIN)
+    fig.add_trace(go.Bar(x=[r["date"] for r in roll], y=[r["n"] for r in roll],
+                         name="decisions in the window", yaxis="y2", opacity=0.25,
+                         marker_color="#94a3b8", hovertemplate="%{x}: n=%{y}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[r["date"] for r in roll], y=[r["accuracy"] for r in roll],
+                             mode="lines+markers", name=f"accuracy, last {window} decisions",
+                             customdata=[r["n"] for r in roll],
+                             hovertemplate="%{x}: %{y:.0%} of n=%{customdata}<extra></extra>"))
+    fig.update_layout(title=f"Accuracy over time: rolling {window} decisions{suffix}",
+                      height=320, margin=_MARGIN,
+                      yaxis={"tickformat": ".0%", "range": [0, 1]},
+                      yaxis2={"overlaying": "y", "side": "right", "showgrid": False,
+                              "title": "n"},
+                      legend={"orientation": "h", "y": -0.2})
     return fig
 
 
 def calibration_chart(calibration: Sequence[Mapping[str, Any]], suffix: str = "") -> go.Figure:
     """Hit rate against mean confidence per bucket (buckets without a scored decision left
-    out), each labelled with its count, beside the diagonal of perfect calibration."""
+    out) beside the diagonal of perfect calibration. The count of each bucket is the
+    marker's size and in its hover (printed labels collided when buckets sat close)."""
     cal = [c for c in calibration if c["hit_rate"] is not None]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[0, 100], y=[0, 1], mode="lines", name="perfect",
                              line={"dash": "dash", "color": "#94a3b8"}))
-    fig.add_trace(go.Scatter(x=[c["mean_confidence"] for c in cal],
-                             y=[c["hit_rate"] for c in cal], mode="lines+markers+text",
-                             text=[f"n={c['scored']}" for c in cal], textposition="top center",
-                             name="observed"))
-    fig.update_layout(title=f"Calibration: is 80 % confidence right 80 % of the time?{suffix}",
-                      xaxis_title="confidence", yaxis_title="hit rate", height=320,
-                      yaxis={"tickformat": ".0%", "range": [0, 1.05]}, margin=_MARGIN)
+    biggest = max((c["scored"] for c in cal), default=1) or 1
+    fig.add_trace(go.Scatter(
+        x=[c["mean_confidence"] for c in cal], y=[c["hit_rate"] for c in cal],
+        mode="lines+markers", name="observed (size = n)",
+        marker={"size": [8 + 16 * (c["scored"] / biggest) ** 0.5 for c in cal]},
+        customdata=[c["scored"] for c in cal],
+        hovertemplate="confidence %{x:.0f}: hit rate %{y:.0%}, n=%{customdata}"
+                      "<extra></extra>"))
+    fig.update_layout(
+        title={"text": f"Calibration{suffix}<br><sup>is 80 % confidence right 80 % of the "
+                       "time?</sup>", "automargin": True},
+        xaxis_title="confidence", yaxis_title="hit rate", height=340,
+        yaxis={"tickformat": ".0%", "range": [0, 1.05]},
+        margin={**_MARGIN, "t": 70}, legend={"orientation": "h", "y": -0.25})
     return fig

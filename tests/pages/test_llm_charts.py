@@ -75,22 +75,55 @@ def test_spend_per_day_has_the_daily_limit_line():
     assert [s.y0 for s in fig.layout.shapes] == [2.0]
 
 
-def test_accuracy_over_time_leaves_out_days_without_a_score():
-    by_day = [{"date": "d1", "accuracy": 0.5, "win_rate": 0.25},
-              {"date": "d2", "accuracy": None, "win_rate": None},
-              {"date": "d3", "accuracy": 1.0, "win_rate": None}]
-    fig = llm_charts.accuracy_over_time_chart(by_day, " (incl. offline)")
-    acc, win = fig.data
-    assert list(acc.x) == ["d1", "d3"] and list(acc.y) == [0.5, 1.0]
-    assert list(win.x) == ["d1", "d3"] and list(win.y) == [0.25, None]
-    assert fig.layout.title.text.endswith("(incl. offline)")
+def test_accuracy_over_time_is_a_rolling_window_with_its_count():
+    # defect 12: one decision per date plotted 0 % / 100 % per day (a sawtooth). Rolling over
+    # at least 2 decisions: d1 alone (1 of 1 = 100 %, n=1); d3 pools d3+d1 (0+1 of 2 = 50 %);
+    # d4 pools d4 (3 of 4 correct, n=4 ≥ 2) alone = 75 %; d2 has no score and is skipped
+    by_day = [{"date": "d1", "scored": 1, "accuracy": 1.0},
+              {"date": "d2", "scored": 0, "accuracy": None},
+              {"date": "d3", "scored": 1, "accuracy": 0.0},
+              {"date": "d4", "scored": 4, "accuracy": 0.75}]
+    assert llm_charts.rolling_accuracy(by_day, window=2) == [
+        {"date": "d1", "accuracy": 1.0, "n": 1}, {"date": "d3", "accuracy": 0.5, "n": 2},
+        {"date": "d4", "accuracy": 0.75, "n": 4}]
+    fig = llm_charts.accuracy_over_time_chart(by_day, " (incl. offline)", window=2)
+    counts, acc = fig.data
+    assert list(acc.x) == ["d1", "d3", "d4"] and list(acc.y) == [1.0, 0.5, 0.75]
+    assert list(counts.y) == [1, 2, 4] and counts.yaxis == "y2"
+    assert fig.layout.title.text == "Accuracy over time: rolling 2 decisions (incl. offline)"
 
 
-def test_calibration_against_the_diagonal():
+def test_calibration_against_the_diagonal_counts_as_size_not_labels():
     cal = [{"mean_confidence": 55.0, "hit_rate": 0.4, "scored": 5},
            {"mean_confidence": 65.0, "hit_rate": None, "scored": 0},
            {"mean_confidence": 85.0, "hit_rate": 0.9, "scored": 10}]
-    perfect, observed = llm_charts.calibration_chart(cal).data
+    fig = llm_charts.calibration_chart(cal, " (incl. offline)")
+    perfect, observed = fig.data
     assert list(perfect.x) == [0, 100] and list(perfect.y) == [0, 1]
     assert list(observed.x) == [55.0, 85.0] and list(observed.y) == [0.4, 0.9]
-    assert list(observed.text) == ["n=5", "n=10"]
+    # defect 12: printed n= labels overlapped; the count is the hover and the marker size
+    assert "text" not in observed.mode and list(observed.customdata) == [5, 10]
+    assert observed.marker.size[1] > observed.marker.size[0]
+    # the long question is a subtitle on its own line, so the title is not cut off
+    assert fig.layout.title.text.startswith("Calibration (incl. offline)<br><sup>")
+
+
+def test_horizontal_bars_give_long_labels_their_own_width():
+    items = [{"key": "master_analyst v3 · momentum_catalyst v2 · contrarian v1",
+              "accuracy": 0.5}, {"key": "short", "accuracy": None}]
+    fig = llm_charts.bar_chart(items, "key", "accuracy", "Accuracy by prompt version",
+                               fmt=".0%", horizontal=True)
+    bar = fig.data[0]
+    assert bar.orientation == "h" and list(bar.y) == [items[0]["key"], "short"]
+    assert list(bar.x) == [0.5, 0] and fig.layout.yaxis.automargin is True
+
+
+def test_decision_levels_are_labelled_away_from_the_marker():
+    bars = _bars([float(i) for i in range(30)])
+    doc = {"as_of": (T0 + timedelta(days=29)).isoformat(), "price": 29.0,
+           "provider": "offline", "decision": {"decision": "BUY", "entry_price": 29.0,
+                                               "stop_loss": 27.0, "take_profit": 33.0}}
+    fig = llm_charts.decision_chart(bars, doc, "X")
+    # the BUY star is at the right end (the as-of bar): every label is at the left end
+    assert {a.xanchor for a in fig.layout.annotations} == {"left"}
+    assert all(a.x == 0 for a in fig.layout.annotations)

@@ -93,6 +93,9 @@ def test_costs_accuracy_page_after_a_replay():
     assert "incl. offline" in texts(at) or "offline" in texts(at)
     assert "master_analyst" in texts(at)  # the prompts table and the YAML viewer
     assert any("claude-haiku-5-5" in c.value for c in at.code)
+    # defect 16: the confidence table showed Python's None for undefined rates
+    buckets = next(d.value for d in at.dataframe if "Confidence bucket" in d.value.columns)
+    assert "None" not in buckets.to_csv() and buckets.isna().sum().sum() == 0
 
 
 def test_key_never_reaches_the_page(monkeypatch):
