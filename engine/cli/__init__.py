@@ -24,7 +24,8 @@ from typing import Any
 from engine.errors import StratLabError
 
 #: Command modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ["engine.cli.data", "engine.cli.backtest", "engine.cli.llm", "engine.cli.evolution"]
+COMMAND_MODULES = ["engine.cli.data", "engine.cli.backtest", "engine.cli.llm",
+                   "engine.cli.evolution"]
 COMMAND_MODULES += ["engine.cli.models"]  # models …, retrain …
 COMMAND_MODULES += ["engine.cli.neural"]
 COMMAND_MODULES += ["engine.cli.config"]  # the settings and their reference
@@ -41,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    from engine.cli.args import document_rules
+
+    document_rules(parser)  # every numeric option's --help states its rule
     return parser
 
 

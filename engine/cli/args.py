@@ -169,6 +169,21 @@ def option_rules(parser: argparse.ArgumentParser) -> list[tuple[str, str, str]]:
     return rows
 
 
+def document_rules(parser: argparse.ArgumentParser) -> None:
+    """Append each typed option's rule to its ``--help`` line (``…; 1 to 1,000``)."""
+
+    def walk(p: argparse.ArgumentParser) -> None:
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    walk(sub)
+            elif isinstance(action.type, (WholeNumber, FiniteNumber)):
+                rule = action.type.rule
+                action.help = f"{action.help}; {rule}" if action.help else rule
+
+    walk(parser)
+
+
 def rules_markdown(parser: argparse.ArgumentParser) -> str:
     """The table of :func:`option_rules` as Markdown (the block in ``docs/cli.md``)."""
     lines = ["| command | option | accepts |", "|---|---|---|"]

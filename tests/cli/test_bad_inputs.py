@@ -139,6 +139,14 @@ def test_no_numeric_option_is_a_plain_int_or_float():
     assert all_numeric_types(build_parser()) == []
 
 
+def test_help_states_each_rule(capsys):
+    with pytest.raises(SystemExit):
+        main(["evolve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "population size (all islands); a whole number from 4 to 100,000" in text
+    assert "a finite number, or none to turn it off" in text
+
+
 def test_every_numeric_option_is_in_the_docs_table():
     rows = option_rules(build_parser())
     assert ("evolve", "--population", "a whole number from 4 to 100,000") in rows
