@@ -48,12 +48,26 @@ if not runs:
 by_id = {r.id: r for r in runs}
 if ss.get("ev_run") not in by_id:
     ss["ev_run"] = runs[0].id
+
+
+def _picked_run(key: str) -> None:
+    ss["ev_run"] = ss[key]
+
+
+# The key carries what the labels show (status, generations): when the live panel's rerun
+# brings new work the picker is redrawn with fresh labels, never "created · 0" (#6).
+run_key = "ev_run_pick_" + "_".join(f"{r.id}{r.status[:2]}{r.generations_done}"
+                                    for r in runs)
 run_id = st.selectbox(
-    "Run", list(by_id), key="ev_run",
+    "Run", list(by_id), index=list(by_id).index(ss["ev_run"]), key=run_key,
+    on_change=_picked_run, args=(run_key,),
     format_func=lambda i: (f"#{i}{' · ' + by_id[i].name if by_id[i].name else ''} · "
                            f"{','.join(by_id[i].config.get('symbols', []))} · "
                            f"{by_id[i].config.get('objective')} · {by_id[i].status} · "
-                           f"{by_id[i].generations_done} generations"))
+                           f"{by_id[i].generations_done} of "
+                           f"{by_id[i].target_generations or by_id[i].config.get('generations')}"
+                           " generations"))
+ss["ev_run"] = run_id
 run = by_id[run_id]
 cfg = run.config
 what = (cfg.get("fitness") if cfg.get("objective") == "single"

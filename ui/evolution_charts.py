@@ -43,13 +43,30 @@ def _num(v: Any) -> float | None:
 
 # ------------------------------------------------------------------------------- tables
 
+def distinct(individuals: Sequence[Any]) -> list[tuple[Any, int]]:
+    """Each genome once (by uid: an elite or a migrant is the same individual on several
+    islands or slots) with how many copies the population holds, best fitness first."""
+    counts: dict[int, int] = {}
+    first: dict[int, Any] = {}
+    for i in individuals:
+        counts[i.uid] = counts.get(i.uid, 0) + 1
+        first.setdefault(i.uid, i)
+    ranked = sorted(first.values(), key=lambda i: -(_num(i.fitness) or -math.inf))
+    return [(i, counts[i.uid]) for i in ranked]
+
+
 def population_frame(individuals: Sequence[Any]) -> pl.DataFrame:
-    """One row per individual, best fitness first: ids, fitness, in-sample and
-    out-of-sample metrics, age, parents, then the 15 genes."""
-    inds = sorted(individuals, key=lambda i: -(_num(i.fitness) or -math.inf))
+    """One row per distinct individual (``copies`` counts its clones), best fitness first:
+    ids, fitness, in-sample and out-of-sample metrics, age, parents, then the 15 genes."""
+    pairs = distinct(individuals)
+    inds = [i for i, _ in pairs]
+    islands: dict[int, set[int]] = {}
+    for i in individuals:
+        islands.setdefault(i.uid, set()).add(i.island)
     data: dict[str, list] = {
         "uid": [i.uid for i in inds],
-        "island": [i.island for i in inds],
+        "copies": [n for _, n in pairs],
+        "island": [", ".join(str(k) for k in sorted(islands[i.uid])) for i in inds],
         "fitness": [_num(i.fitness) for i in inds],
     }
     for window, label in (("in_sample", "IS"), ("out_of_sample", "OOS")):
@@ -61,8 +78,8 @@ def population_frame(individuals: Sequence[Any]) -> pl.DataFrame:
     genes = list(inds[0].params) if inds else []
     for g in genes:
         data[g] = [_num(i.params.get(g)) for i in inds]
-    schema = {k: (pl.Int64 if k in ("uid", "island", "age", "born") else
-                  pl.String if k == "parents" else pl.Float64) for k in data}
+    schema = {k: (pl.Int64 if k in ("uid", "copies", "age", "born") else
+                  pl.String if k in ("parents", "island") else pl.Float64) for k in data}
     return pl.DataFrame(data, schema=schema)
 
 
@@ -266,3 +283,9 @@ def progress_sparkline(history: Sequence[Mapping[str, Any]]) -> go.Figure:
     fig.update_xaxes(title_text="Generation")
     return base_layout(fig, 200, "")
 
+
+
+def fmt_fitness(value: Any) -> str:
+    """A fitness for a label: four decimals, "n/a" when it has none."""
+    v = _num(value)
+    return "n/a" if v is None else f"{v:.4f}"

@@ -42,20 +42,31 @@ def _detail(run: Any, uid: int) -> Any:
 
 
 def inspect_options(run: Any, latest: list[Any]) -> list[int]:
-    """The uids the inspector offers (best fitness first); defaults ``ev_uid`` to the best.
+    """The uids the inspector offers (each once, best fitness first); ``ev_uid`` follows
+    the run's best until the user picks another individual (then it stays theirs).
 
     Called before the Pareto chart is drawn so that chart's figure (which rings the
     inspected point) is the same on the rerun a click causes — a changed figure would be a
     new element and lose the click's selection.
     """
-    ranked = sorted(latest, key=lambda i: -(i.fitness if i.fitness is not None else -1e18))
-    options = [i.uid for i in ranked]
+    options = [i.uid for i, _ in ec.distinct(latest)]
+    following = ss.get("ev_uid_auto", True) or ss.get("ev_uid_run") != run.id
+    if following and run.best_uid is not None:
+        ss["ev_uid"] = run.best_uid  # the best moves on as the run evolves (#6)
     for extra in (run.best_uid, ss.get("ev_uid")):
         if extra is not None and extra not in options:
             options.append(extra)
     if options and ss.get("ev_uid") not in options:
         ss["ev_uid"] = run.best_uid if run.best_uid in options else options[0]
+    if ss.get("ev_uid_run") != run.id:
+        ss["ev_uid_run"], ss["ev_uid_auto"] = run.id, True
     return options
+
+
+def _picked_uid(key: str) -> None:
+    """on_change of the Individual picker: the user's choice, kept until they change it."""
+    ss["ev_uid"] = ss[key]
+    ss["ev_uid_auto"] = ss[key] == ss.get("ev_best_uid")
 
 
 def inspector(run: Any, latest: list[Any]) -> None:
@@ -64,13 +75,21 @@ def inspector(run: Any, latest: list[Any]) -> None:
         st.caption("Evolve the run to inspect its individuals.")
         return
     options = inspect_options(run, latest)
+    copies = {i.uid: n for i, n in ec.distinct(latest)}
     by_uid = {i.uid: i for i in latest}
+    ss["ev_best_uid"] = run.best_uid
     c = st.columns([3, 2, 1], vertical_alignment="bottom")
+    # The key carries what the labels show (generation, best): when the fragment's
+    # rerun brings new generations the picker is redrawn with fresh labels (#6).
+    key = f"ev_uid_pick_{run.id}_{run.generations_done}_{run.best_uid}"
     uid = c[0].selectbox(
-        "Individual", options, key="ev_uid",
-        format_func=lambda u: (f"#{u} · fitness {by_uid[u].fitness:.4f}"
+        "Individual", options, index=options.index(ss["ev_uid"]), key=key,
+        on_change=_picked_uid, args=(key,),
+        format_func=lambda u: (f"#{u} · fitness {ec.fmt_fitness(by_uid[u].fitness)}"
+                               + (f" · ×{copies[u]} copies" if copies.get(u, 1) > 1 else "")
                                + (" · best" if u == run.best_uid else "")
                                if u in by_uid else f"#{u}"))
+    ss["ev_uid"] = uid
     detail = _detail(run, uid)
     if detail is None:
         return

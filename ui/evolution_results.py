@@ -23,14 +23,20 @@ def population_tab(run: Any) -> list[Any]:
     gens = run.generations_done
     gen = gens
     if gens > 0:
+        # The key carries the number of generations: when more arrive the slider is a new
+        # widget on the latest one, never left on the generation that was latest (#6).
         gen = st.select_slider("Generation", list(range(gens + 1)), value=gens,
-                               key=f"ev_pop_gen_{run.id}")
-    pop = call(ev.population, run.id, gen) or []
+                               key=f"ev_pop_gen_{run.id}_{gens}")
+    pop = call(ev.population, run.id, None if gen == gens else gen) or []
     if not pop:
         st.caption("No population yet: press **Evolve** to draw generation 0.")
         return []
-    st.caption(f"Generation {gen}: {len(pop)} individuals, best fitness first. IS = "
-               "in-sample (selection sees only this), OOS = out-of-sample hold-out.")
+    pairs = ec.distinct(pop)
+    clones = len(pop) - len(pairs)
+    st.caption(f"Generation {gen}: {len(pop)} individuals"
+               + (f" ({len(pairs)} distinct; `copies` counts the clones)" if clones else "")
+               + ", best fitness first. IS = in-sample (selection sees only this), OOS = "
+               "out-of-sample hold-out.")
     st.dataframe(ec.population_frame(pop), hide_index=True, key="ev_population_table",
                  column_config={c: st.column_config.NumberColumn(format="%.3f")
                                 for c in ("fitness", "IS Sharpe", "OOS Sharpe")})
@@ -51,14 +57,10 @@ def history_tab(run: Any) -> None:
 
 
 def pareto_tab(run: Any, latest: list[Any]) -> None:
-    front = call(ev.pareto_front, run.id) or []
-    if not latest or not front:
+    if not latest:
         st.caption("No population yet.")
         return
     objectives = list(run.config.get("objectives") or [])
-    if run.config.get("objective") != "multi":
-        st.caption("Single-objective run: the front below is on the objective metrics "
-                   "stored with every individual; selection used the fitness only.")
     c = st.columns(3)
     x = c[0].selectbox("x", objectives, index=0, key="ev_pareto_x")
     y = c[1].selectbox("y", objectives, index=min(1, len(objectives) - 1), key="ev_pareto_y")
@@ -66,7 +68,9 @@ def pareto_tab(run: Any, latest: list[Any]) -> None:
     color = c[2].selectbox("colour", ["(none)", *objectives],
                            index=1 + objectives.index(rest[0]) if rest else 0,
                            key="ev_pareto_color")
-    fig = ec.pareto_chart(latest, [i.uid for i in front], x, y,
+    inds = [i for i, _ in ec.distinct(latest)]
+    front = drawn_front(inds, x, y)
+    fig = ec.pareto_chart(inds, front, x, y,
                           None if color == "(none)" else color, selected=ss.get("ev_uid"))
     event = st.plotly_chart(fig, key="ev_pareto_chart", on_select="rerun",
                             selection_mode=("points", "box"), config={"displaylogo": False})
@@ -74,8 +78,25 @@ def pareto_tab(run: Any, latest: list[Any]) -> None:
     if picked is not None and picked != ss.get("ev_pareto_seen"):
         ss["ev_pareto_seen"] = picked
         ss["ev_uid"] = picked  # the inspector below is drawn after this
-    st.caption(f"{len(front)} non-dominated of {len(latest)}. Click a point (or box-select "
-               "one) to inspect it below.")
+        ss["ev_uid_auto"] = False
+    single = run.config.get("objective") != "multi"
+    what = ("Single-objective run: selection used the fitness only; this front is of the "
+            "objective metrics stored with every individual. " if single else "")
+    st.caption(f"{what}Front on the two axes drawn ({x} and {y}, both maximised): "
+               f"{len(front)} non-dominated of {len(inds)} distinct individuals; the colour "
+               "is not part of it. Click a point (or box-select one) to inspect it below.")
+
+
+def drawn_front(individuals: list[Any], x: str, y: str) -> list[int]:
+    """The uids not dominated on the two objectives drawn (engine's dominance rule)."""
+    from engine.evolution.analysis import non_dominated
+
+    def val(i: Any, name: str) -> float:
+        v = i.objectives.get(name, i.in_sample.get(name))
+        return float(v) if v is not None else -1e18
+
+    pts = [[val(i, x), val(i, y)] for i in individuals]
+    return [individuals[k].uid for k in non_dominated(pts)]
 
 
 def picked_uid(event: Any) -> int | None:

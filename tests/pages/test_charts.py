@@ -123,3 +123,25 @@ def test_parameter_widget_settings_stay_inside_the_engine_bounds():
             lo, hi, step = wp.default_grid(p)
             assert p.low <= lo <= hi <= p.high and step > 0, (strat.name, p.name)
             assert isinstance(wp.typed(p, 3.0), int if p.kind is int else float)
+
+
+def _ind(uid, fitness, island=0):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(uid=uid, island=island, fitness=fitness, in_sample={"sharpe": 1.0},
+                           out_of_sample=None, age=0, born=0, parents=[], objectives={},
+                           params={"rsi_period": 14})
+
+
+def test_clones_are_listed_once_with_their_count():
+    """Defect 18: the same uid three times (an elite on two islands and a copy) is one row
+    with copies = 3, on both islands; rows stay best fitness first."""
+    from ui import evolution_charts as ec
+
+    pop = [_ind(5, 0.2), _ind(7, 0.9, 0), _ind(7, 0.9, 1), _ind(7, 0.9, 1), _ind(3, None)]
+    assert [(i.uid, n) for i, n in ec.distinct(pop)] == [(7, 3), (5, 1), (3, 1)]
+    frame = ec.population_frame(pop)
+    assert frame["uid"].to_list() == [7, 5, 3]
+    assert frame["copies"].to_list() == [3, 1, 1]
+    assert frame["island"].to_list() == ["0, 1", "0", "0"]
+    assert ec.fmt_fitness(None) == "n/a" and ec.fmt_fitness(0.91234) == "0.9123"

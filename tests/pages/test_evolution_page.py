@@ -30,6 +30,14 @@ def _texts(at) -> str:
     return "\n".join(parts)
 
 
+def _picker(at, label: str):
+    """The selectbox labelled ``label`` (the Run and Individual pickers have keys that
+    change with what their labels show)."""
+    found = [w for w in at.selectbox if w.label == label]
+    assert found, f"no {label!r} selectbox; have {[w.label for w in at.selectbox]}"
+    return found[0]
+
+
 def _tiny_run(at, *, objective: str = "Single fitness") -> int:
     """Fill the new-run form with a tiny, fast, seeded run and press Create run."""
     at.multiselect(key="ev_symbols").set_value(["SYN-TREND"])
@@ -90,7 +98,7 @@ def test_create_evolve_inspect_and_promote(app):
     at = open_page(app, "evolution")
     run_id = _tiny_run(at)
     assert any("created" in s.value for s in at.success)
-    assert at.selectbox(key="ev_run").value == run_id
+    assert _picker(at, "Run").value == run_id
     assert ev.get_run(run_id).status == "created"
 
     at.number_input(key="ev_n").set_value(2).run()
@@ -118,7 +126,7 @@ def test_create_evolve_inspect_and_promote(app):
     hist = table(at, "diversity")
     assert list(hist["generation"]) == [0, 1, 2]
     # inspector: the best individual by default, its verdict and both windows
-    assert at.selectbox(key="ev_uid").value == run.best_uid
+    assert _picker(at, "Individual").value == run.best_uid
     body = _texts(at)
     assert f"Individual #{run.best_uid}" in body and "Verdict:" in body
     labels = [m.label for m in at.metric]
@@ -158,10 +166,13 @@ def test_multi_objective_pareto_and_inspect_by_selectbox(app):
     assert run.config["objective"] == "multi"
     at.run()
     assert_clean(at)
-    front = ev.pareto_front(run_id)
+    from ui.evolution_results import drawn_front
+
+    x, y = run.config["objectives"][:2]
+    front = drawn_front(ev.population(run_id), x, y)
     assert any(f"{len(front)} non-dominated" in c.value for c in at.caption)
     other = next(i.uid for i in ev.population(run_id) if i.uid != run.best_uid)
-    at.selectbox(key="ev_uid").set_value(other).run()
+    _picker(at, "Individual").set_value(other).run()
     assert_clean(at)
     assert f"Individual #{other}" in _texts(at)
 
@@ -189,3 +200,52 @@ def test_pause_resume_and_interrupted_run(app):
     at.run()
     assert at.button(key="ev_stop_btn").disabled  # completed
     assert not at.button(key="ev_evolve_btn").disabled
+
+
+def test_labels_follow_new_generations(app):
+    """Defect 6: after more generations the Run picker's label, the Generation slider and
+    the Individual picker (its default and "best") show the new state, not the old."""
+    at = open_page(app, "evolution")
+    run_id = _tiny_run(at)
+    ev.evolve(run_id, 1)
+    at.run()
+    assert_clean(at)
+    assert any("1 of 2 generations" in o for o in _picker(at, "Run").options)
+    assert [s.value for s in at.select_slider if s.label == "Generation"] == [1]
+    ev.evolve(run_id, 3)  # the target grows to 4 (1 + 3)
+    at.run()
+    assert_clean(at)
+    run = ev.get_run(run_id)
+    assert run.generations_done == 4
+    assert any("completed · 4 of 4 generations" in o for o in _picker(at, "Run").options)
+    assert [s.value for s in at.select_slider if s.label == "Generation"] == [4]
+    pick = _picker(at, "Individual")
+    assert pick.value == run.best_uid
+    assert any(o.endswith("· best") and o.startswith(f"#{run.best_uid} ") for o in pick.options)
+
+
+def test_single_objective_pareto_front_is_on_the_axes_drawn(app):
+    """Defect 13: on a single-objective run the front joins only points non-dominated on
+    the two objectives drawn, and the caption says what it is."""
+    at = open_page(app, "evolution")
+    run_id = _tiny_run(at)
+    ev.evolve(run_id)
+    at.run()
+    assert_clean(at)
+    run = ev.get_run(run_id)
+    x, y = run.config["objectives"][:2]
+    chart = next(c for c in at.get("plotly_chart")
+                 if "Pareto front:" in c.proto.spec)
+    import json
+
+    fig = json.loads(chart.proto.spec)
+    front = next(t for t in fig["data"] if t.get("name") == "Pareto front")
+    pts = list(zip(front["x"], front["y"], strict=True))
+    # hand check: no front point is dominated by any drawn point
+    others = [(t["x"][k], t["y"][k]) for t in fig["data"] if t.get("name") == "Dominated"
+              for k in range(len(t["x"]))]
+    for a in pts:
+        for b in pts + others:
+            assert not (b[0] >= a[0] and b[1] >= a[1] and (b[0] > a[0] or b[1] > a[1]))
+    assert any(f"Front on the two axes drawn ({x} and {y}" in c.value for c in at.caption)
+    assert any("Single-objective run" in c.value for c in at.caption)
