@@ -27,6 +27,7 @@ from ui import components
 from ui import neural_charts as nc
 from ui.formatting import fmt_pct
 from ui.state import ensure
+from ui.tables import readable
 
 ss = st.session_state
 POLL_SECONDS = 2.0
@@ -169,16 +170,19 @@ def show_result(res: dict) -> None:
         rows = []
         for cls in ("sell", "hold", "buy"):
             pc, bc = m["per_class"][cls], m["baseline"]["per_class"][cls]
-            rows.append({"class": cls, "precision": pc["precision"], "recall": pc["recall"],
-                         "f1": pc["f1"], "support": pc["support"],
-                         "baseline precision": bc["precision"],
-                         "baseline recall": bc["recall"]})
-        st.dataframe(pl.DataFrame(rows, schema_overrides={
-            k: pl.Float64 for k in ("precision", "recall", "f1", "baseline precision",
-                                    "baseline recall")}), hide_index=True,
-            column_config={k: st.column_config.NumberColumn(format="%.3f") for k in
-                           ("precision", "recall", "f1", "baseline precision",
-                            "baseline recall")})
+            rows.append({"class": cls, "precision %": _pct100(pc["precision"]),
+                         "recall %": _pct100(pc["recall"]), "f1 %": _pct100(pc["f1"]),
+                         "support": pc["support"],
+                         "baseline precision %": _pct100(bc["precision"]),
+                         "baseline recall %": _pct100(bc["recall"])})
+        st.dataframe(readable(pl.DataFrame(rows, schema_overrides={
+            k: pl.Float64 for k in ("precision %", "recall %", "f1 %", "baseline precision %",
+                                    "baseline recall %")}), default_digits=1),
+            hide_index=True,
+            column_config={k: st.column_config.NumberColumn(format="%.1f") for k in
+                           ("precision %", "recall %", "f1 %", "baseline precision %",
+                            "baseline recall %")})
+        st.caption("— = undefined: a class never predicted has no precision.")
         st.caption(f"Loss: validation {components.fmt(m.get('val_loss'))} (best epoch) · "
                    f"test {components.fmt(m.get('test_loss'))} (class-weighted "
                    "cross-entropy)")
@@ -191,17 +195,26 @@ def show_result(res: dict) -> None:
                     config={"displaylogo": False})
     with st.expander("Backtest metrics: model vs baseline"):
         keys = [k for k in bt if k != "periods_per_year"]
-        st.dataframe(pl.DataFrame({"metric": keys,
-                                   "model": [bt[k] for k in keys],
-                                   "logistic baseline": [base.get(k) for k in keys]},
-                                  schema_overrides={"model": pl.Float64,
-                                                    "logistic baseline": pl.Float64}),
-                     hide_index=True)
+        st.dataframe(readable(pl.DataFrame({"metric": keys,
+                                            "model": [bt[k] for k in keys],
+                                            "logistic baseline": [base.get(k) for k in keys]},
+                                           schema_overrides={"model": pl.Float64,
+                                                             "logistic baseline": pl.Float64}),
+                              default_digits=4), hide_index=True)
 
 
 # ------------------------------------------------------------------------- live progress
 
-def progress_panel(run_id: int) -> None:
+def _pct100(v: Any) -> float | None:
+    """A share of 1 as a percent number for a table (one convention across the app)."""
+    return None if v is None else round(100 * v, 2)
+
+
+def progress_panel(run_id: int, shown_status: str | None = None) -> None:
+    """The run's live progress (the fragment). ``shown_status`` is the status the page's
+    run picker was drawn with: when the run has moved on (queued → running → completed),
+    the whole page is drawn again so the picker's label never says "queued" after
+    "Completed"."""
     try:
         run = get_training_run(run_id)
     except StratLabError as exc:
@@ -227,8 +240,9 @@ def progress_panel(run_id: int) -> None:
                         config={"displaylogo": False})
     was_active = ss.get("nn_polling") == run.id
     ss["nn_polling"] = run.id if run.active else None
-    if was_active and not run.active:
-        st.rerun()  # draw the results with the whole page
+    if (was_active and not run.active) or (shown_status is not None
+                                           and run.status != shown_status):
+        st.rerun()  # draw the results, and the picker's label, with the whole page
 
 
 # ----------------------------------------------------------------------------------- page
@@ -267,7 +281,8 @@ st.selectbox("Training run", list(by_id), key="nn_run_id",
                                     f"{by_id[i].status} · "
                                     f"{by_id[i].created_at:%Y-%m-%d %H:%M} UTC"))
 current = by_id[ss["nn_run_id"]]
-st.fragment(progress_panel, run_every=POLL_SECONDS if current.active else None)(current.id)
+st.fragment(progress_panel, run_every=POLL_SECONDS if current.active else None)(
+    current.id, current.status)
 
 if not current.active:
     try:

@@ -43,7 +43,11 @@ def history_chart(epochs: Sequence[Mapping[str, Any]]) -> go.Figure:
                                  mode="lines+markers", line=dict(color=color, dash=dash)),
                       row=1, col=1 + col // 2)
     fig.update_xaxes(title_text="epoch")
-    return layout(fig, 300, "Training progress (train and validation)")
+    layout(fig, 340, "Training progress (train and validation)")
+    # the legend goes below the plots: above them it covered the "Accuracy" subplot title
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="center",
+                                  x=0.5), margin=dict(l=10, r=10, t=60, b=10))
+    return fig
 
 
 def confusion_chart(cm: Sequence[Sequence[int]]) -> go.Figure:

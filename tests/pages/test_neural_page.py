@@ -81,8 +81,14 @@ def test_train_a_tiny_model_from_the_page(page, sync_jobs, model):
     assert cards["Test accuracy"].endswith("%")
     charts = at.get("plotly_chart")
     assert len(charts) >= 4  # history, confusion matrix, predictions, equity
-    assert any("precision" in d.value.columns for d in at.dataframe)
+    per_class = next(d.value for d in at.dataframe if "precision %" in d.value.columns)
+    # percent like every accuracy on screen; an undefined precision is "—", never None
+    assert "None" not in per_class.to_csv() and per_class.isna().sum().sum() == 0
     assert any(run.version_id in m.value and "cpu" in m.value for m in at.markdown)
+    # the run picker's label says what the run's panel says
+    picker = at.selectbox(key="nn_run_id")
+    assert "completed" in picker.format_func(picker.value) and "queued" not in \
+        picker.format_func(picker.value)
 
 
 def test_a_failed_run_shows_its_error(page, sync_jobs, tmp_path):

@@ -65,6 +65,11 @@ def test_history_chart_loss_left_accuracy_right():
     assert list(by_name["val loss"].y) == [1.2, 1.0] and by_name["val loss"].xaxis == "x"
     assert list(by_name["val acc"].y) == [0.35, 0.45] and by_name["val acc"].xaxis == "x2"
     assert all(list(t.x) == [1, 2] for t in fig.data)
+    # defect 15: the legend sat above the plots, over the "Accuracy" subplot title; it is
+    # below them now (paper y < 0) and the titles stay above (y > 1 - a little)
+    assert fig.layout.legend.y < 0 and fig.layout.legend.yanchor == "top"
+    titles = {a.text: a.y for a in fig.layout.annotations}
+    assert titles["Accuracy"] >= 1.0 and titles["Loss"] >= 1.0
 
 
 def test_confusion_chart_rows_are_the_true_class():
