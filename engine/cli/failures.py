@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sqlite3
 import traceback
 from pathlib import Path
@@ -227,14 +228,23 @@ def _setting_for(path: Path) -> str:
     return "STRATLAB_DATA_DIR"
 
 
+_RUST_OS_ERROR = re.compile(r"\(os error (\d+)\):?\s*(.*)$")
+
+
 def _os_error(exc: BaseException) -> str | None:
-    if not isinstance(exc, OSError) or not getattr(exc, "filename", None):
+    if not isinstance(exc, OSError):
         return None
-    path = Path(str(exc.filename))
+    filename, code = getattr(exc, "filename", None), exc.errno
+    if not filename:  # polars and pyarrow raise OSError with "(os error 13): /path" text
+        m = _RUST_OS_ERROR.search(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+        if not m or not m.group(2).strip():
+            return None
+        code = code or int(m.group(1))
+        filename = m.group(2).strip()
+    path = Path(str(filename))
     var = _setting_for(path)
-    code = exc.errno
     if isinstance(exc, PermissionError) or code in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return (f"cannot write {path}: {exc.strerror or 'permission denied'}; make it "
+        return (f"cannot write {path}: {exc.strerror or 'Permission denied'}; make it "
                 f"writable, or set {var} to a writable directory")
     if isinstance(exc, (FileExistsError, NotADirectoryError)) or code in (
             errno.EEXIST, errno.ENOTDIR):

@@ -334,6 +334,21 @@ def test_a_data_directory_that_cannot_be_written_is_named(capsys, monkeypatch):
                               "or set STRATLAB_DATA_DIR to a writable directory")
 
 
+def test_a_dataset_folder_polars_cannot_write_is_named(capsys, monkeypatch, tmp_path):
+    # polars raises PermissionError("Permission denied (os error 13): PATH"), no .filename
+    import polars as pl
+
+    def refuse(self, path, *a, **k):
+        raise PermissionError(f"Permission denied (os error 13): {path}")
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", refuse)
+    csv = _csv(tmp_path, "ok.csv", [d.strftime("%Y-%m-%d") for d in _days(30)])
+    code, _, err = run_cli(capsys, ["data", "import", str(csv), "--symbol", "OK"])
+    datasets = Path(os.environ["STRATLAB_DATA_DIR"]) / "datasets"
+    assert_refused(code, err, f"cannot write {datasets}/")
+    assert "Permission denied; make it writable, or set STRATLAB_DATA_DIR" in err
+
+
 # --------------------------------------------------------- the real command line (subprocess)
 
 def _cli(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess:
