@@ -14,13 +14,15 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from ui.formatting import fmt_num
+from ui.formatting import fmt_pct
 
 #: Edge colour of each lineage relationship (engine.registry relationships).
 REL_COLORS = {"trained": "#6b7280", "retrained_from": "#2563eb", "promoted_from": "#16a34a",
               "parent": "#9333ea"}
 #: Node colours: deployed somewhere, archived, any other version.
 DEPLOYED, ARCHIVED, VERSION = "#16a34a", "#9ca3af", "#2563eb"
+#: Generations of room left and right of the outermost versions, for their id labels.
+X_PAD = 0.75
 
 
 def lineage_positions(graph: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
@@ -81,10 +83,18 @@ def lineage_figure(graph: Mapping[str, Any]) -> go.Figure:
                           ARCHIVED if n["status"] == "ARCHIVED" else VERSION for n in nodes],
                 "line": {"width": 1, "color": "#111827"}},
         hovertext=[f"{n['version_id']}<br>{n['model_type']} · {n['status']}<br>accuracy "
-                   f"{fmt_num(n['accuracy'])}<br>deployed: {', '.join(n['deployed_to']) or '-'}"
+                   f"{fmt_pct(n['accuracy'], fraction=True, digits=1)}<br>deployed: "
+                   f"{', '.join(n['deployed_to']) or '-'}"
                    for n in nodes], hoverinfo="text"))
-    fig.update_layout(title="Lineage (parents → children)", height=380, showlegend=True,
+    # room around the outermost nodes: a version id (~20 characters) is centred on its
+    # node and was cut off at the plot's edges
+    xs = [p[0] for p in pos.values()] or [0]
+    ys = [p[1] for p in pos.values()] or [0]
+    fig.update_layout(title="Lineage (parents → children)",
+                      height=max(380, 120 + 70 * (max(ys) - min(ys) + 1)), showlegend=True,
                       margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      xaxis={"title": "generation", "dtick": 1, "zeroline": False},
-                      yaxis={"visible": False})
+                      xaxis={"title": "generation", "dtick": 1, "zeroline": False,
+                             "range": [min(xs) - X_PAD, max(xs) + X_PAD]},
+                      yaxis={"visible": False, "range": [min(ys) - 0.6, max(ys) + 0.9]},
+                      legend={"orientation": "h", "y": -0.15})
     return fig

@@ -45,7 +45,13 @@ def test_lineage_figure_edges_by_relationship_and_nodes(graph):
     assert list(nodes.marker.size) == [16, 26, 16, 16]  # the root drawn larger
     assert list(nodes.marker.color) == [registry_charts.VERSION, registry_charts.DEPLOYED,
                                         registry_charts.VERSION, registry_charts.ARCHIVED]
-    assert "accuracy 0.5000" in nodes.hovertext[0]
+    assert "accuracy 50.0 %" in nodes.hovertext[0]  # percent, as on every page
+    # defect 15: ids centred on the outermost nodes were clipped; the axes leave room
+    assert list(fig.layout.xaxis.range) == [-1 - registry_charts.X_PAD,
+                                            1 + registry_charts.X_PAD]
+    assert registry_charts.X_PAD >= 0.5
+    lo, hi = fig.layout.yaxis.range
+    assert lo < -0.5 and hi > 0.5 + 0.5  # room above the top node for its label
 
 
 def test_equity_overlay_skips_a_missing_curve():
