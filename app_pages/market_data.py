@@ -98,7 +98,7 @@ def chart_tab(info) -> None:
                                on="timestamp", how="left")
         view = filter_window(frame, rng[0], rng[1], label=info.symbol)
     except StratLabError as exc:
-        st.error(str(exc))
+        st.error(components.error_line(exc))
         return
     if view.height > MAX_CANDLES:
         st.caption(f"Showing the last {MAX_CANDLES:,} of {view.height:,} bars in the range; "
@@ -167,8 +167,8 @@ with tab_import:
                 with st.spinner("Validating and importing…"):
                     report = import_file(path, sym, overwrite=overwrite)
             except StratLabError as exc:
-                st.session_state["md_import_result"] = {"ok": False, "symbol": sym,
-                                                        "error": str(exc)}
+                st.session_state["md_import_result"] = {
+                    "ok": False, "symbol": sym, "error": components.page_error(str(exc))}
             else:
                 state.clear_data_caches()
                 st.session_state["md_import_result"] = {"ok": True, "symbol": report.symbol,

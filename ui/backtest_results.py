@@ -33,7 +33,7 @@ def run(info, data, strategy, params, settings, *, save: bool) -> dict | None:
             run_id = save_run(result, info.symbol, start=ts[0], end=ts[-1],
                               fingerprint=dataset_fingerprint(data)) if save else None
     except StratLabError as exc:
-        st.error(str(exc))
+        st.error(components.error_line(exc))
         return None
     out = {"result": result, "symbol": info.symbol, "run_id": run_id, "start": ts[0],
            "end": ts[-1], "seconds": time.perf_counter() - t0, "note": None}

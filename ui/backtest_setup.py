@@ -10,7 +10,7 @@ from engine.backtest import STRATEGIES, BacktestSettings
 from engine.errors import StratLabError
 from engine.market.store import filter_window  # not yet re-exported by engine.market
 from ui import backtest_promoted as promoted
-from ui import state
+from ui import components, state
 from ui.backtest_settings import gene_note, input_errors
 from ui.params import decimals, typed, widget_step
 from ui.state import ensure, param_key
@@ -118,7 +118,7 @@ def setup(info) -> tuple[pl.DataFrame | None, str, dict, BacktestSettings | None
         )
         strat.resolve(params)
     except StratLabError as exc:
-        st.error(str(exc))
+        st.error(components.error_line(exc))
         return None, strategy, params, None
     if not isinstance(rng, tuple) or len(rng) != 2:
         st.info("Pick an end date to finish the range.")
@@ -127,6 +127,6 @@ def setup(info) -> tuple[pl.DataFrame | None, str, dict, BacktestSettings | None
         full = state.load_full(info.symbol, state.dataset_version(info))
         data = filter_window(full, rng[0], rng[1], label=info.symbol)
     except StratLabError as exc:
-        st.error(str(exc))
+        st.error(components.error_line(exc))
         return None, strategy, params, settings
     return data, strategy, params, settings

@@ -71,7 +71,7 @@ def sweep_tab(info, data, strategy, params, settings) -> None:
         try:
             grid[name] = parse_grid(spec)[1]
         except StratLabError as exc:
-            st.error(str(exc))
+            st.error(components.error_line(exc))
             return
     metric = st.selectbox("Metric", SWEEP_METRICS, key="sw_metric", persist_state="session",
                           help="Ranks the results and colours the chart.")
@@ -94,7 +94,7 @@ def sweep_tab(info, data, strategy, params, settings) -> None:
                         on_progress=on_progress)
         except StratLabError as exc:
             bar.empty()
-            st.error(str(exc))
+            st.error(components.error_line(exc))
             return
         bar.progress(1.0, text=f"Done: {res.n_backtests:,} backtests")
         ss["sw_result"] = {"sweep": res, "symbol": info.symbol, "keys": list(grid),

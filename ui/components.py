@@ -236,8 +236,37 @@ def error_line(exc: BaseException) -> str:
     """What a page shows for a failed engine call: a StratLabError's message as is (it names
     the problem and the fix); anything else one line with its type, never a traceback."""
     if isinstance(exc, StratLabError):
-        return str(exc)
+        return page_error(str(exc))
     return f"Unexpected error ({type(exc).__name__}: {exc})."
+
+
+#: Command-line advice in engine messages → the page control that does the same. The
+#: engine speaks CLI (its errors are shared by the CLI and the app); a page says which of
+#: its own controls to use instead (issue 10, defect 10). Applied by :func:`page_error`.
+PAGE_WORDING: tuple[tuple[str, str], ...] = (
+    (r"pass --overwrite \(overwrite=True\) to replace it",
+     "tick *Replace an existing import* to replace it"),
+    (r"import it again with --overwrite",
+     "import it again on **Market Data** with *Replace an existing import* ticked"),
+    (r"`python -m engine data import FILE --symbol (\S+) --overwrite`",
+     r"importing the file again as \1 with *Replace an existing import* ticked"),
+    (r"use another symbol \(e\.g\. --symbol [^)]*\)", "type another name in *Symbol*"),
+    (r"widen --start/--end", "widen the *Date range*"),
+    (r"evolve it with `python -m engine evolve --resume \d+`", "press **Evolve**"),
+    (r"\(`request_pause\(\d+\)`\)", "(**Pause** or **Stop** above)"),
+    (r"promote one with `python -m engine evolution promote RUN UID --name NAME`",
+     "promote one on the **Evolution** page"),
+    (r"list them with `python -m engine backtest --history`",
+     "see the **Saved runs** tab"),
+)
+
+
+def page_error(message: str) -> str:
+    """An engine error message as a page says it: CLI flags replaced by the page's own
+    controls (see :data:`PAGE_WORDING`); anything else unchanged."""
+    for pattern, replacement in PAGE_WORDING:
+        message = re.sub(pattern, replacement, message)
+    return message
 
 
 def set_notice(key: str, kind: str, text: str) -> None:

@@ -140,10 +140,10 @@ def controls(run: Any, polling: bool) -> None:
                 help="Runs as a background job; this panel follows it.")
     c[2].button("Start background evolution", key="ev_bg_btn", on_click=_start,
                 args=(run.id, None), disabled=start_off,
-                help=f"Evolve up to the run's target ({run.target_generations or "
-                     f"run.config.get('generations')} generations); it continues while you "
-                     "use other pages. **Evolve N** adds N to what is done (raising the "
-                     "target when it passes it).")
+                help=f"Evolve up to the run's target "
+                     f"({run.target_generations or run.config.get('generations')} "
+                     "generations); it continues while you use other pages. **Evolve N** "
+                     "adds N to what is done (raising the target when it passes it).")
     c[3].button("Pause", key="ev_pause_btn", on_click=_pause, args=(run.id,),
                 disabled=not run.can_pause)
     c[4].button("Resume", key="ev_resume_btn", on_click=_resume, args=(run.id,),

@@ -98,3 +98,36 @@ def test_samples_cannot_be_replaced_by_an_import(app):
     assert not at.exception
     assert any("bundled sample" in e.value for e in at.error)
     assert get_dataset_info("SYN-TREND").source == "sample"
+
+
+def test_import_error_names_the_page_control_not_a_cli_flag(app):
+    """Defect 10: importing over an existing import without the box ticked says to tick
+    *Replace an existing import*, not "pass --overwrite (overwrite=True)"."""
+    at = open_page(app, "market_data")
+    at.file_uploader(key="md_upload").set_value(("mini.csv", GOOD_CSV.encode(), "text/csv"))
+    at.run()
+    at.text_input(key="md_import_symbol").set_value("MINI-2")
+    at.button(key="md_import_btn").click().run()
+    at.file_uploader(key="md_upload").set_value(("mini.csv", GOOD_CSV.encode(), "text/csv"))
+    at.run()
+    at.text_input(key="md_import_symbol").set_value("MINI-2")
+    at.button(key="md_import_btn").click().run()
+    errors = [e.value for e in at.error]
+    assert any("tick *Replace an existing import* to replace it" in e for e in errors), errors
+    assert not any("--overwrite" in e or "overwrite=True" in e for e in errors)
+
+
+def test_page_wording_maps_every_cli_advice():
+    """Each CLI phrase the pages can meet has its page wording (hand-written examples of
+    the engine's messages)."""
+    from ui.components import page_error
+
+    assert page_error("a backtest needs at least 2 bars, got 1; widen --start/--end") == (
+        "a backtest needs at least 2 bars, got 1; widen the *Date range*")
+    assert "type another name in *Symbol*" in page_error(
+        "SP500 is a bundled sample and cannot be replaced; use another symbol "
+        "(e.g. --symbol MY-DATA)")
+    assert page_error("run 3 has none; evolve it with `python -m engine evolve --resume 3`"
+                      ) == "run 3 has none; press **Evolve**"
+    assert "--" not in page_error("no promoted strategy 'x'; promote one with "
+                                  "`python -m engine evolution promote RUN UID --name NAME`")
