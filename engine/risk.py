@@ -9,6 +9,11 @@ never actionable. A BUY/SELL is approved only when every rule passes::
 
     >>> check(decision, PortfolioState(open_positions=3, daily_pnl_usd=-200.0))
     RiskVerdict(approved=True, reasons=['3 of 10 positions open', ...])
+
+Paper books (:mod:`engine.paper`) use the same manager for every entry of every sleeve:
+:func:`check_entry` with :class:`BookLimits` — book-wide ``max_positions``,
+``max_position_size`` (a cap on the entry's notional), the daily loss limit and the
+correlation limit (:func:`rolling_correlation`), each refusal or resize returned as an event.
 """
 
 from __future__ import annotations
@@ -84,4 +89,104 @@ def check(decision: Any, state: PortfolioState = PortfolioState(),
     return RiskVerdict(not failed, failed or passed)
 
 
-__all__ = ["PortfolioState", "RiskLimits", "RiskVerdict", "check"]
+# --------------------------------------------------------------------------------------
+# Book-wide rules: every entry of every sleeve of a paper book, before its order fills
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BookLimits:
+    """A paper book's limits (defaults: the seed's). ``None`` switches a rule off.
+
+    ``max_position_size`` is a fraction of book equity; ``daily_loss_limit_usd`` a positive
+    amount (no new entry once the day's loss reaches it); the correlation limit refuses (or,
+    with ``correlation_action="halve"``, halves) an entry whose symbol's close-to-close
+    returns over ``correlation_window`` bars correlate above it with an open position's.
+    """
+
+    max_positions: int = 10
+    max_position_size: float = 0.1
+    daily_loss_limit_usd: float | None = 1000.0
+    correlation_limit: float | None = 0.8
+    correlation_window: int = 60
+    correlation_action: str = "refuse"
+
+
+@dataclass(frozen=True)
+class EntryRequest:
+    """One pending entry and the book it would join (numbers at this bar's open)."""
+
+    sleeve: str
+    symbol: str
+    budget: float  # the notional the sleeve's sizing would spend
+    book_equity: float
+    open_positions: int  # book-wide, after this bar's exits
+    day_pnl_usd: float  # realised + unrealised since the previous day's last close
+    correlations: dict[str, float] = field(default_factory=dict)  # open symbol -> corr
+
+
+@dataclass(frozen=True)
+class EntryVerdict:
+    """``scale`` multiplies the entry's budget (0: refused), ``cap`` bounds it; ``events``
+    are ``{"rule", "action", "detail"}`` for each rule that refused or resized it."""
+
+    scale: float
+    cap: float
+    events: list[dict[str, Any]]
+
+    @property
+    def refused(self) -> bool:
+        return self.scale == 0.0
+
+
+def rolling_correlation(a: Any, b: Any, window: int) -> float | None:
+    """Pearson correlation of the last ``window`` simple returns of two aligned close
+    series (``None`` when fewer than ``window + 1`` closes, or a flat series)."""
+    import numpy as np
+
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if window < 2 or a.shape[0] < window + 1 or b.shape[0] < window + 1:
+        return None
+    ra = a[-window:] / a[-window - 1:-1] - 1.0
+    rb = b[-window:] / b[-window - 1:-1] - 1.0
+    if ra.std() == 0.0 or rb.std() == 0.0:
+        return None
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def check_entry(req: EntryRequest, limits: BookLimits) -> EntryVerdict:
+    """The book-wide rules for one entry, in order: positions, daily loss, correlation,
+    size. A refusal stops at the first rule that refuses."""
+    events: list[dict[str, Any]] = []
+    if req.open_positions >= limits.max_positions:
+        events.append({"rule": "max_positions", "action": "refuse", "detail": {
+            "open_positions": req.open_positions, "limit": limits.max_positions}})
+        return EntryVerdict(0.0, 0.0, events)
+    if (limits.daily_loss_limit_usd is not None
+            and req.day_pnl_usd <= -abs(limits.daily_loss_limit_usd)):
+        events.append({"rule": "daily_loss_limit", "action": "refuse", "detail": {
+            "day_pnl_usd": req.day_pnl_usd, "limit_usd": abs(limits.daily_loss_limit_usd)}})
+        return EntryVerdict(0.0, 0.0, events)
+    scale = 1.0
+    if limits.correlation_limit is not None:
+        over = {s: c for s, c in req.correlations.items()
+                if c is not None and c > limits.correlation_limit}
+        if over:
+            worst = max(over, key=over.__getitem__)
+            detail = {"with": worst, "correlation": over[worst],
+                      "limit": limits.correlation_limit, "window": limits.correlation_window}
+            if limits.correlation_action == "halve":
+                scale = 0.5
+                events.append({"rule": "correlation", "action": "halve", "detail": detail})
+            else:
+                events.append({"rule": "correlation", "action": "refuse", "detail": detail})
+                return EntryVerdict(0.0, 0.0, events)
+    cap = limits.max_position_size * req.book_equity
+    if req.budget * scale > cap:
+        events.append({"rule": "max_position_size", "action": "resize", "detail": {
+            "budget": req.budget * scale, "cap": cap,
+            "max_position_size": limits.max_position_size, "book_equity": req.book_equity}})
+    return EntryVerdict(scale, cap, events)
+
+
+__all__ = ["BookLimits", "EntryRequest", "EntryVerdict", "PortfolioState", "RiskLimits",
+           "RiskVerdict", "check", "check_entry", "rolling_correlation"]

@@ -32,8 +32,8 @@ class PaperBook(SQLModel, table=True):
     clock: datetime | None = Field(default=None, sa_type=DateTime)  # last bar processed
     max_positions: int = 10
     max_position_size: float = 0.1
-    daily_loss_limit_usd: float | None = 1000.0
-    correlation_limit: float | None = 0.8
+    daily_loss_limit_usd: float | None = None  # None: off (BookSettings holds the default)
+    correlation_limit: float | None = None  # None: off
     correlation_window: int = 60
     correlation_action: str = Field(default="refuse", max_length=16)  # refuse | halve
     breaker: bool = True

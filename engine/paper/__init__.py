@@ -1,0 +1,72 @@
+"""The paper-trading desk: books of sleeves trading forward, bar by bar, under one risk manager.
+
+Public names::
+
+    BookSettings, create_book(name, settings) -> PaperBook, get_book, list_books
+    add_sleeve(book, sleeve, kind, symbols, config, allocation) -> PaperSleeve
+    pause_sleeve(book, sleeve, reason), resume_sleeve(book, sleeve)
+    step_book(book, to=DATE | bars=N, on_progress) -> StepResult     (the replay clock)
+    book_status(book), book_trades(book, sleeve), book_events(book), open_positions(book)
+    book_equity(book) -> {"time", "equity", per-sleeve columns}      (equity snapshots)
+    reconcile(book, sleeve) -> {"identical", "paper_trades", "backtest_trades", "differences"}
+    sleeve_backtest(book, sleeve) -> BacktestResult
+    ensemble_vote(member_signals, close, weighting, window, threshold) -> signals
+    backtest_ensemble(data, members, settings, weighting, window, threshold) -> BacktestResult
+    BookNotFound, KINDS
+
+Modules: ``tables`` (the ledger), ``book`` (books and sleeves), ``sources`` (signals by
+sleeve kind), ``ensemble`` (the vote), ``replay`` (the clock: one transaction per bar, the
+backtester's own bar loop), ``breaker`` (circuit breaker), ``ledger`` (reads),
+``reconcile`` (backtest vs paper). The risk rules live in :mod:`engine.risk`.
+"""
+
+from engine.paper.book import (
+    KINDS,
+    BookNotFound,
+    BookSettings,
+    add_sleeve,
+    create_book,
+    get_book,
+    list_books,
+    set_paused,
+)
+from engine.paper.ensemble import vote as ensemble_vote
+from engine.paper.equity import book_equity
+from engine.paper.ledger import book_events, book_status, book_trades, open_positions
+from engine.paper.reconcile import reconcile, sleeve_backtest
+from engine.paper.replay import StepResult, step_book
+from engine.paper.strategy import backtest_ensemble
+
+
+def pause_sleeve(book: str, sleeve: str, reason: str = "") -> object:
+    """Pause a sleeve by hand: no new entries; exits, stops and targets still run."""
+    return set_paused(book, sleeve, True, reason)
+
+
+def resume_sleeve(book: str, sleeve: str) -> object:
+    """Resume a paused sleeve (the circuit breaker measures afresh from now)."""
+    return set_paused(book, sleeve, False)
+
+
+__all__ = [
+    "KINDS",
+    "BookNotFound",
+    "BookSettings",
+    "StepResult",
+    "add_sleeve",
+    "backtest_ensemble",
+    "book_equity",
+    "book_events",
+    "book_status",
+    "book_trades",
+    "create_book",
+    "ensemble_vote",
+    "get_book",
+    "list_books",
+    "open_positions",
+    "pause_sleeve",
+    "reconcile",
+    "resume_sleeve",
+    "sleeve_backtest",
+    "step_book",
+]
