@@ -80,3 +80,130 @@ def owner_alive(pid: int | None, host: str | None = None, started: float | None 
         if now is not None and abs(now - started) > 1e-3:
             return False  # the pid now belongs to another process
     return True
+
+
+# ------------------------------------------------------------------ worker pools
+
+#: how often a worker's watchdog checks that its parent still runs (seconds)
+WATCHDOG_INTERVAL = 0.5
+#: ``prctl`` option: the signal a Linux process gets when its parent dies
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(owner: Owner | None = None, *, interval: float = WATCHDOG_INTERVAL
+                    ) -> None:
+    """Make this (worker) process end when its parent, or ``owner``, ends.
+
+    Two layers, because a ``kill -9`` of the parent runs no clean-up code at all:
+
+    - Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` through ctypes — the kernel kills this
+      process the moment its parent (the process that forked it: the multiprocessing
+      forkserver, which itself exits when the pool's owner dies) goes away;
+    - everywhere: a daemon watchdog thread that exits the process within ``interval``
+      seconds once its parent pid changes (it was re-parented, so the parent died) or
+      ``owner`` (the process that created the pool) no longer runs.
+    """
+    import signal
+    import sys
+    import threading
+
+    ppid = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the watchdog alone covers it
+            pass
+    if os.getppid() != ppid:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watchdog() -> None:
+        import time
+
+        while True:
+            time.sleep(interval)
+            if os.getppid() != ppid or (
+                    owner is not None and not owner_alive(owner.pid, owner.host, owner.started)):
+                os._exit(1)
+
+    threading.Thread(target=watchdog, name="die-with-parent", daemon=True).start()
+
+
+def _pool_dir(folder=None):
+    from pathlib import Path
+
+    if folder is not None:
+        return Path(folder)
+    from engine.config import get_settings
+
+    return get_settings().data_dir / "pools"
+
+
+def record_pool(kind: str, pids: list[int], folder=None):
+    """Write down a worker pool (its owner and the workers' pids and start times) so that a
+    later start can end the workers should the owner be killed without cleaning up
+    (:func:`reap_stale_pools`). Returns the record's path (pass it to :func:`forget_pool`)."""
+    import json
+    import uuid
+
+    me = current_owner()
+    doc = {"kind": kind, "owner": {"pid": me.pid, "host": me.host, "started": me.started},
+           "workers": [{"pid": int(p), "started": process_start_time(int(p))} for p in pids]}
+    folder = _pool_dir(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{kind}-{me.pid}-{uuid.uuid4().hex[:8]}.json"
+        path.write_text(json.dumps(doc))
+    except OSError:  # a read-only data directory: the parent-death signal still applies
+        return None
+    return path
+
+
+def forget_pool(path) -> None:
+    """The pool was shut down cleanly: drop its record."""
+    if path is not None:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def reap_stale_pools(folder=None) -> list[int]:
+    """End the workers of pools whose owner died (kill -9, a crash) and drop their records;
+    return the pids ended. A worker is ended only while its pid still has the start time
+    recorded (a reused pid belongs to someone else); another host's pools are left alone."""
+    import json
+    import signal
+
+    folder = _pool_dir(folder)
+    ended: list[int] = []
+    try:
+        records = sorted(folder.glob("*.json"))
+    except OSError:
+        return ended
+    for path in records:
+        try:
+            doc = json.loads(path.read_text())
+            owner = doc["owner"]
+            workers = list(doc.get("workers") or [])
+        except (OSError, ValueError, KeyError, TypeError):
+            forget_pool(path)
+            continue
+        if owner.get("host") and owner["host"] != socket.gethostname():
+            continue
+        if owner_alive(owner.get("pid"), owner.get("host"), owner.get("started")):
+            continue
+        for w in workers:
+            pid = int(w.get("pid") or 0)
+            # only a pid whose start time is known can be told from a reused one
+            if (pid and w.get("started") is not None and pid != os.getpid()
+                    and owner_alive(pid, None, w["started"])):
+                try:
+                    os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+                    ended.append(pid)
+                except OSError:
+                    pass
+        forget_pool(path)
+    return ended

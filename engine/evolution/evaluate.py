@@ -14,7 +14,10 @@ walk-forward folds, ``"fold0"`` … ``"fold{K-1}"``.
   call; each worker receives the windows once in its initializer; a generation is split
   into one share per worker — grouped by MACD periods so each worker's indicator cache
   covers its own part of the indicator space — and the results are reassembled in input
-  order. Workers use ``cores // workers`` numba threads each.
+  order. Workers use ``cores // workers`` numba threads each. Workers die with their
+  parent (``engine.processes.die_with_parent``: a parent-death signal on Linux and a
+  watchdog thread everywhere), and each pool is written down under ``<data dir>/pools`` so
+  the next start ends the workers of a pool whose owner was killed.
 - ``inline``: the same evaluator in this process (numba-parallel over the batch).
 - ``ray``: one actor per worker, each built from the windows put in the object store once;
   connects to ``STRATLAB_RAY_ADDRESS`` when set, else uses the Ray already initialised in
@@ -37,6 +40,7 @@ from engine.config import get_settings
 from engine.errors import DataError, ParameterError
 from engine.evolution.config import EvolutionConfig
 from engine.evolution.worker import Evaluator, RayEvalActor, eval_chunk, init_worker, warm_up
+from engine.processes import current_owner, forget_pool, reap_stale_pools, record_pool
 
 #: Fewest bars a window may have (indicators need warm-up).
 MIN_WINDOW_BARS = 30
@@ -194,17 +198,19 @@ class ProcessBackend:
     name = "process"
 
     def __init__(self, cfg: EvolutionConfig, windows: Windows) -> None:
+        reap_stale_pools()  # workers a killed evolve left behind
         cores = os.cpu_count() or 1
         self.workers = cfg.workers or cores
         threads = max(1, cores // self.workers)
         ctx = _mp_context()
+        self.pool_record = None
         self.pools = [ProcessPoolExecutor(
             max_workers=1, mp_context=ctx, initializer=init_worker,
-            initargs=(windows.frames, _settings_dict(cfg), threads),
+            initargs=(windows.frames, _settings_dict(cfg), threads, current_owner()),
         ) for _ in range(self.workers)]
-        # start every worker now (each loads the data once)
-        for f in [p.submit(warm_up) for p in self.pools]:
-            f.result()
+        # start every worker now (each loads the data once) and write the pool down
+        self.pids = [f.result() for f in [p.submit(warm_up) for p in self.pools]]
+        self.pool_record = record_pool("evolution", self.pids)
 
     def evaluate(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, list[dict]]:
         if not param_sets:
@@ -224,6 +230,7 @@ class ProcessBackend:
     def close(self) -> None:
         for p in self.pools:
             p.shutdown(wait=True, cancel_futures=True)
+        forget_pool(self.pool_record)
 
 
 class RayBackend:

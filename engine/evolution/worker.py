@@ -70,9 +70,14 @@ _EVALUATOR: Evaluator | None = None
 
 
 def init_worker(windows: Mapping[str, Mapping[str, Any]], settings: dict[str, Any],
-                numba_threads: int) -> None:
-    """Process-pool initializer: load the run's data once per worker."""
+                numba_threads: int, owner: Any = None) -> None:
+    """Process-pool initializer: die with the parent (``owner``: the process that created
+    the pool, see :func:`engine.processes.die_with_parent`), then load the run's data once
+    per worker."""
     global _EVALUATOR
+    from engine.processes import die_with_parent
+
+    die_with_parent(owner)
     os.environ.setdefault("NUMBA_NUM_THREADS", str(numba_threads))
     import numba
 

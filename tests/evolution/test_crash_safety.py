@@ -1,0 +1,169 @@
+"""Crash safety of evolution: workers die with their parent, stale pools are reaped, and a
+fitness that fails is counted or stops the run (issue 9, items 10 and 11)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.config import PROJECT_ROOT, get_settings
+from engine.processes import (
+    current_owner,
+    pid_running,
+    process_start_time,
+    reap_stale_pools,
+    record_pool,
+)
+
+linux_only = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+
+
+def _wait_for(predicate, limit: float, what: str):
+    """Poll ``predicate`` until it returns something truthy, at most ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"gave up after {limit:.0f}s waiting for {what}")
+
+
+def _children() -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                ppid = int(f.read().decode(errors="replace").rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        out.setdefault(ppid, []).append(int(entry))
+    return out
+
+
+def _descendants(pid: int) -> set[int]:
+    tree, todo, seen = _children(), [pid], set()
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return seen
+
+
+def _alive(pids) -> set[int]:
+    return {p for p in pids if pid_running(p)}
+
+
+@linux_only
+@pytest.mark.slow
+def test_kill_9_of_evolve_takes_its_workers_with_it():
+    pools = get_settings().data_dir / "pools"
+    cmd = [sys.executable, "-m", "engine", "evolve", "--data", "SYN-TREND", "--backend",
+           "process", "--workers", "2", "--population", "8", "--generations", "100000",
+           "--threshold", "none", "--json"]
+    proc = subprocess.Popen(cmd, cwd=str(PROJECT_ROOT), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        record = _wait_for(lambda: proc.poll() is None and list(pools.glob("evolution-*.json")),
+                           300, "the evolve process to start its worker pool")
+        workers = {w["pid"] for w in json.loads(record[0].read_text())["workers"]}
+        assert len(workers) == 2
+        family = _descendants(proc.pid)  # workers, the forkserver, the resource tracker
+        assert workers <= family
+    finally:
+        proc.kill()  # SIGKILL: no clean-up code runs in the evolve process
+        proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    # the workers (and every other process the evolve started) end within seconds
+    _wait_for(lambda: not _alive(family), 30, f"processes {sorted(_alive(family))} to end")
+
+
+def _dead_owner() -> dict:
+    """The owner record of a process that really ran and is gone now."""
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    started = _wait_for(lambda: process_start_time(p.pid), 10, "the owner to start")
+    p.kill()
+    p.wait(10)
+    return {"pid": p.pid, "host": current_owner().host, "started": started}
+
+
+@linux_only
+def test_a_stale_pool_is_reaped_at_the_next_start(tmp_path):
+    folder = tmp_path / "pools"
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _wait_for(lambda: process_start_time(worker.pid) and process_start_time(other.pid),
+                  10, "the workers to start")
+        stale = folder / "evolution-1-stale.json"
+        folder.mkdir()
+        stale.write_text(json.dumps({"kind": "evolution", "owner": _dead_owner(), "workers": [
+            {"pid": worker.pid, "started": process_start_time(worker.pid)}]}))
+        live = record_pool("evolution", [other.pid], folder=folder)  # owner: this process
+
+        assert reap_stale_pools(folder) == [worker.pid]
+        assert worker.wait(10) == -signal.SIGKILL
+        assert not stale.exists()
+        assert live.exists() and other.poll() is None  # a live owner's pool is left alone
+    finally:
+        for p in (worker, other):
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+
+
+@linux_only
+def test_a_reused_pid_is_never_killed(tmp_path):
+    folder = tmp_path / "pools"
+    folder.mkdir()
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = _wait_for(lambda: process_start_time(bystander.pid), 10, "start")
+        # the record names the bystander's pid with another start time: a reused pid
+        (folder / "evolution-2-x.json").write_text(json.dumps({
+            "kind": "evolution", "owner": _dead_owner(),
+            "workers": [{"pid": bystander.pid, "started": started - 100.0}]}))
+        assert reap_stale_pools(folder) == []
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait(10)
+
+
+@linux_only
+def test_a_worker_whose_parent_dies_exits_without_any_clean_up():
+    # parent: starts a child that calls die_with_parent(), prints its pid, then sleeps;
+    # the parent is killed with SIGKILL, so only the death signal / watchdog can end it
+    child = (f"import os, sys, time; sys.path.insert(0, {str(PROJECT_ROOT)!r}); "
+             "from engine.processes import die_with_parent; die_with_parent(); "
+             "print(os.getpid(), flush=True); time.sleep(60)")
+    parent = ("import subprocess, sys, time; "
+              f"c = subprocess.Popen([sys.executable, '-c', {child!r}], stdout=sys.stdout); "
+              "time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(proc.stdout.readline())
+        assert pid_running(pid)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    _wait_for(lambda: not pid_running(pid), 10, f"worker {pid} to end with its parent")
+
+
+def test_evolution_pool_records_go_away_after_a_clean_run():
+    from engine.evolution import EvolutionConfig, create_run, evolve
+
+    cfg = EvolutionConfig(symbols="SYN-TREND", population_size=4, generations=0,
+                          backend="process", workers=1, seed=3, elite_size=1)
+    evolve(create_run(cfg))
+    assert list(Path(get_settings().data_dir / "pools").glob("*.json")) == []
