@@ -29,6 +29,7 @@ COMMAND_MODULES = ["engine.cli.data", "engine.cli.backtest", "engine.cli.llm",
 COMMAND_MODULES += ["engine.cli.models"]  # models …, retrain …
 COMMAND_MODULES += ["engine.cli.neural"]
 COMMAND_MODULES += ["engine.cli.config"]  # the settings and their reference
+COMMAND_MODULES += ["engine.cli.paper"]  # paper books (issue 12)
 
 
 class _Parser(argparse.ArgumentParser):
