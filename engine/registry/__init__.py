@@ -5,8 +5,10 @@ Every trained model file becomes a **version** (:func:`register_version`, or
 file; nothing loads or deploys a version without :func:`verify_file` first.
 
 Modules: :mod:`~engine.registry.tables` (the three tables), :mod:`~engine.registry.versions`
-(registration, integrity, querying), :mod:`~engine.registry.deployments` (deploy, rollback,
-the deployment snapshot), :mod:`~engine.registry.views` (compare, lineage) and
+(registration, integrity, querying), :mod:`~engine.registry.search` (filters over
+parameters and metrics, many-version comparison, CSV),
+:mod:`~engine.registry.deployments` (deploy, rollback, the deployment snapshot),
+:mod:`~engine.registry.views` (compare, lineage) and
 :mod:`~engine.registry.models` (train-and-register, load and evaluate a version through
 ``engine.neural``). The registry depends on ``engine.neural``, never on ``engine.retrain``.
 This file only re-exports their public names.
@@ -31,6 +33,12 @@ from engine.registry.models import (
     window_evaluation,
     window_snapshot,
 )
+from engine.registry.search import (
+    FILTER_HELP,
+    compare_versions,
+    comparison_csv,
+    search_versions,
+)
 from engine.registry.versions import (
     SORT_KEYS,
     ModelVersionInfo,
@@ -50,12 +58,15 @@ from engine.registry.views import compare, equity_curve, lineage
 
 __all__ = [
     "ENVIRONMENTS",
+    "FILTER_HELP",
     "SORT_KEYS",
     "DeploymentInfo",
     "ModelVersionInfo",
     "add_lineage",
     "archive",
     "compare",
+    "compare_versions",
+    "comparison_csv",
     "current_deployment",
     "default_snapshot",
     "deploy",
@@ -72,6 +83,7 @@ __all__ = [
     "metric_return_pct",
     "register_version",
     "rollback",
+    "search_versions",
     "set_snapshot_window",
     "train_version",
     "update_version",

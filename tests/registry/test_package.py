@@ -14,11 +14,13 @@ def test_registry_public_surface_is_pinned():
     import engine.registry as registry
 
     assert sorted(registry.__all__) == sorted([
-        "ENVIRONMENTS", "SORT_KEYS", "DeploymentInfo", "ModelVersionInfo", "add_lineage",
-        "archive", "compare", "current_deployment", "default_snapshot", "deploy",
+        "ENVIRONMENTS", "FILTER_HELP", "SORT_KEYS", "DeploymentInfo", "ModelVersionInfo",
+        "add_lineage", "archive", "compare", "compare_versions", "comparison_csv",
+        "current_deployment", "default_snapshot", "deploy",
         "deployments", "equity_curve", "evaluate_version", "file_sha256", "finite_number",
         "flatten_metrics", "get_version", "lineage", "list_versions", "load_version",
-        "metric_return_pct", "register_version", "rollback", "set_snapshot_window",
+        "metric_return_pct", "register_version", "rollback", "search_versions",
+        "set_snapshot_window",
         "train_version", "update_version", "verify_file", "version_config",
         "version_equity", "window_evaluation", "window_snapshot"])
     assert all(hasattr(registry, name) for name in registry.__all__)
