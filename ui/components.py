@@ -18,6 +18,7 @@ import polars as pl
 import streamlit as st
 
 from engine.errors import StratLabError
+from ui import state
 from ui.formatting import fmt_pct, missing
 
 T = TypeVar("T")
@@ -34,7 +35,8 @@ class NavPage:
     blurb: str
 
 
-#: Every page, in navigation order. app.py builds st.navigation from it; Overview links all.
+#: Every page, in the order of the workflow (data → backtest → evolution → neural →
+#: registry → retrain → AI → costs → system). app.py builds st.navigation from it; Overview links all.
 NAV: tuple[NavPage, ...] = tuple(
     NavPage(*row) for row in (
         ("overview", "app_pages/overview.py", "Overview", ":material/home:",
@@ -43,6 +45,8 @@ NAV: tuple[NavPage, ...] = tuple(
          "Candlesticks, indicators, regimes, data quality; import CSV or Parquet."),
         ("backtest", "app_pages/backtest.py", "Backtest", ":material/science:",
          "Run a strategy, see metrics, equity, trades; sweep parameters; reopen runs."),
+        ("evolution", "app_pages/evolution.py", "Evolution", ":material/biotech:",
+         "Evolve genome strategies in the background; inspect, check overfitting, promote."),
         ("neural", "app_pages/neural_models.py", "Neural Models", ":material/neurology:",
          "Train LSTM / Transformer Buy-Hold-Sell models; live loss; test-period backtest."),
         ("registry", "app_pages/model_registry.py", "Model Registry", ":material/inventory_2:",
@@ -53,8 +57,6 @@ NAV: tuple[NavPage, ...] = tuple(
          "Claude (or the offline analyst) reads a symbol: decisions, consensus, risk, cost."),
         ("costs", "app_pages/costs_accuracy.py", "Costs & Accuracy", ":material/payments:",
          "LLM spend against the limits, cache savings, accuracy and calibration."),
-        ("evolution", "app_pages/evolution.py", "Evolution", ":material/biotech:",
-         "Evolve genome strategies in the background; inspect, check overfitting, promote."),
         ("system", "app_pages/system.py", "System", ":material/monitor_heart:",
          "Background jobs (pause, resume, run now), database, GPU, LLM circuit breakers."),
     )
@@ -103,12 +105,18 @@ def sidebar(infos: Sequence[Any]) -> Any | None:
         if st.session_state.get("dataset") not in by_symbol:
             from engine.market import default_symbol  # SP500 when present, else the first
 
-            st.session_state["dataset"] = default_symbol(infos)
+            # a reload or a bookmark: the URL's ?dataset= (issue 10, defect 11)
+            wanted = state.dataset_from_url()
+            st.session_state["dataset"] = (wanted if wanted in by_symbol
+                                           else default_symbol(infos))
         symbol = st.selectbox(
             "Dataset", list(by_symbol), key="dataset", persist_state="session",
             format_func=lambda s: dataset_label(by_symbol[s]),
-            help="The dataset Market Data charts and Backtest runs on.",
+            help="The active dataset: every page uses it (Market Data charts it, Backtest "
+                 "runs on it, Evolution and the AI Analyst start from it). It is kept in "
+                 "the page address, so a reload or a bookmark keeps it.",
         )
+        state.keep_dataset_in_url(symbol)
         info = by_symbol[symbol]
         rng = f"{info.start:%Y-%m-%d} → {info.end:%Y-%m-%d}" if info.start else "empty"
         st.caption(f"{info.n_rows:,} bars · {info.timeframe} · {rng}")

@@ -58,6 +58,40 @@ def init_session_state() -> None:
             st.session_state[key] = list(value) if isinstance(value, list) else value
 
 
+#: The query parameter that keeps the active dataset in the page address (?dataset=SP500).
+DATASET_PARAM = "dataset"
+
+
+def dataset_from_url() -> str | None:
+    """The dataset a reloaded or bookmarked address asks for (None when it names none)."""
+    value = st.query_params.get(DATASET_PARAM)
+    return str(value) if value else None
+
+
+def keep_dataset_in_url(symbol: str | None) -> None:
+    """Write the active dataset into the address (every run: a page switch drops it)."""
+    if symbol and st.query_params.get(DATASET_PARAM) != symbol:
+        st.query_params[DATASET_PARAM] = symbol
+
+
+def active_dataset() -> str | None:
+    """The active dataset's symbol, which every page follows: the sidebar's choice, kept
+    across reloads in ``?dataset=`` (None before the sidebar has run or with no data).
+
+    Pages read this rather than keeping their own dataset picker; a page that wants
+    another dataset active sets ``st.session_state["dataset_pending"]`` (applied by app.py
+    before the sidebar is drawn).
+    """
+    return st.session_state.get("dataset")
+
+
+def active_dataset_info() -> Any | None:
+    """The catalogue entry (``DatasetInfo``) of :func:`active_dataset`, or None."""
+    symbol = active_dataset()
+    return next((i for i in st.session_state.get("datasets") or [] if i.symbol == symbol),
+                None)
+
+
 def ensure(key: str, default: Any) -> Any:
     """Set a dynamic widget key's default if it has none; return its value."""
     if key not in st.session_state:

@@ -83,3 +83,25 @@ def test_call_engine_turns_a_failure_into_one_notice(mode, kind, text, returned)
     assert not getattr(at, other)
     assert any(m.value == f"returned {returned}" for m in at.markdown)
     assert "t_notice" not in at.session_state  # shown once, then forgotten
+
+
+def test_active_dataset_survives_a_reload_through_the_address():
+    """Defect 11: a reload (a fresh session) on ``?dataset=SYN-RANGE`` keeps SYN-RANGE
+    active — not the default SP500 — and the page in view uses it; choosing another
+    dataset writes it into the address."""
+    from tests.pages.conftest import APP, TIMEOUT, assert_clean
+
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["dataset"] = "SYN-RANGE"
+    at.run()
+    assert_clean(at)
+    assert at.sidebar.selectbox(key="dataset").value == "SYN-RANGE"
+    at.switch_page("app_pages/backtest.py").run()
+    assert at.session_state["bt_range_for"] == "SYN-RANGE"
+    at.sidebar.selectbox(key="dataset").set_value("SYN-TREND").run()
+    assert at.query_params["dataset"] in ("SYN-TREND", ["SYN-TREND"])
+    # an address naming no known dataset falls back to the default
+    fresh = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    fresh.query_params["dataset"] = "NOPE"
+    fresh.run()
+    assert fresh.sidebar.selectbox(key="dataset").value == "SP500"

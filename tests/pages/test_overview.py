@@ -45,3 +45,11 @@ def test_recent_backtests_are_listed(app):
     assert runs["Strategy"][0] == "sma_cross"
     assert runs["Parameters"][0] == "fast=5, slow=20"
     assert abs(runs["Return %"][0] - res.metrics["total_return_pct"]) < 1e-9
+
+
+def test_navigation_is_in_workflow_order():
+    """data → backtest → evolution → neural → registry → retrain → AI → costs → system."""
+    from ui.components import NAV
+
+    assert [n.key for n in NAV] == ["overview", "market", "backtest", "evolution", "neural",
+                                    "registry", "retrain", "ai_analyst", "costs", "system"]
