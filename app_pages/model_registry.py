@@ -10,8 +10,9 @@ import streamlit as st
 from engine import registry
 from ui import components
 from ui.components import error_line
-from ui.formatting import fmt_num, fmt_pct
+from ui.formatting import fmt_pct
 from ui.registry_charts import equity_overlay, lineage_figure
+from ui.tables import readable
 
 ss = st.session_state
 ENVS = list(registry.ENVIRONMENTS)
@@ -20,6 +21,7 @@ SORTS = {"Newest": ("created_at", True), "Oldest": ("created_at", False),
          "Sharpe (high first)": ("sharpe", True), "Type": ("model_type", False)}
 NOTICE = "mr_notice"
 for key, value in {"mr_type": "All", "mr_status": "Active", "mr_tag": "", "mr_search": "",
+                   "mr_filter": "",
                    "mr_sort": "Newest", "mr_env": ENVS[0]}.items():
     ss.setdefault(key, value)
 
@@ -33,11 +35,11 @@ def _act(label: str, fn, *args, **kwargs) -> None:
 # -------------------------------------------------------------------------------- parts
 
 def versions_table(infos: list[registry.ModelVersionInfo]) -> None:
-    st.dataframe(pl.DataFrame({
+    st.dataframe(readable(pl.DataFrame({
         "version_id": [i.version_id for i in infos],
         "Type": [i.model_type for i in infos],
         "Status": [i.status for i in infos],
-        "Accuracy": [i.accuracy for i in infos],
+        "Accuracy %": [pct100(i.accuracy) for i in infos],
         "Return %": [i.return_pct for i in infos],
         "Deployed": [", ".join(i.deployed_to) for i in infos],
         "Parent": [i.parent_version or "" for i in infos],
@@ -45,7 +47,26 @@ def versions_table(infos: list[registry.ModelVersionInfo]) -> None:
         "By": [i.created_by for i in infos],
         "Tags": [", ".join(i.tags) for i in infos],
         "Description": [i.description for i in infos],
-    }), hide_index=True, width="stretch")
+    }, strict=False)), hide_index=True, width="stretch")
+
+
+def pct100(v) -> float | None:
+    """A share of 1 as a percent number for a table: accuracy reads as a percentage on
+    every page of the app."""
+    return None if v is None else round(100 * v, 2)
+
+
+def snapshot_source(snap: dict) -> str:
+    """Which data a deployment's accuracy and return come from: the newest window of its
+    dataset (dates and bars) or, when that could not be evaluated, the training test period."""
+    if snap.get("source") == "window":
+        start, end = (str(snap.get(k) or "?")[:10] for k in ("window_start", "window_end"))
+        bars = snap.get("window_bars") or snap.get("n")
+        return f"on the window {start} → {end}" + (f" ({bars:,} bars)" if bars else "")
+    if snap.get("source") == "training":
+        why = " (the newest window could not be evaluated)" if snap.get("window_error") else ""
+        return f"on the training test period{why}"
+    return "as given at deployment"
 
 
 def deployments_panel() -> None:
@@ -57,8 +78,9 @@ def deployments_panel() -> None:
             if cur:
                 snap = cur.performance_snapshot
                 st.caption(f"since {cur.deployed_at:%Y-%m-%d %H:%M} · accuracy "
-                           f"{fmt_num(snap.get('accuracy'))} · return "
-                           f"{fmt_pct(snap.get('return_pct'), fraction=False)}")
+                           f"{fmt_pct(snap.get('accuracy'), fraction=True, digits=1)} · return "
+                           f"{fmt_pct(snap.get('return_pct'), fraction=False)} "
+                           f"{snapshot_source(snap)}")
                 st.button(f"Roll back {env}", key=f"mr_rollback_{env}",
                           on_click=_act, args=("Rolled back: {out.environment} now runs "
                                                "{out.version_id}.", registry.rollback, env))
@@ -71,7 +93,8 @@ def version_tab(infos: list[registry.ModelVersionInfo]) -> None:
         return
     info = registry.get_version(vid)
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Accuracy", fmt_num(info.accuracy))
+    c1.metric("Accuracy", fmt_pct(info.accuracy, fraction=True, digits=1),
+              help="On the version's test period (its training run).")
     c2.metric("Return", fmt_pct(info.return_pct, fraction=False))
     c3.metric("Status", info.status)
     c4.metric("Deployed to", ", ".join(info.deployed_to) or "—")
@@ -104,40 +127,65 @@ def version_tab(infos: list[registry.ModelVersionInfo]) -> None:
         st.json({k: v for k, v in info.metadata.items() if k != "history"}, expanded=False)
 
 
+def _metric_label(name: str) -> tuple[str, float]:
+    """How a metric is shown: accuracies (shares of 1) in percent, the rest as stored."""
+    return (f"{name} %", 100.0) if name.split(".")[-1].endswith("accuracy") else (name, 1.0)
+
+
 def compare_tab(ids: list[str]) -> None:
     if len(ids) < 2:
         st.info("Compare needs at least two versions.")
         return
-    c1, c2 = st.columns(2)
-    a = c1.selectbox("Version A", ids, index=min(1, len(ids) - 1), key="mr_cmp_a")
-    b = c2.selectbox("Version B", ids, index=0, key="mr_cmp_b")
-    if a == b:
-        st.info("Pick two different versions.")
+    if "mr_cmp" not in ss or not set(ss["mr_cmp"]) <= set(ids):
+        ss["mr_cmp"] = ids[:2][::-1]
+    picked = st.multiselect("Versions to compare (two or more)", ids, key="mr_cmp",
+                            help="Pick any number of versions; the first is the reference "
+                                 "of the equity chart.")
+    if len(picked) < 2:
+        st.info("Pick at least two versions.")
         return
     try:
-        cmp = registry.compare(a, b, recompute_equity=True)
+        cmp = registry.compare_versions(picked)
     except Exception as exc:
         st.error(error_line(exc))
         return
-    st.dataframe(pl.DataFrame({"Metric": [r["metric"] for r in cmp["metrics"]],
-                               "A": [r["a"] for r in cmp["metrics"]],
-                               "B": [r["b"] for r in cmp["metrics"]],
-                               "B − A": [r["diff"] for r in cmp["metrics"]]}),
-                 hide_index=True, width="stretch")
-    if any(cmp["equity"].values()):
-        st.plotly_chart(equity_overlay(cmp["equity"], {"a": f"A · {a}", "b": f"B · {b}"}),
-                        key="mr_cmp_equity")
-        st.caption(" · ".join(f"{k.upper()}: {v}" for k, v in cmp["equity_source"].items()))
-    for key, err in cmp["equity_errors"].items():
-        st.warning(f"No equity curve for {key.upper()}: {err}")
-    st.markdown("**Configuration differences**")
-    if cmp["config_diff"]:
-        st.dataframe(pl.DataFrame({"Setting": [d["key"] for d in cmp["config_diff"]],
-                                   "A": [str(d["a"]) for d in cmp["config_diff"]],
-                                   "B": [str(d["b"]) for d in cmp["config_diff"]]}),
-                     hide_index=True, width="stretch")
+    st.markdown("**Metrics** (★ = highest)")
+    rows = []
+    for r in cmp["metrics"]:
+        label, scale = _metric_label(r["name"])
+        rows.append({"Metric": label, **{
+            vid: None if v is None else round(v * scale, 6) for vid, v in r["values"].items()},
+            "Highest": r["best"] or ""})
+    st.dataframe(readable(pl.DataFrame(rows, infer_schema_length=None), default_digits=4),
+                 hide_index=True, width="stretch", key="mr_cmp_metrics")
+    only_diff = st.toggle("Only parameters that differ", value=True, key="mr_cmp_diff")
+    params = [r for r in cmp["params"] if r["differs"] or not only_diff]
+    st.markdown("**Parameters**")
+    if params:
+        st.dataframe(pl.DataFrame({"Parameter": [r["name"] for r in params], **{
+            vid: ["—" if r["values"][vid] is None else str(r["values"][vid]) for r in params]
+            for vid in picked}}), hide_index=True, width="stretch", key="mr_cmp_params")
     else:
         st.caption("Same configuration.")
+    st.download_button("Download comparison (CSV)", registry.comparison_csv(cmp),
+                       file_name="registry-comparison.csv", mime="text/csv",
+                       key="mr_cmp_csv", icon=":material/download:")
+    curves, names, notes = {}, {}, []
+    for vid in picked[1:]:
+        try:
+            pair = registry.compare(picked[0], vid, recompute_equity=True)
+        except Exception as exc:
+            notes.append(f"{vid}: {error_line(exc)}")
+            continue
+        for key, who in (("a", picked[0]), ("b", vid)):
+            if pair["equity"][key] is not None and who not in curves:
+                curves[who], names[who] = pair["equity"][key], who
+            if key in pair["equity_errors"] and who not in curves:
+                notes.append(f"{who}: {pair['equity_errors'][key]}")
+    if curves:
+        st.plotly_chart(equity_overlay(curves, names), key="mr_cmp_equity")
+    for note in dict.fromkeys(notes):
+        st.warning(f"No equity curve for {note}")
 
 
 def lineage_tab(ids: list[str]) -> None:
@@ -159,16 +207,16 @@ def history_tab() -> None:
     if not deps:
         st.caption("No deployments yet.")
         return
-    st.dataframe(pl.DataFrame({
+    st.dataframe(readable(pl.DataFrame({
         "Deployed": [f"{d.deployed_at:%Y-%m-%d %H:%M:%S}" for d in deps],
         "Environment": [d.environment for d in deps],
         "version_id": [d.version_id for d in deps],
         "Status": [d.status for d in deps],
-        "Accuracy at deploy": [registry.finite_number(d.performance_snapshot.get("accuracy"))
-                               for d in deps],
+        "Accuracy at deploy %": [pct100(registry.finite_number(
+            d.performance_snapshot.get("accuracy"))) for d in deps],
         "Return % at deploy": [registry.finite_number(d.performance_snapshot.get("return_pct"))
                                for d in deps],
-    }), hide_index=True, width="stretch")
+    }, strict=False)), hide_index=True, width="stretch")
 
 
 # ---------------------------------------------------------------------------------- page
@@ -205,6 +253,14 @@ shown = registry.list_versions(
     model_type=None if mtype == "All" else mtype,
     status=None if status == "All" else status.upper(), tag=tag or None,
     search=search or None, sort=sort_key, descending=desc)
+flt = st.text_input("Filter by parameters and metrics", key="mr_filter",
+                    placeholder="metrics.accuracy > 0.55 and params.horizon = 10",
+                    help=f"Like the MLflow search box: {registry.FILTER_HELP}.")
+if flt.strip():
+    try:
+        shown = registry.search_versions(flt, versions=shown)
+    except Exception as exc:
+        st.error(error_line(exc))
 st.caption(f"{len(shown)} of {len(all_versions)} versions")
 versions_table(shown)
 

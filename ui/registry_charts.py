@@ -21,6 +21,8 @@ REL_COLORS = {"trained": "#6b7280", "retrained_from": "#2563eb", "promoted_from"
               "parent": "#9333ea"}
 #: Node colours: deployed somewhere, archived, any other version.
 DEPLOYED, ARCHIVED, VERSION = "#16a34a", "#9ca3af", "#2563eb"
+#: Line colours of compared versions, in order (A blue, B orange, then more).
+PALETTE = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2", "#ca8a04")
 #: Generations of room left and right of the outermost versions, for their id labels.
 X_PAD = 0.75
 
@@ -41,12 +43,13 @@ def lineage_positions(graph: Mapping[str, Any]) -> dict[str, tuple[float, float]
 def equity_overlay(curves: Mapping[str, Mapping[str, Any] | None], names: Mapping[str, str]
                    ) -> go.Figure:
     """The equity curves of a comparison (``compare(...)["equity"]``: key → {"x", "y"} or
-    None when it could not be computed), A blue and B orange, named by ``names[key]``."""
+    None when it could not be computed), in :data:`PALETTE` order (A blue, B orange, …),
+    named by ``names[key]``; any number of versions."""
     fig = go.Figure()
     for i, (key, curve) in enumerate(curves.items()):
         if curve:
             fig.add_trace(go.Scatter(x=curve["x"], y=curve["y"], mode="lines", name=names[key],
-                                     line={"color": ("#2563eb", "#ea580c")[i % 2]}))
+                                     line={"color": PALETTE[i % len(PALETTE)]}))
     fig.update_layout(title="Equity curves", height=360, margin={"l": 10, "r": 10, "t": 40,
                                                                  "b": 10},
                       legend={"orientation": "h"})

@@ -110,17 +110,70 @@ def test_registry_page_compare_and_lineage(fake):
                      config={"horizon": 10}, parent_version=a.version_id,
                      relationship="retrained_from")
     at = page("model_registry").run()
-    at.selectbox(key="mr_cmp_a").set_value(a.version_id)
-    at.selectbox(key="mr_cmp_b").set_value(b.version_id).run()
+    at.multiselect(key="mr_cmp").set_value([a.version_id, b.version_id]).run()
     assert_clean(at)
-    metrics = table(at, "B − A")
-    assert metrics.loc[metrics["Metric"] == "accuracy", "A"].item() == 0.5
-    diff = table(at, "Setting")
-    assert list(diff["Setting"]) == ["horizon"]
+    metrics = table(at, "Metric")
+    # accuracy in percent, as on every page; the highest marked
+    row = metrics[metrics["Metric"] == "accuracy %"].iloc[0]
+    assert row[a.version_id] == 50.0 and row[b.version_id] == 60.0
+    assert row["Highest"] == b.version_id
+    diff = table(at, "Parameter")
+    assert list(diff["Parameter"]) == ["horizon"]
     assert len(at.get("plotly_chart")) >= 2  # equity overlay + lineage
     at.selectbox(key="mr_lineage_of").set_value(b.version_id).run()
     edges = table(at, "Relationship")
     assert list(edges["Relationship"]) == ["retrained_from"]
+
+
+def test_registry_page_compares_three_versions_and_exports_csv(fake):
+    # MLflow-like: more than two versions side by side, downloadable as CSV
+    vs = [make_version(accuracy=acc, config={"horizon": h})
+          for acc, h in ((0.5, 5), (0.62, 10), (0.58, 10))]
+    vids = [v.version_id for v in vs]
+    at = page("model_registry").run()
+    at.multiselect(key="mr_cmp").set_value(vids).run()
+    assert_clean(at)
+    metrics = table(at, "Metric")
+    assert list(metrics.columns) == ["Metric", *vids, "Highest"]
+    acc = metrics[metrics["Metric"] == "accuracy %"].iloc[0]
+    assert [acc[v] for v in vids] == [50.0, 62.0, 58.0] and acc["Highest"] == vids[1]
+    params = table(at, "Parameter")
+    assert params[params["Parameter"] == "horizon"][vids].values.tolist() == [["5", "10", "10"]]
+    button = at.get("download_button")
+    assert len(button) == 1
+    # the CSV the button serves is the engine's comparison_csv of the same versions
+    csv = registry.comparison_csv(registry.compare_versions(vids))
+    assert csv.splitlines()[0] == "kind,name," + ",".join(vids)
+    assert "metric,accuracy,0.5,0.62,0.58" in csv.splitlines()
+
+
+def test_registry_page_filters_by_parameters_and_metrics(fake):
+    a = make_version(accuracy=0.50, config={"horizon": 5})
+    b = make_version(accuracy=0.62, config={"horizon": 10})
+    c = make_version(accuracy=0.58, config={"horizon": 10})
+    at = page("model_registry").run()
+    at.text_input(key="mr_filter").set_value("metrics.accuracy > 0.55 and params.horizon = 10")
+    at.run()
+    assert_clean(at)
+    assert sorted(table(at, "version_id")["version_id"]) == sorted([b.version_id, c.version_id])
+    assert any("2 of 3 versions" in cap.value for cap in at.caption)
+    at.text_input(key="mr_filter").set_value("accuracy is high").run()
+    assert any("cannot read the filter clause" in e.value for e in at.error)
+    assert a.version_id in set(table(at, "version_id")["version_id"])  # unfiltered on error
+
+
+def test_deployment_card_names_its_window_and_accuracy_in_percent(fake):
+    # defect 14: the card did not say where its numbers come from; accuracy was a fraction
+    v = make_version()
+    fake.evals[v.version_id] = {"accuracy": 0.66, "return_pct": 3.5, "n": 95}
+    dep = registry.deploy(v.version_id, "paper")
+    snap = dep.performance_snapshot
+    at = page("model_registry").run()
+    assert_clean(at)
+    card = next(c.value for c in at.caption if c.value.startswith("since "))
+    assert "accuracy 66.0 % · return 3.50 % on the window " in card
+    assert f"{snap['window_start'][:10]} → {snap['window_end'][:10]}" in card
+    assert table(at, "version_id")["Accuracy %"].tolist() == [60.0]  # the factory's 0.6
 
 
 def test_registry_page_shows_a_tampered_file_as_an_error(fake):
