@@ -100,8 +100,10 @@ def cmd_evolve(args) -> int:
     from engine.cli import print_json, stderr_progress
     from engine.evolution import EvolutionConfig, create_run, evolve
     from engine.evolution.store import recover_interrupted
+    from engine.maintenance import clean_orphans_quietly
 
     recover_interrupted()
+    clean_orphans_quietly()  # files and worker pools a killed run left behind
     progress = None if args.json or not sys.stderr.isatty() else stderr_progress
     if args.resume is not None:
         summary = evolve(args.resume, args.generations, on_progress=progress)

@@ -260,7 +260,9 @@ def _rec_text(r) -> str:
 
 def cmd_now(args) -> int:
     from engine import retrain
+    from engine.maintenance import clean_orphans_quietly
 
+    clean_orphans_quietly()  # files a killed run left behind (engine.maintenance)
     rec = retrain.retrain_now(args.version, "manual")
     _out(args, rec.to_dict(), _rec_text(rec))
     if rec.status == "failed":

@@ -92,9 +92,11 @@ def config_from_args(args):
 
 def cmd_train(args) -> int:
     from engine.cli import print_json, stderr_progress
+    from engine.maintenance import clean_orphans_quietly
     from engine.neural.training import set_torch_threads
     from engine.registry import train_version  # trains, then registers the file
 
+    clean_orphans_quietly()  # files a killed run left behind (engine.maintenance)
     set_torch_threads(args.threads)
     if args.progress_run is not None:
         from engine.neural.jobs import execute_run

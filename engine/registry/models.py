@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from engine import maintenance  # noqa: F401  (its start-up hook cleans orphan files)
 from engine.neural import jobs as training_jobs
 from engine.neural import storage
 from engine.neural.config import TrainConfig

@@ -10,7 +10,9 @@ where the old one is current, with that evaluation as its snapshot) only if its 
 **strictly higher** and its return **not lower**; otherwise it stays an undeployed version
 and the reason is recorded. A failure is recorded with its error and the deployed model
 stays. A lock per model name (:mod:`engine.retrain.locks`) means a model is never retrained
-twice at once, by threads or processes.
+twice at once, by threads or processes. Every entry point that lists or starts retrains
+(:func:`enqueue`, :func:`retrain_now`, :func:`queue`, :func:`history`) first recovers dead
+owners (``locks.recover_interrupted``), so a killed ``retrain now`` never stays ``running``.
 
 **Background**: :func:`ensure_retrain_jobs` puts ``engine.retrain:monitor_job`` on the shared
 scheduler (persistent job store, id ``retrain-monitor``, every ``monitor_interval_minutes``);
@@ -21,7 +23,6 @@ Those references are persisted in users' job stores, so both names stay importab
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,9 +31,10 @@ from sqlmodel import col, select
 from engine import registry, scheduler
 from engine.db import read_scope, session_scope
 from engine.errors import StratLabError
+from engine.processes import current_owner
 from engine.registry import models as registry_models
 from engine.retrain.gate import quality_gate
-from engine.retrain.locks import RetrainBusy, acquire, release
+from engine.retrain.locks import RetrainBusy, acquire, recover_interrupted, release
 from engine.retrain.monitor import check
 from engine.retrain.policy import RetrainPolicy, get_policy
 from engine.retrain.tables import ACTIVE_STATUSES, RetrainLock, RetrainRecord
@@ -48,7 +50,8 @@ RETRAIN_FUNC = "engine.retrain:retrain_job"
 
 def enqueue(version_id: str, trigger: str = "manual") -> RetrainRecord:
     """Queue a retrain of ``version_id`` (refused when its model is already queued or
-    running)."""
+    running — by a live process: dead owners are recovered first)."""
+    recover_interrupted()
     info = registry.get_version(version_id)
     with session_scope() as s:
         busy = s.exec(select(RetrainRecord).where(
@@ -83,6 +86,7 @@ def retrain_now(version_id: str, trigger: str = "manual", *,
     """
     policy = policy or get_policy()
     old = registry.get_version(version_id)
+    recover_interrupted()  # a retrain killed earlier must not hold the model forever
     try:
         acquire(old.model_name)
     except RetrainBusy as exc:
@@ -102,7 +106,10 @@ def retrain_now(version_id: str, trigger: str = "manual", *,
             if rec is None:
                 rec = RetrainRecord(version_id=version_id, model_name=old.model_name,
                                     trigger=trigger)
-            rec.status, rec.started_at, rec.owner_pid = "running", utcnow(), os.getpid()
+            me = current_owner()
+            rec.status, rec.started_at, rec.owner_pid = "running", utcnow(), me.pid
+            rec.details = {**(rec.details or {}),
+                           "owner": {"host": me.host, "started": me.started}}
             s.add(rec)
             s.flush()
             record_id = int(rec.id)
@@ -137,7 +144,10 @@ def _retrain(record_id: int, old: registry.ModelVersionInfo, policy: RetrainPoli
             f"only {n_train} bars before the held-out window, fewer than MIN_DATA_POINTS "
             f"({policy.min_data_points}); import more data or lower MIN_DATA_POINTS")
     new_cfg = {**cfg, "end": train_end.isoformat()}
-    details = {"train_end": new_cfg["end"], "train_bars": n_train, **window.bounds()}
+    with read_scope() as s:
+        owner = (s.get(RetrainRecord, record_id).details or {}).get("owner")
+    details = {"train_end": new_cfg["end"], "train_bars": n_train, **window.bounds(),
+               **({"owner": owner} if owner else {})}
     _update(record_id, details=details)
     result = registry_models.train_version(new_cfg, created_by="auto-retrain",
                                            parent_version=old.version_id,
@@ -179,7 +189,9 @@ def _parse(value: Any, default: datetime) -> datetime:
 
 
 def queue() -> list[RetrainRecord]:
-    """Retrains waiting or running, oldest first."""
+    """Retrains waiting or running, oldest first (a dead process's ``running`` retrain is
+    marked ``interrupted`` first, so it moves to the history)."""
+    recover_interrupted()
     with read_scope() as s:
         return list(s.exec(select(RetrainRecord).where(
             col(RetrainRecord.status).in_(ACTIVE_STATUSES))
@@ -187,7 +199,9 @@ def queue() -> list[RetrainRecord]:
 
 
 def history(limit: int = 100, version_id: str | None = None) -> list[RetrainRecord]:
-    """Finished retrains (deployed, kept, failed, interrupted), newest first."""
+    """Finished retrains (deployed, kept, failed, interrupted), newest first (dead owners
+    recovered first)."""
+    recover_interrupted()
     with read_scope() as s:
         q = select(RetrainRecord).where(col(RetrainRecord.status).not_in(ACTIVE_STATUSES))
         if version_id:

@@ -2,8 +2,10 @@
 
 ``retrain_locks`` has the model name as primary key: the second insert fails whichever
 thread or process tries it. A lock whose owner process is gone is cleared when found and on
-the scheduler's start (:func:`recover_interrupted`, which also marks that owner's running
-records ``interrupted``).
+the scheduler's start and by every entry point that lists or starts retrains
+(:func:`recover_interrupted`, which also marks that owner's running records ``interrupted``;
+a record's owner is its pid plus, in ``details["owner"]``, host and process start time, so a
+reused pid is not mistaken for it).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from engine import scheduler
-from engine.db import session_scope
+from engine.db import read_scope, session_scope
 from engine.errors import StratLabError
 from engine.processes import owner_alive
 from engine.retrain.tables import RetrainLock, RetrainRecord
@@ -58,21 +60,41 @@ def release(model_name: str) -> None:
             s.delete(row)
 
 
+def _record_alive(rec: RetrainRecord) -> bool:
+    owner = (rec.details or {}).get("owner") or {}
+    return owner_alive(rec.owner_pid, owner.get("host") or "", owner.get("started"))
+
+
 def recover_interrupted() -> list[int]:
-    """Release locks of dead processes and mark their running records ``interrupted``."""
+    """Release locks of dead processes and mark their running records ``interrupted``.
+
+    Called by every entry point that lists or starts retrains (and on the scheduler's
+    start), so it first only reads; it writes only when an owner really died."""
+    with read_scope() as s:
+        dead_locks = [lk.model_name for lk in s.exec(select(RetrainLock)).all()
+                      if not owner_alive(lk.owner_pid, lk.owner_host)]
+        held = {lk.record_id for lk in s.exec(select(RetrainLock)).all()
+                if lk.model_name not in dead_locks}
+        dead = [int(rec.id) for rec in s.exec(select(RetrainRecord).where(
+            RetrainRecord.status == "running")).all()
+            if rec.id not in held and not _record_alive(rec)]
+    if not dead_locks and not dead:
+        return []
     fixed = []
     with session_scope() as s:
-        for lock in s.exec(select(RetrainLock)).all():
-            if not owner_alive(lock.owner_pid, lock.owner_host):
+        for name in dead_locks:
+            lock = s.get(RetrainLock, name)
+            if lock is not None and not owner_alive(lock.owner_pid, lock.owner_host):
                 s.delete(lock)
-        held = {lk.record_id for lk in s.exec(select(RetrainLock)).all()}
-        for rec in s.exec(select(RetrainRecord).where(RetrainRecord.status == "running")).all():
-            if rec.id not in held and not owner_alive(rec.owner_pid, ""):
-                rec.status, rec.decision = "interrupted", "failed"
-                rec.error = rec.error or "the process running this retrain stopped"
-                rec.finished_at = utcnow()
-                s.add(rec)
-                fixed.append(int(rec.id))
+        for rid in dead:
+            rec = s.get(RetrainRecord, rid)
+            if rec is None or rec.status != "running" or _record_alive(rec):
+                continue
+            rec.status, rec.decision = "interrupted", "failed"
+            rec.error = rec.error or "the process running this retrain stopped"
+            rec.finished_at = utcnow()
+            s.add(rec)
+            fixed.append(rid)
     return fixed
 
 
