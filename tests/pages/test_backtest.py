@@ -40,7 +40,10 @@ def test_run_shows_metrics_charts_trades_and_saves_the_run(page):
     cards = _cards(at)
     assert CARD_LABELS <= set(cards)
     assert all(v for v in cards.values())
-    assert len(at.get("plotly_chart")) >= 3  # equity, drawdown, price with trades
+    # price/trades, equity, drawdown and trade P&L linked in one figure; monthly returns
+    assert [c.key for c in at.get("plotly_chart")] == ["bt_linked_chart", "bt_monthly_chart"]
+    assert {b.key for b in at.get("download_button")} >= {"bt_equity_csv", "bt_trades_csv",
+                                                          "bt_monthly_csv"}
     trades = table(at, "exit_reason")
     assert set(trades["exit_reason"]) <= {"signal", "stop_loss", "take_profit", "end"}
     assert cards["Trades"] == f"{len(trades):,}"

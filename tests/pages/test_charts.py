@@ -145,3 +145,71 @@ def test_clones_are_listed_once_with_their_count():
     assert frame["copies"].to_list() == [3, 1, 1]
     assert frame["island"].to_list() == ["0, 1", "0", "0"]
     assert ec.fmt_fitness(None) == "n/a" and ec.fmt_fitness(0.91234) == "0.9123"
+
+
+# ------------------------------------------------------------- backtest linked panels
+
+def _equity(points):
+    ts = [datetime(2024, m, d) for m, d, _ in points]
+    return pl.DataFrame({"timestamp": ts, "equity": [e for *_, e in points]})
+
+
+def test_monthly_returns_from_month_end_equity():
+    """Hand-worked: Jan starts at 100 and ends at 110 (+10 %), Feb ends at 99 (99/110 - 1
+    = -10 %), Mar has one bar at 99 (0 %)."""
+    from ui import backtest_charts as bc
+
+    eq = _equity([(1, 2, 100.0), (1, 15, 104.0), (1, 31, 110.0), (2, 10, 120.0),
+                  (2, 28, 99.0), (3, 1, 99.0)])
+    m = bc.monthly_returns(eq)
+    assert m["month"].to_list() == [1, 2, 3]
+    assert m["return_pct"].to_list() == pytest.approx([10.0, -10.0, 0.0])
+    fig = bc.monthly_heatmap(m)
+    hm = fig.data[0]
+    assert list(hm.y) == ["2024"] and list(hm.x)[:3] == ["Jan", "Feb", "Mar"]
+    assert hm.z[0][:3] == pytest.approx((10.0, -10.0, 0.0)) and hm.z[0][3] is None
+    assert hm.text[0][:2] == ("10.0", "-10.0") or list(hm.text[0][:2]) == ["10.0", "-10.0"]
+
+
+def test_linked_chart_shares_one_axis_and_draws_every_trade(bars):
+    """Four panels on one x-axis (zoom/pan together), spikes across all, the entry → exit
+    line of every trade at its fill prices, P&L bars = the trade table's pnl."""
+    from ui import backtest_charts as bc
+
+    res = run_backtest(bars, "sma_cross", {"fast": 5, "slow": 20},
+                       BacktestSettings(stop_loss=0.05))
+    assert res.trades.height > 3
+    fig = bc.linked_chart(bars, res.equity, res.trades, log_equity=True)
+    lay = fig.layout
+    # make_subplots(shared_xaxes=True): the upper three follow the bottom axis
+    assert [lay[a].matches for a in ("xaxis", "xaxis2", "xaxis3")] == ["x4"] * 3
+    assert lay.hovermode == "x unified"
+    assert all(lay[a].showspikes and lay[a].spikemode == "across"
+               for a in ("xaxis", "xaxis2", "xaxis3", "xaxis4"))
+    assert lay.yaxis2.type == "log" and bc.linked_chart(bars, res.equity, res.trades
+                                                        ).layout.yaxis2.type == "linear"
+    names = [t.name for t in fig.data]
+    assert names[0] == "Price" and "Equity" in names and "Trade P&L" in names
+    segs = [t for t in fig.data if t.name in ("Winning trade", "Losing trade")]
+    n_points = sum(sum(1 for v in t.y if v is not None) for t in segs)
+    assert n_points == 2 * res.trades.height
+    wins = res.trades.filter(pl.col("pnl") > 0)
+    win = next(t for t in segs if t.name == "Winning trade")
+    assert [v for v in win.y if v is not None][:2] == pytest.approx(
+        [wins["entry_price"][0], wins["exit_price"][0]])
+    pnl = next(t for t in fig.data if t.name == "Trade P&L")
+    assert list(pnl.y) == pytest.approx(res.trades["pnl"].to_list())
+
+
+def test_merge_candles_keeps_the_extremes():
+    """3 bars → 2 candles with k = 2: the first candle opens at bar 0, closes at bar 1 and
+    spans the two bars' high and low."""
+    from ui import backtest_charts as bc
+
+    df = pl.DataFrame({"timestamp": [datetime(2024, 1, d) for d in (1, 2, 3)],
+                       "open": [1.0, 2.0, 3.0], "high": [5.0, 4.0, 6.0],
+                       "low": [0.5, 0.2, 2.0], "close": [2.0, 3.0, 4.0]})
+    out = bc.merge_candles(df, max_candles=2)
+    assert out.to_dicts()[0] | {"timestamp": None} == {
+        "timestamp": None, "open": 1.0, "high": 5.0, "low": 0.2, "close": 3.0}
+    assert out.height == 2 and out["close"][1] == 4.0
