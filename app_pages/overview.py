@@ -26,10 +26,19 @@ if not runs:
         icon=":material/waving_hand:",
     )
 
+# Each card is one link: its page link is stretched over the whole card (CSS below), so
+# a click anywhere on the card — the blurb included — opens the page.
+st.html("""<style>
+div[class*="st-key-ov_card_"] { position: relative; cursor: pointer; }
+div[class*="st-key-ov_card_"]:hover { border-color: #2563eb; background: rgba(37,99,235,.04); }
+div[class*="st-key-ov_card_"] [data-testid="stPageLink"] a::after {
+  content: ""; position: absolute; inset: 0; z-index: 1; }
+div[class*="st-key-ov_card_"] * { position: static; }
+</style>""")
 links = st.columns(3)
 for i, nav in enumerate(components.NAV):
-    with links[i % 3].container(border=True):
-        st.page_link(nav.path, label=nav.title, icon=nav.icon)
+    with links[i % 3].container(border=True, key=f"ov_card_{nav.key}"):
+        st.page_link(nav.path, label=nav.title, icon=nav.icon, help=nav.blurb)
         st.caption(nav.blurb)
 
 st.subheader("Datasets")

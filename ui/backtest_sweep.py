@@ -12,6 +12,7 @@ import streamlit as st
 from engine.backtest import METRIC_NAMES, STRATEGIES, parse_grid, sweep
 from engine.errors import StratLabError
 from ui import charts, components
+from ui import sweep_charts as sc
 from ui.backtest_results import describe
 from ui.backtest_setup import NOTICE
 from ui.params import decimals, default_grid, typed, widget_step
@@ -118,6 +119,21 @@ def sweep_tab(info, data, strategy, params, settings) -> None:
     else:
         fig = charts.sweep_line(res.results, keys[0], show)
     st.plotly_chart(fig, key="sw_chart", config={"displaylogo": False})
+    frame = sc.results_frame(res.results, keys)
+    with st.expander("Filter the trials, parallel coordinates, export", expanded=False):
+        values = frame.get_column(show).drop_nulls()
+        lo = float(values.min()) if values.len() else 0.0
+        at_least = st.number_input(f"Keep trials with {show} at least", value=lo,
+                                   key="sw_filter_min",
+                                   help="As optuna-dashboard's filter: only these are drawn.")
+        kept = sc.filter_frame(frame, show, at_least)
+        st.caption(f"{kept.height:,} of {frame.height:,} trials kept.")
+        if kept.height:
+            st.plotly_chart(sc.parallel_coordinates(kept, keys, show), key="sw_parcoords",
+                            config={"displaylogo": False})
+        st.download_button("Download sweep results (CSV)", frame.write_csv(),
+                           file_name=f"sweep_{out['symbol']}_{res.strategy}.csv",
+                           mime="text/csv", key="sw_results_csv")
     top = res.results[:20]
     shown = ["total_return_pct", "sharpe", "sortino", "max_drawdown_pct", "win_rate_pct",
              "profit_factor", "n_trades"]

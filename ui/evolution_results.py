@@ -37,9 +37,13 @@ def population_tab(run: Any) -> list[Any]:
                + (f" ({len(pairs)} distinct; `copies` counts the clones)" if clones else "")
                + ", best fitness first. IS = in-sample (selection sees only this), OOS = "
                "out-of-sample hold-out.")
-    st.dataframe(ec.population_frame(pop), hide_index=True, key="ev_population_table",
+    frame = ec.population_frame(pop)
+    st.dataframe(frame, hide_index=True, key="ev_population_table",
                  column_config={c: st.column_config.NumberColumn(format="%.3f")
                                 for c in ("fitness", "IS Sharpe", "OOS Sharpe")})
+    st.download_button("Download this generation (CSV)", frame.write_csv(),
+                       file_name=f"evolution_run{run.id}_gen{gen}.csv", mime="text/csv",
+                       key="ev_population_csv")
     return pop
 
 
@@ -53,7 +57,11 @@ def history_tab(run: Any) -> None:
     st.caption("Diversity: mean spread of the genes scaled to [0, 1] (≈ 1 random, 0 "
                "converged); the mutation rate rises when it falls below 0.25.")
     rows = [{k: v for k, v in h.to_dict().items() if k != "islands"} for h in hist]
-    st.dataframe(pl.DataFrame(rows), hide_index=True, key="ev_history_table")
+    frame = pl.DataFrame(rows)
+    st.dataframe(frame, hide_index=True, key="ev_history_table")
+    st.download_button("Download the history (CSV)", frame.write_csv(),
+                       file_name=f"evolution_run{run.id}_history.csv", mime="text/csv",
+                       key="ev_history_csv")
 
 
 def pareto_tab(run: Any, latest: list[Any]) -> None:

@@ -151,6 +151,12 @@ def test_two_parameter_sweep_shows_heatmap_and_top_results(page):
     assert top["total_return_pct"].iloc[0] == max(top["total_return_pct"])
     assert len(at.get("plotly_chart")) >= 1
     assert any(c.value.startswith("10 backtests") for c in at.caption)
+    # every trial exported, filtered by the metric into the parallel-coordinates chart
+    assert "sw_results_csv" in {b.key for b in at.get("download_button")}
+    assert any(c.value == "10 of 10 trials kept." for c in at.caption)
+    best_return = max(top["total_return_pct"])
+    at.number_input(key="sw_filter_min").set_value(best_return).run()
+    assert any(c.value == "1 of 10 trials kept." for c in at.caption)
 
     # the best parameters can be copied into the setup
     best = res.results[0]["params"]

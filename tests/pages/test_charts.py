@@ -213,3 +213,23 @@ def test_merge_candles_keeps_the_extremes():
     assert out.to_dicts()[0] | {"timestamp": None} == {
         "timestamp": None, "open": 1.0, "high": 5.0, "low": 0.2, "close": 3.0}
     assert out.height == 2 and out["close"][1] == 4.0
+
+
+def test_sweep_trials_frame_filter_and_parallel_coordinates():
+    """Three hand-made trials: the frame has params then metrics, the filter keeps the
+    two with sharpe >= 0.5 (a None never passes), the parallel-coordinates figure has one
+    axis per swept parameter plus the metric."""
+    from ui import sweep_charts as sc
+
+    results = [{"params": {"fast": 5, "slow": 20}, "metrics": {"sharpe": 1.2, "n_trades": 4}},
+               {"params": {"fast": 10, "slow": 30}, "metrics": {"sharpe": 0.5, "n_trades": 2}},
+               {"params": {"fast": 15, "slow": 40}, "metrics": {"sharpe": None, "n_trades": 0}}]
+    frame = sc.results_frame(results, ["fast", "slow"])
+    assert frame.columns == ["fast", "slow", "sharpe", "n_trades"]
+    kept = sc.filter_frame(frame, "sharpe", 0.5)
+    assert kept["fast"].to_list() == [5.0, 10.0]
+    assert sc.filter_frame(frame, "sharpe", None).height == 2
+    fig = sc.parallel_coordinates(kept, ["fast", "slow"], "sharpe")
+    dims = fig.data[0].dimensions
+    assert [d.label for d in dims] == ["fast", "slow", "sharpe"]
+    assert list(dims[2].values) == [1.2, 0.5]

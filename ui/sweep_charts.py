@@ -1,0 +1,45 @@
+"""Sweep results as optuna-dashboard shows trials: a flat table of every combination,
+filtered by a metric, drawn as parallel coordinates over the swept parameters.
+
+Pure: ``SweepResult.results`` records in (``{"params", "metrics"}``), frames and figures
+out; no streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+
+from ui.charts import base_layout
+
+
+def results_frame(results: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> pl.DataFrame:
+    """One row per backtest: the swept parameters, then every metric (None stays null)."""
+    metrics: list[str] = []
+    for r in results:
+        metrics += [m for m in r["metrics"] if m not in metrics]
+    return pl.DataFrame(
+        {**{k: [float(r["params"][k]) for r in results] for k in keys},
+         **{m: [r["metrics"].get(m) for r in results] for m in metrics}},
+        schema_overrides={m: pl.Float64 for m in metrics},
+    )
+
+
+def filter_frame(frame: pl.DataFrame, metric: str, at_least: float | None) -> pl.DataFrame:
+    """The trials whose ``metric`` is at least ``at_least`` (None: all with a value)."""
+    kept = frame.filter(pl.col(metric).is_not_null())
+    return kept if at_least is None else kept.filter(pl.col(metric) >= at_least)
+
+
+def parallel_coordinates(frame: pl.DataFrame, keys: Sequence[str], metric: str) -> go.Figure:
+    """One line per trial through every swept parameter to the metric, coloured by it."""
+    dims = [dict(label=k, values=frame.get_column(k).to_list()) for k in keys]
+    dims.append(dict(label=metric, values=frame.get_column(metric).to_list()))
+    fig = go.Figure(go.Parcoords(
+        line=dict(color=frame.get_column(metric).to_list(), colorscale="Viridis",
+                  showscale=True, colorbar=dict(title=dict(text=metric))),
+        dimensions=dims))
+    return base_layout(fig, 380, f"Parallel coordinates: parameters → {metric}")
