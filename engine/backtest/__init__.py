@@ -5,6 +5,7 @@ Public names::
     run_backtest(data, strategy, params, settings) -> BacktestResult
     run_batch(data, strategy, param_sets, settings) -> BatchResult
     sweep(data, strategy, grid, settings) -> SweepResult
+    sweep_holdout(data, strategy, grid, settings, holdout_fraction) -> HoldoutSweep
     run_portfolio(frames, strategy, params, settings, max_positions) -> BacktestResult
     run_signals(data, signals, settings) -> BacktestResult     (precomputed signals)
     BacktestSettings, STRATEGIES, get_strategy, METRIC_NAMES, parse_grid
@@ -15,6 +16,7 @@ execution semantics), ``kernel`` (signals, single simulation, metrics, batch),
 ``portfolio_kernel``, with every array layout named in ``enums``.
 """
 
+from engine.backtest.holdout import HoldoutSweep, sweep_holdout
 from engine.backtest.metrics import METRIC_NAMES
 from engine.backtest.portfolio import run_portfolio
 from engine.backtest.results import BacktestResult, BacktestSettings
@@ -27,6 +29,7 @@ __all__ = [
     "BacktestSettings",
     "BatchResult",
     "GENOME_PARAMS",
+    "HoldoutSweep",
     "METRIC_NAMES",
     "STRATEGIES",
     "SweepResult",
@@ -37,4 +40,5 @@ __all__ = [
     "run_portfolio",
     "run_signals",
     "sweep",
+    "sweep_holdout",
 ]

@@ -29,7 +29,8 @@ def test_public_surface_is_pinned():
     import engine.backtest as bt
 
     assert sorted(bt.__all__) == sorted([
-        "BacktestResult", "BacktestSettings", "BatchResult", "GENOME_PARAMS", "METRIC_NAMES",
-        "STRATEGIES", "SweepResult", "get_strategy", "parse_grid", "run_backtest",
-        "run_batch", "run_portfolio", "run_signals", "sweep"])
+        "BacktestResult", "BacktestSettings", "BatchResult", "GENOME_PARAMS", "HoldoutSweep",
+        "METRIC_NAMES", "STRATEGIES", "SweepResult", "get_strategy", "parse_grid",
+        "run_backtest", "run_batch", "run_portfolio", "run_signals", "sweep",
+        "sweep_holdout"])
     assert all(hasattr(bt, name) for name in bt.__all__)
