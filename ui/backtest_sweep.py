@@ -9,7 +9,7 @@ import math
 import polars as pl
 import streamlit as st
 
-from engine.backtest import METRIC_NAMES, STRATEGIES, parse_grid, sweep
+from engine.backtest import METRIC_NAMES, STRATEGIES, parse_grid, sweep, sweep_holdout
 from engine.errors import StratLabError
 from ui import charts, components
 from ui import sweep_charts as sc
@@ -76,6 +76,14 @@ def sweep_tab(info, data, strategy, params, settings) -> None:
             return
     metric = st.selectbox("Metric", SWEEP_METRICS, key="sw_metric", persist_state="session",
                           help="Ranks the results and colours the chart.")
+    ensure("sw_holdout", False)
+    ensure("sw_holdout_pct", 30)
+    hc = st.columns([1, 2])
+    holdout = hc[0].checkbox("Hold out the last part", key="sw_holdout",
+                             help="As the evolution does: rank on the in-sample part only, "
+                                  "then test every combination on the held-out last bars.")
+    pct = hc[1].slider("Held-out last %", 5, 90, step=5, key="sw_holdout_pct",
+                       disabled=not holdout)
     n = math.prod(len(v) for v in grid.values()) if grid else 0
     too_many = n > MAX_SWEEP
     st.caption(f"{n:,} combinations" + (f" — more than {MAX_SWEEP:,}; use a coarser step."
@@ -90,16 +98,24 @@ def sweep_tab(info, data, strategy, params, settings) -> None:
                          f"{done}/{total} backtests")
 
         base = {k: v for k, v in params.items() if k not in grid}
+        hs = None
         try:
-            res = sweep(data, strategy, grid, settings, base_params=base, sort_by=metric,
-                        on_progress=on_progress)
+            if holdout:
+                hs = sweep_holdout(data, strategy, grid, settings, base_params=base,
+                                   sort_by=metric, on_progress=on_progress,
+                                   holdout_fraction=pct / 100.0)
+                res = hs.in_sample
+            else:
+                res = sweep(data, strategy, grid, settings, base_params=base, sort_by=metric,
+                            on_progress=on_progress)
         except StratLabError as exc:
             bar.empty()
             st.error(components.error_line(exc))
             return
         bar.progress(1.0, text=f"Done: {res.n_backtests:,} backtests")
         ss["sw_result"] = {"sweep": res, "symbol": info.symbol, "keys": list(grid),
-                           "start": data["timestamp"][0], "end": data["timestamp"][-1]}
+                           "start": data["timestamp"][0], "end": data["timestamp"][-1],
+                           "holdout": hs}
     out = ss.get("sw_result")
     if not out:
         return
@@ -119,6 +135,22 @@ def sweep_tab(info, data, strategy, params, settings) -> None:
     else:
         fig = charts.sweep_line(res.results, keys[0], show)
     st.plotly_chart(fig, key="sw_chart", config={"displaylogo": False})
+    hs = out.get("holdout")
+    if hs is not None:
+        st.markdown(f"**In-sample beside out-of-sample** — ranked on {hs.n_in_sample:,} bars "
+                    f"to {hs.in_sample_end:%Y-%m-%d}; tested on the last {hs.n_out_of_sample:,} "
+                    f"from {hs.out_of_sample_start:%Y-%m-%d} "
+                    f"({hs.holdout_fraction:.0%} held out). The chart above is in-sample.")
+        hf = sc.holdout_frame(hs.rows(), keys, show)
+        st.plotly_chart(sc.is_oos_scatter(hf, keys, show), key="sw_holdout_chart",
+                        config={"displaylogo": False})
+        st.dataframe(hf.head(20), hide_index=True, key="sw_holdout_table",
+                     column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                    for c in hf.columns if c not in keys})
+        st.download_button("Download in-sample and out-of-sample (CSV)",
+                           pl.DataFrame(hs.rows()).write_csv(),
+                           file_name=f"sweep_holdout_{out['symbol']}_{res.strategy}.csv",
+                           mime="text/csv", key="sw_holdout_csv")
     frame = sc.results_frame(res.results, keys)
     with st.expander("Filter the trials, parallel coordinates, export", expanded=False):
         values = frame.get_column(show).drop_nulls()

@@ -43,3 +43,35 @@ def parallel_coordinates(frame: pl.DataFrame, keys: Sequence[str], metric: str) 
                   showscale=True, colorbar=dict(title=dict(text=metric))),
         dimensions=dims))
     return base_layout(fig, 380, f"Parallel coordinates: parameters → {metric}")
+
+
+def holdout_frame(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], metric: str
+                  ) -> pl.DataFrame:
+    """In-sample beside out-of-sample for each combination (``HoldoutSweep.rows()``, best
+    in-sample first): the parameters, the metric and the total return in both windows."""
+    cols = [f"is_{metric}", f"oos_{metric}", "is_total_return_pct", "oos_total_return_pct"]
+    cols = list(dict.fromkeys(cols))
+    return pl.DataFrame({**{k: [float(r[k]) for r in rows] for k in keys},
+                         **{c: [r.get(c) for r in rows] for c in cols}},
+                        schema_overrides={c: pl.Float64 for c in cols})
+
+
+def is_oos_scatter(frame: pl.DataFrame, keys: Sequence[str], metric: str) -> go.Figure:
+    """Each combination at (in-sample, out-of-sample) ``metric``, with the y = x line: a
+    point below it did worse on the bars it was not chosen on."""
+    x = frame.get_column(f"is_{metric}").to_list()
+    y = frame.get_column(f"oos_{metric}").to_list()
+    text = [", ".join(f"{k}={frame[k][i]:g}" for k in keys) for i in range(frame.height)]
+    fig = go.Figure(go.Scatter(x=x, y=y, mode="markers", text=text, name="combination",
+                               hovertemplate="%{text}<br>IS %{x:.3f} · OOS %{y:.3f}"
+                                             "<extra></extra>"))
+    vals = [v for v in x + y if v is not None]
+    if vals:
+        lo, hi = min(vals), max(vals)
+        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",
+                                 line=dict(color="#94a3b8", dash="dot")))
+    fig.update_xaxes(title_text=f"in-sample {metric}")
+    fig.update_yaxes(title_text=f"out-of-sample {metric}")
+    fig = base_layout(fig, 380, f"In-sample vs out-of-sample {metric}")
+    fig.update_layout(hovermode="closest")
+    return fig

@@ -335,3 +335,36 @@ def test_undefined_metrics_read_na_not_zero(page):
     assert cards["Trades"] == "0"
     assert cards["Win rate"] == cards["Profit factor"] == cards["Sharpe"] == "n/a"
     assert cards["Total return"] == "0.00 %" and cards["Exposure"] == "0.00 %"
+
+
+def test_sweep_with_a_holdout_shows_in_sample_beside_out_of_sample(page):
+    """The sweep ranks on the in-sample part; each combination's out-of-sample numbers are
+    a backtest of it on the held-out bars (checked for the in-sample winner)."""
+    from engine.backtest import BacktestSettings, run_backtest
+    from engine.market import load_dataset
+
+    at = page
+    at.session_state["dataset"] = "SYN-TREND"
+    at.run()
+    at.selectbox(key="bt_strategy").set_value("sma_cross").run()
+    for key, value in {"sw_sma_cross_fast_start": 5, "sw_sma_cross_fast_stop": 10,
+                       "sw_sma_cross_fast_step": 5, "sw_sma_cross_slow_start": 20,
+                       "sw_sma_cross_slow_stop": 30, "sw_sma_cross_slow_step": 10}.items():
+        at.number_input(key=key).set_value(value)
+    at.number_input(key="bt_commission_pct").set_value(0.0)
+    at.checkbox(key="sw_holdout").check().run()
+    at.slider(key="sw_holdout_pct").set_value(40).run()
+    at.button(key="sw_run_btn").click().run()
+    assert_clean(at)
+    hs = at.session_state["sw_result"]["holdout"]
+    data = load_dataset("SYN-TREND")
+    n_oos = int(data.height * 0.4)
+    assert (hs.n_in_sample, hs.n_out_of_sample) == (data.height - n_oos, n_oos)
+    best = hs.in_sample.results[0]["params"]
+    oos = run_backtest(data.slice(data.height - n_oos), "sma_cross", best,
+                       BacktestSettings(commission=0.0))
+    shown = table(at, "oos_sharpe")
+    assert shown["oos_total_return_pct"].iloc[0] == pytest.approx(
+        oos.metrics["total_return_pct"], abs=1e-9)
+    assert "sw_holdout_csv" in {b.key for b in at.get("download_button")}
+    assert any("In-sample beside out-of-sample" in m.value for m in at.markdown)
