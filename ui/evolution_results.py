@@ -135,3 +135,35 @@ def parameters_tab(run: Any) -> None:
                     config={"displaylogo": False})
     st.caption("Importance: |Spearman rank correlation| between the gene and fitness over "
                "every evaluated genome — monotone association, not causation.")
+    trials_tab(dist, genes, imp)
+
+
+def trials_tab(dist: Any, genes: list[str], imp: dict[str, float]) -> None:
+    """Every evaluated genome as optuna-dashboard shows trials: filtered by fitness, as
+    parallel coordinates, a slice per gene and a contour over any two genes."""
+    from ui import sweep_charts as sc
+
+    frame = dist.filter(pl.col("fitness").is_not_null()).unique("uid", keep="first")
+    if frame.height == 0:
+        return
+    st.markdown("**Trials** — every evaluated genome")
+    ranked = sorted(genes, key=lambda g: -(imp.get(g) or 0.0))
+    c = st.columns([2, 2, 2, 2])
+    lo = float(frame.get_column("fitness").min())
+    at_least = c[0].number_input("Fitness at least", value=lo, key="ev_trials_min")
+    kept = sc.filter_frame(frame, "fitness", at_least)
+    x = c[1].selectbox("Contour x", genes, index=genes.index(ranked[0]), key="ev_contour_x")
+    y = c[2].selectbox("Contour y", genes, index=genes.index(ranked[min(1, len(ranked) - 1)]),
+                       key="ev_contour_y")
+    c[3].download_button("Download trials (CSV)", frame.write_csv(), file_name="trials.csv",
+                         mime="text/csv", key="ev_trials_csv")
+    st.caption(f"{kept.height:,} of {frame.height:,} genomes kept.")
+    if kept.height:
+        shown = ranked[:6]
+        st.plotly_chart(sc.parallel_coordinates(kept, shown, "fitness"), key="ev_parcoords",
+                        config={"displaylogo": False})
+        st.plotly_chart(sc.slice_plot(kept, shown, "fitness"), key="ev_slice",
+                        config={"displaylogo": False})
+        if x != y:
+            st.plotly_chart(sc.contour(kept, x, y, "fitness"), key="ev_contour",
+                            config={"displaylogo": False})

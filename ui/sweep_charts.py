@@ -75,3 +75,38 @@ def is_oos_scatter(frame: pl.DataFrame, keys: Sequence[str], metric: str) -> go.
     fig = base_layout(fig, 380, f"In-sample vs out-of-sample {metric}")
     fig.update_layout(hovermode="closest")
     return fig
+
+
+def contour(frame: pl.DataFrame, x: str, y: str, metric: str) -> go.Figure:
+    """``metric`` over two parameters as a contour (interpolated between the trials, as
+    optuna-dashboard's contour plot), the trials drawn on top."""
+    xs, ys = frame.get_column(x).to_list(), frame.get_column(y).to_list()
+    zs = frame.get_column(metric).to_list()
+    fig = go.Figure(go.Contour(x=xs, y=ys, z=zs, colorscale="Viridis", connectgaps=True,
+                               contours=dict(coloring="heatmap"), name=metric,
+                               colorbar=dict(title=dict(text=metric))))
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name="trials",
+                             marker=dict(size=5, color="#0f172a", opacity=0.6),
+                             hovertemplate=f"{x} %{{x}}<br>{y} %{{y}}<extra></extra>"))
+    fig.update_xaxes(title_text=x)
+    fig.update_yaxes(title_text=y)
+    fig = base_layout(fig, 420, f"Contour: {metric} over {x} and {y}")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def slice_plot(frame: pl.DataFrame, keys: Sequence[str], metric: str) -> go.Figure:
+    """One panel per parameter: each trial at (parameter value, ``metric``)."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=max(1, len(keys)), shared_yaxes=True,
+                        subplot_titles=list(keys))
+    for i, k in enumerate(keys, start=1):
+        fig.add_trace(go.Scatter(x=frame.get_column(k).to_list(),
+                                 y=frame.get_column(metric).to_list(), mode="markers",
+                                 name=k, showlegend=False, marker=dict(size=5, opacity=0.6)),
+                      row=1, col=i)
+    fig.update_yaxes(title_text=metric, row=1, col=1)
+    fig = base_layout(fig, 300, f"Slice: {metric} against each parameter")
+    fig.update_layout(hovermode="closest")
+    return fig

@@ -233,3 +233,16 @@ def test_sweep_trials_frame_filter_and_parallel_coordinates():
     dims = fig.data[0].dimensions
     assert [d.label for d in dims] == ["fast", "slow", "sharpe"]
     assert list(dims[2].values) == [1.2, 0.5]
+
+
+def test_contour_and_slice_carry_the_trials():
+    from ui import sweep_charts as sc
+
+    frame = pl.DataFrame({"a": [1.0, 2.0, 1.0, 2.0], "b": [10.0, 10.0, 20.0, 20.0],
+                          "fitness": [0.1, 0.2, 0.3, 0.4]})
+    fig = sc.contour(frame, "a", "b", "fitness")
+    assert list(fig.data[0].z) == [0.1, 0.2, 0.3, 0.4] and fig.data[0].connectgaps
+    assert list(fig.data[1].x) == [1.0, 2.0, 1.0, 2.0]
+    sl = sc.slice_plot(frame, ["a", "b"], "fitness")
+    assert [list(t.x) for t in sl.data] == [[1.0, 2.0, 1.0, 2.0], [10.0, 10.0, 20.0, 20.0]]
+    assert all(list(t.y) == [0.1, 0.2, 0.3, 0.4] for t in sl.data)

@@ -249,3 +249,8 @@ def test_single_objective_pareto_front_is_on_the_axes_drawn(app):
             assert not (b[0] >= a[0] and b[1] >= a[1] and (b[0] > a[0] or b[1] > a[1]))
     assert any(f"Front on the two axes drawn ({x} and {y}" in c.value for c in at.caption)
     assert any("Single-objective run" in c.value for c in at.caption)
+    # optuna-dashboard-like trials: parallel coordinates, slice, contour, CSV
+    keys = {c.key for c in at.get("plotly_chart")}
+    assert {"ev_parcoords", "ev_slice", "ev_contour"} <= keys
+    assert {"ev_population_csv", "ev_history_csv", "ev_trials_csv"} <= {
+        b.key for b in at.get("download_button")}
