@@ -158,12 +158,14 @@ with tab_an:
         st.subheader(f"{doc['symbol']} as of {doc['as_of'][:10]}{offline_tag(doc)}")
         if doc.get("error"):
             st.warning(f"No decision: {doc['error']} (nothing was invented).")
-        m = st.columns(5)
+        # short values only in metric tiles (a tile cuts what does not fit: "high_vol…");
+        # the regime, a long word, is a line of text
+        m = st.columns(4)
         m[0].metric("Decision", (doc["decision"] or {}).get("decision", "none"))
         m[1].metric("Signal", doc.get("signal") or "none")
-        m[2].metric("Market regime", doc["regime"])
-        m[3].metric("Cost", f"${doc['cost_usd']:.4f}")
-        m[4].metric("Cached replies", f"{doc.get('cache_hits', 0)}/{len(doc['analyses'])}")
+        m[2].metric("Cost", f"${doc['cost_usd']:.4f}")
+        m[3].metric("Cached replies", f"{doc.get('cache_hits', 0)}/{len(doc['analyses'])}")
+        st.markdown(f"Market regime (rule-based): **{doc['regime'].replace('_', ' ')}**")
         risk = doc["risk"]
         if doc["decision"]:
             (st.success if doc["actionable"] else st.info)(

@@ -148,8 +148,9 @@ def test_consensus_cards_do_not_truncate_and_name_their_prompt_versions():
     at.button(key="ai_analyze_btn").click().run()
     clean(at)
     labels = [m.label for m in at.metric]
-    # 5 summary tiles + the final decision's 4; none from the three member cards
-    assert labels.count("Confidence") == 1 and len(labels) == 9, labels
+    # 4 summary tiles + the final decision's 4; none from the three member cards
+    assert labels.count("Confidence") == 1 and len(labels) == 8, labels
+    assert "Market regime" not in labels  # a long word: text, not a tile that cuts it
     body = texts(at)
     assert "consensus v" not in body
     assert "consensus of master_analyst v" in body and "momentum_catalyst v" in body
