@@ -2,7 +2,7 @@
 own checks of its setting inputs (each error names the control and the fix).
 
 Which of a ``genome``'s genes and the global stop-loss / take-profit / size wins is the
-engine's rule (:func:`engine.backtest.runner.trade_levels`: a global value overrides the
+engine's rule (:func:`engine.backtest.trade_levels`: a global value overrides the
 gene); this module only says what that rule produced, so a caption never reads "stop-loss
 off" while the genes' 6.12 % is applied (issue 10, defect 3).
 """
@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.backtest import STRATEGIES, BacktestSettings
-from engine.backtest.runner import trade_levels
+from engine.backtest import STRATEGIES, BacktestSettings, trade_levels
 from engine.errors import StratLabError
 
 #: The three levels a genome can carry as genes, with their gene names and labels.

@@ -36,7 +36,8 @@ class NavPage:
 
 
 #: Every page, in the order of the workflow (data → backtest → evolution → neural →
-#: registry → retrain → AI → costs → system). app.py builds st.navigation from it; Overview links all.
+#: registry → retrain → AI → costs → system). app.py builds st.navigation from it;
+#: Overview links all.
 NAV: tuple[NavPage, ...] = tuple(
     NavPage(*row) for row in (
         ("overview", "app_pages/overview.py", "Overview", ":material/home:",
@@ -173,7 +174,7 @@ CARDS: tuple[tuple[str, str, str], ...] = (
 def metric_cards(metrics: Mapping[str, Any], per_row: int = 5) -> None:
     """st.metric cards for a backtest; total return shows its edge over buy-and-hold.
     Undefined metrics (win rate without trades, Sharpe of a flat curve) read "n/a"."""
-    from engine.backtest.defined import defined_metrics
+    from engine.backtest import defined_metrics
 
     metrics = defined_metrics(metrics)
     docs = metric_docs()

@@ -86,7 +86,7 @@ def population_frame(individuals: Sequence[Any]) -> pl.DataFrame:
 def metrics_frame(in_sample: Mapping[str, Any] | None,
                   out_of_sample: Mapping[str, Any] | None) -> pl.DataFrame:
     """Metric × {in-sample, out-of-sample} for the inspector (undefined metrics blank)."""
-    from engine.backtest.defined import defined_metrics
+    from engine.backtest import defined_metrics
 
     in_sample = defined_metrics(in_sample) if in_sample else in_sample
     out_of_sample = defined_metrics(out_of_sample) if out_of_sample else out_of_sample

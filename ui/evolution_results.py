@@ -96,15 +96,20 @@ def pareto_tab(run: Any, latest: list[Any]) -> None:
 
 
 def drawn_front(individuals: list[Any], x: str, y: str) -> list[int]:
-    """The uids not dominated on the two objectives drawn (engine's dominance rule)."""
-    from engine.evolution.analysis import non_dominated
+    """The uids not dominated on the two objectives drawn (both maximised: no other point
+    is at least as good on both and better on one — the engine's Pareto rule, on the two
+    axes the chart shows rather than all the run's objectives)."""
 
     def val(i: Any, name: str) -> float:
         v = i.objectives.get(name, i.in_sample.get(name))
         return float(v) if v is not None else -1e18
 
-    pts = [[val(i, x), val(i, y)] for i in individuals]
-    return [individuals[k].uid for k in non_dominated(pts)]
+    pts = [(val(i, x), val(i, y)) for i in individuals]
+
+    def dominated(a: tuple[float, float]) -> bool:
+        return any(b[0] >= a[0] and b[1] >= a[1] and b != a for b in pts)
+
+    return [ind.uid for ind, p in zip(individuals, pts, strict=True) if not dominated(p)]
 
 
 def picked_uid(event: Any) -> int | None:

@@ -8,6 +8,8 @@ Public names::
     sweep_holdout(data, strategy, grid, settings, holdout_fraction) -> HoldoutSweep
     run_portfolio(frames, strategy, params, settings, max_positions) -> BacktestResult
     run_signals(data, signals, settings) -> BacktestResult     (precomputed signals)
+    trade_levels(strategy, params, settings) -> (stop, target, size)  (genes vs settings)
+    defined_metrics(metrics) -> metrics with undefined ones None   (for display)
     BacktestSettings, STRATEGIES, get_strategy, METRIC_NAMES, parse_grid
 
 Modules: ``results`` (settings, result, trade table), ``runner`` (single and batch),
@@ -16,11 +18,18 @@ execution semantics), ``kernel`` (signals, single simulation, metrics, batch),
 ``portfolio_kernel``, with every array layout named in ``enums``.
 """
 
+from engine.backtest.defined import defined_metrics
 from engine.backtest.holdout import HoldoutSweep, sweep_holdout
 from engine.backtest.metrics import METRIC_NAMES
 from engine.backtest.portfolio import run_portfolio
 from engine.backtest.results import BacktestResult, BacktestSettings
-from engine.backtest.runner import BatchResult, run_backtest, run_batch, run_signals
+from engine.backtest.runner import (
+    BatchResult,
+    run_backtest,
+    run_batch,
+    run_signals,
+    trade_levels,
+)
 from engine.backtest.strategies import GENOME_PARAMS, STRATEGIES, get_strategy
 from engine.backtest.sweeps import SweepResult, parse_grid, sweep
 
@@ -33,6 +42,7 @@ __all__ = [
     "METRIC_NAMES",
     "STRATEGIES",
     "SweepResult",
+    "defined_metrics",
     "get_strategy",
     "parse_grid",
     "run_backtest",
@@ -41,4 +51,5 @@ __all__ = [
     "run_signals",
     "sweep",
     "sweep_holdout",
+    "trade_levels",
 ]
