@@ -9,6 +9,7 @@ this page only reads the ``training_runs`` / ``training_epochs`` rows, polling t
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import polars as pl
@@ -276,10 +277,15 @@ if not runs:
 by_id = {r.id: r for r in runs}
 if ss.get("nn_run_id") not in by_id:
     ss["nn_run_id"] = runs[0].id
-st.selectbox("Training run", list(by_id), key="nn_run_id",
-             format_func=lambda i: (f"#{i} · {by_id[i].model_type} · {by_id[i].symbol} · "
-                                    f"{by_id[i].status} · "
-                                    f"{by_id[i].created_at:%Y-%m-%d %H:%M} UTC"))
+# The picker's key carries every listed run's status: the browser keeps a keyed selectbox's
+# drawn label even when its options' labels change, so a run that finished would still read
+# "queued" there. A new status is a new widget, drawn afresh at the chosen run.
+ids = list(by_id)
+sig = hashlib.sha1("|".join(f"{r.id}:{r.status}" for r in runs).encode()).hexdigest()[:10]
+ss["nn_run_id"] = st.selectbox(
+    "Training run", ids, index=ids.index(ss["nn_run_id"]), key=f"nn_run_pick_{sig}",
+    format_func=lambda i: (f"#{i} · {by_id[i].model_type} · {by_id[i].symbol} · "
+                           f"{by_id[i].status} · {by_id[i].created_at:%Y-%m-%d %H:%M} UTC"))
 current = by_id[ss["nn_run_id"]]
 st.fragment(progress_panel, run_every=POLL_SECONDS if current.active else None)(
     current.id, current.status)

@@ -86,7 +86,7 @@ def test_train_a_tiny_model_from_the_page(page, sync_jobs, model):
     assert "None" not in per_class.to_csv() and per_class.isna().sum().sum() == 0
     assert any(run.version_id in m.value and "cpu" in m.value for m in at.markdown)
     # the run picker's label says what the run's panel says
-    picker = at.selectbox(key="nn_run_id")
+    picker = next(b for b in at.selectbox if b.label == "Training run")
     assert "completed" in picker.format_func(picker.value) and "queued" not in \
         picker.format_func(picker.value)
 
