@@ -15,21 +15,11 @@ allowed), ``0`` nothing. A signal at the close of bar ``t`` fills at the open of
 from __future__ import annotations
 
 import math
-import os
-import threading
 
-# The "workqueue" threading layer does not spin-wait: on a 2-core desktop shared with the
-# UI it runs a 1,000-backtest batch about 3x faster than OpenMP when the machine is busy.
-# It is not safe for concurrent launches from several threads, so every parallel kernel
-# call goes through PARALLEL_LOCK (see run_batch in runner.py). Users may still choose a
-# layer with NUMBA_THREADING_LAYER.
-os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+import numpy as np
+from numba import njit, prange
 
-import numpy as np  # noqa: E402
-from numba import config as _numba_config  # noqa: E402
-from numba import njit, prange  # noqa: E402
-
-from engine.backtest.enums import (  # noqa: E402
+from engine.backtest.enums import (
     BOLLINGER,
     GENOME,
     M_AVG_TRADE_BARS,
@@ -63,10 +53,13 @@ from engine.backtest.enums import (  # noqa: E402
     ST_WORST_RETURN,
     TRADE_DTYPE,
 )
-from engine.backtest.step import simulate_one_bars_nb  # noqa: E402
 
-_numba_config.THREADING_LAYER = os.environ["NUMBA_THREADING_LAYER"]
-PARALLEL_LOCK = threading.Lock()
+# numba's threading layer (workqueue) and its keyed on-disk cache are set up there, before
+# any kernel is compiled; every parallel kernel call goes through PARALLEL_LOCK.
+from engine.backtest.numba_setup import PARALLEL_LOCK
+from engine.backtest.step import simulate_one_bars_nb
+
+__all__ = ["PARALLEL_LOCK", "metrics_nb", "run_batch_nb", "signals_nb", "simulate_nb"]
 
 
 # --------------------------------------------------------------------------------------

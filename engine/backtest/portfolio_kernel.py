@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from numba import njit
 
+from engine.backtest import numba_setup  # noqa: F401  (threading layer and cache first)
 from engine.backtest.step import simulate_bars_nb
 
 

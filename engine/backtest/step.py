@@ -53,6 +53,7 @@ import math
 import numpy as np
 from numba import njit
 
+from engine.backtest import numba_setup  # noqa: F401  (threading layer and cache first)
 from engine.backtest.enums import (
     EXIT_END,
     EXIT_SIGNAL,

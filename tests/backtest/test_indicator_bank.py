@@ -1,0 +1,193 @@
+"""The compiled indicator bank equals the polars reference and TA-Lib on every indicator of
+the genome's ranges (1e-9, warm-up NaN positions equal); its memory bound; the keyed numba
+cache folder."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+import talib
+
+from engine.backtest import numba_setup
+from engine.backtest.bank import DEFAULT_MAX_BYTES, IndicatorBank, compute_rows, indicator_expr
+
+TOL = 1e-9
+
+# ARCHITECTURE.md's genome table: every period the genome can ask for.
+RSI = range(10, 31)
+SMA = range(5, 101)          # sma_short 5-25 and sma_long 20-100
+BB = range(10, 31)
+VOL = range(10, 31)
+FAST, SLOW, SIGNAL = range(8, 17), range(20, 33), range(5, 16)
+
+GENOME_KEYS = (
+    [("rsi", n) for n in RSI] + [("sma", n) for n in SMA] + [("std", n) for n in BB]
+    + [("vol_sma", n) for n in VOL]
+    + [("macd_line", f, s) for f in FAST for s in SLOW]
+    + [("macd_signal", f, s, g) for f in FAST for s in SLOW for g in SIGNAL]
+    + [("macd_hist", f, s, g) for f in FAST for s in SLOW for g in SIGNAL]
+)
+
+
+def _equal(actual: np.ndarray, expected: np.ndarray, what: str) -> None:
+    assert actual.shape == expected.shape, what
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected),
+                                  err_msg=f"{what}: warm-up differs")
+    ok = ~np.isnan(expected)
+    assert ok.sum() > 0, what
+    np.testing.assert_allclose(actual[ok], expected[ok], rtol=0, atol=TOL, err_msg=what)
+
+
+@pytest.fixture(scope="module")
+def bank(goog) -> IndicatorBank:
+    return IndicatorBank.build(goog, GENOME_KEYS)
+
+
+@pytest.fixture(scope="module")
+def arrays(goog):
+    return {c: goog[c].cast(pl.Float64).to_numpy() for c in ("close", "volume")}
+
+
+def test_every_genome_indicator_equals_the_polars_reference(goog, bank):
+    ref = goog.select([indicator_expr(k).cast(pl.Float64).alias(f"k{i}")
+                       for i, k in enumerate(GENOME_KEYS)]).fill_null(np.nan).to_numpy().T
+    assert len(bank) == len(GENOME_KEYS) == 21 + 96 + 21 + 21 + 117 + 2 * 1287
+    for i, k in enumerate(GENOME_KEYS):
+        _equal(bank.matrix[bank.index[k]], ref[i], f"{k} vs polars")
+
+
+def test_every_genome_indicator_equals_talib(bank, arrays):
+    c, v = arrays["close"], arrays["volume"]
+    for n in RSI:
+        _equal(bank.matrix[bank.index[("rsi", n)]], talib.RSI(c, n), f"RSI {n}")
+    for n in SMA:
+        _equal(bank.matrix[bank.index[("sma", n)]], talib.SMA(c, n), f"SMA {n}")
+    for n in BB:
+        up, mid, _ = talib.BBANDS(c, n, 1.0, 1.0, 0)  # k = 1: upper - mid is the std
+        _equal(bank.matrix[bank.index[("sma", n)]], mid, f"BB mid {n}")
+        _equal(bank.matrix[bank.index[("std", n)]], up - mid, f"BB std {n}")
+    for n in VOL:
+        _equal(bank.matrix[bank.index[("vol_sma", n)]], talib.SMA(v, n), f"volume SMA {n}")
+    for f in FAST:
+        for s in SLOW:
+            line = talib.EMA(c, f) - talib.EMA(c, s)
+            _equal(bank.matrix[bank.index[("macd_line", f, s)]], line, f"MACD line {f},{s}")
+            first = int(np.flatnonzero(~np.isnan(line))[0])
+            for g in SIGNAL:
+                sig = np.full_like(line, np.nan)
+                sig[first:] = talib.EMA(line[first:], g)  # the signal EMA of the line
+                _equal(bank.matrix[bank.index[("macd_signal", f, s, g)]], sig,
+                       f"MACD signal {f},{s},{g}")
+                _equal(bank.matrix[bank.index[("macd_hist", f, s, g)]], line - sig,
+                       f"MACD hist {f},{s},{g}")
+
+
+def test_hand_worked_values():
+    # close 1, 2, 4, 3, 5: SMA(2) = -, 1.5, 3, 3.5, 4; population std(2) = |a-b|/2
+    # EMA(2): seed (1+2)/2 = 1.5, alpha 2/3: 1.5 + 2/3(4-1.5) = 19/6, 19/6 + 2/3(3-19/6) = 55/18
+    # RSI(2): changes 1, 2, -1, 2; seed gain (1+2)/2 = 1.5, loss 0 -> 100;
+    #   bar 3: gain 1.5/2 = 0.75, loss 0.5 -> 100 - 100/(1+1.5) = 60
+    df = pl.DataFrame({"close": [1.0, 2.0, 4.0, 3.0, 5.0], "volume": [10.0, 30, 20, 20, 40]})
+    rows = compute_rows(df, [("sma", 2), ("std", 2), ("rsi", 2), ("vol_sma", 2),
+                             ("macd_line", 1, 2)])
+    nan = np.nan
+    np.testing.assert_allclose(rows[0], [nan, 1.5, 3, 3.5, 4], equal_nan=True)
+    np.testing.assert_allclose(rows[1], [nan, 0.5, 1, 0.5, 1], equal_nan=True)
+    np.testing.assert_allclose(rows[2][:4], [nan, nan, 100, 60], equal_nan=True)
+    np.testing.assert_allclose(rows[3], [nan, 20, 25, 20, 30], equal_nan=True)
+    # EMA(1) is the close itself; line = close - EMA(2) = -, 0.5, 4 - 19/6, 3 - 55/18
+    np.testing.assert_allclose(rows[4][:4], [nan, 0.5, 5 / 6, -1 / 18], equal_nan=True)
+
+
+def test_flat_prices_give_exact_zero_spread():
+    # a constant series: every SMA and EMA is the constant exactly, std and MACD exactly 0
+    df = pl.DataFrame({"close": [100.0] * 60, "volume": [1e6] * 60})
+    rows = compute_rows(df, [("sma", 20), ("std", 20), ("macd_hist", 12, 26, 9),
+                             ("macd_line", 12, 26)])
+    assert np.all(rows[0][19:] == 100.0)
+    assert np.all(rows[1][19:] == 0.0)
+    assert np.all(rows[2][33:] == 0.0) and np.isnan(rows[2][32])
+    assert np.all(rows[3][25:] == 0.0)
+
+
+def test_bank_grows_only_by_missing_keys_and_keeps_rows(goog):
+    b = IndicatorBank.build(goog, [("sma", 10), ("rsi", 14)])
+    first = b.matrix[b.index[("sma", 10)]].copy()
+    b.ensure(goog, [("sma", 10), ("macd_hist", 12, 26, 9)])
+    assert len(b) == 3 and b.index[("sma", 10)] == 0 and b.index[("macd_hist", 12, 26, 9)] == 2
+    np.testing.assert_array_equal(b.matrix[0], first)
+    assert b.matrix.flags.c_contiguous and b.matrix.shape == (3, goog.height)
+
+
+def test_bank_is_bounded(goog):
+    row = goog.height * 8
+    b = IndicatorBank.build(goog, [("sma", n) for n in range(5, 10)], max_bytes=8 * row)
+    assert b.nbytes <= 8 * row
+    b.ensure(goog, [("sma", n) for n in range(10, 13)])  # 5 + 3 rows fit: kept
+    assert len(b) == 8 and b.nbytes <= 8 * row
+    b.ensure(goog, [("rsi", 14), ("sma", 20)])  # 10 rows would not: restart with these
+    assert sorted(b.index) == [("rsi", 14), ("sma", 20)] and b.nbytes <= 8 * row
+    np.testing.assert_allclose(b.matrix[b.index[("sma", 20)]][19:],
+                               talib.SMA(goog["close"].to_numpy(), 20)[19:], atol=TOL)
+    # one call needing more than the bound is still computed (the batch needs its rows)
+    b.ensure(goog, [("sma", n) for n in range(30, 42)])
+    assert len(b) == 12
+    assert DEFAULT_MAX_BYTES == 256 * 1024 * 1024
+    assert IndicatorBank.build(goog, []).max_bytes == DEFAULT_MAX_BYTES
+
+
+def test_bank_refuses_other_data(goog):
+    b = IndicatorBank.build(goog, [("sma", 5)])
+    with pytest.raises(ValueError, match="built on 2148 bars.*build a new IndicatorBank"):
+        b.ensure(goog.head(100), [("sma", 6)])
+
+
+def test_unknown_or_bad_key_is_refused(goog):
+    with pytest.raises(KeyError, match="unknown indicator key"):
+        compute_rows(goog, [("wma", 5)])
+    with pytest.raises(KeyError, match="needs 3 whole-number period"):
+        compute_rows(goog, [("macd_hist", 12, 26)])
+
+
+# ----------------------------------------------------------------- keyed numba cache
+def test_cache_key_changes_when_any_source_changes(tmp_path, monkeypatch):
+    a, b = tmp_path / "enums.py", tmp_path / "kernel.py"
+    a.write_text("X = 1\n")
+    b.write_text("from enums import X\n")
+    monkeypatch.setattr(numba_setup, "source_files", lambda: [a, b])
+    k1 = numba_setup.cache_key()
+    assert len(k1) == 12 and k1 == numba_setup.cache_key()
+    a.write_text("X = 2\n")  # an edit to a module a kernel only imports a constant from
+    k2 = numba_setup.cache_key()
+    assert k2 != k1
+    a.write_text("X = 1\n")
+    assert numba_setup.cache_key() == k1
+
+
+def test_real_sources_are_hashed_and_cache_dir_is_keyed():
+    import numba
+
+    names = {p.name for p in numba_setup.source_files()}
+    assert {"enums.py", "step.py", "kernel.py", "indicators_nb.py", "numba_setup.py"} <= names
+    if numba_setup.CACHE_DIR is not None:  # None when NUMBA_CACHE_DIR is set by the user
+        # the key of the sources at import (they may be edited while the tests run)
+        assert numba_setup.CACHE_DIR.endswith("numba-" + numba_setup.KEY)
+        assert numba.config.CACHE_DIR == numba_setup.CACHE_DIR
+
+
+def test_configure_cache_prunes_old_keys_and_respects_env(tmp_path, monkeypatch):
+    import numba
+
+    monkeypatch.setattr(numba_setup, "cache_base", lambda: tmp_path)
+    monkeypatch.setattr(numba.config, "CACHE_DIR", numba.config.CACHE_DIR)
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    (tmp_path / "numba-000000000000").mkdir()
+    (tmp_path / "other").mkdir()
+    folder = numba_setup.configure_cache()
+    assert folder == str(tmp_path / ("numba-" + numba_setup.cache_key()))
+    assert numba.config.CACHE_DIR == folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["other", "numba-" + numba_setup.cache_key()])
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
+    assert numba_setup.configure_cache() is None
