@@ -81,10 +81,15 @@ def bar_chart(items: Sequence[Mapping[str, Any]], x: str, y: str, title: str, *,
     squashing the plot), one row of 28 px per bar."""
     labels, values = [str(i[x]) for i in items], [i[y] or 0 for i in items]
     if horizontal:
+        # a long label (a consensus' prompt versions joined by "+") on several lines
+        labels = [lab.replace("+", "+<br>") if len(lab) > 30 else lab for lab in labels]
         fig = go.Figure(go.Bar(y=labels, x=values, orientation="h",
                                texttemplate=f"%{{x:{fmt}}}", textposition="auto"))
         fig.update_yaxes(automargin=True, autorange="reversed")
-        height = max(220, 90 + 28 * len(items))
+        if "%" in fmt:
+            fig.update_xaxes(tickformat=".0%")
+        lines = sum(lab.count("<br>") + 1 for lab in labels)
+        height = max(220, 90 + 28 * max(len(items), lines))
     else:
         fig = go.Figure(go.Bar(x=labels, y=values, texttemplate=f"%{{y:{fmt}}}"))
         height = 300
@@ -140,7 +145,7 @@ def accuracy_over_time_chart(by_day: Sequence[Mapping[str, Any]], suffix: str = 
                       height=320, margin=_MARGIN,
                       yaxis={"tickformat": ".0%", "range": [0, 1]},
                       yaxis2={"overlaying": "y", "side": "right", "showgrid": False,
-                              "title": "n"},
+                              "title": "n", "tickformat": ",d", "rangemode": "tozero"},
                       legend={"orientation": "h", "y": -0.2})
     return fig
 
@@ -161,10 +166,12 @@ def calibration_chart(calibration: Sequence[Mapping[str, Any]], suffix: str = ""
         customdata=[c["scored"] for c in cal],
         hovertemplate="confidence %{x:.0f}: hit rate %{y:.0%}, n=%{customdata}"
                       "<extra></extra>"))
+    # a short one-line title (a two-line one was cut off at the top); the question it
+    # answers is the x-axis title
     fig.update_layout(
-        title={"text": f"Calibration{suffix}<br><sup>is 80 % confidence right 80 % of the "
-                       "time?</sup>", "automargin": True},
-        xaxis_title="confidence", yaxis_title="hit rate", height=340,
+        title=f"Calibration{suffix}",
+        xaxis_title="confidence (is 80 % confidence right 80 % of the time?)",
+        yaxis_title="hit rate", height=340,
         yaxis={"tickformat": ".0%", "range": [0, 1.05]},
-        margin={**_MARGIN, "t": 70}, legend={"orientation": "h", "y": -0.25})
+        margin=_MARGIN, legend={"orientation": "h", "y": -0.3})
     return fig

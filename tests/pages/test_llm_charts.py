@@ -104,8 +104,9 @@ def test_calibration_against_the_diagonal_counts_as_size_not_labels():
     # defect 12: printed n= labels overlapped; the count is the hover and the marker size
     assert "text" not in observed.mode and list(observed.customdata) == [5, 10]
     assert observed.marker.size[1] > observed.marker.size[0]
-    # the long question is a subtitle on its own line, so the title is not cut off
-    assert fig.layout.title.text.startswith("Calibration (incl. offline)<br><sup>")
+    # a short one-line title (the long question, cut off at the top, is the axis title)
+    assert fig.layout.title.text == "Calibration (incl. offline)"
+    assert "80 % of the time" in fig.layout.xaxis.title.text
 
 
 def test_horizontal_bars_give_long_labels_their_own_width():
@@ -116,6 +117,12 @@ def test_horizontal_bars_give_long_labels_their_own_width():
     bar = fig.data[0]
     assert bar.orientation == "h" and list(bar.y) == [items[0]["key"], "short"]
     assert list(bar.x) == [0.5, 0] and fig.layout.yaxis.automargin is True
+    assert fig.layout.xaxis.tickformat == ".0%"
+    joined = llm_charts.bar_chart([{"key": "consensus@contrarian@1.0+market_regime@1.0+"
+                                           "master_analyst@1.1", "accuracy": 0.5}],
+                                  "key", "accuracy", "t", fmt=".0%", horizontal=True)
+    assert list(joined.data[0].y) == ["consensus@contrarian@1.0+<br>market_regime@1.0+<br>"
+                                      "master_analyst@1.1"]
 
 
 def test_decision_levels_are_labelled_away_from_the_marker():
