@@ -149,7 +149,7 @@ def compare_tab(ids: list[str]) -> None:
     except Exception as exc:
         st.error(error_line(exc))
         return
-    st.markdown("**Metrics** (★ = highest)")
+    st.markdown("**Metrics** (Highest = the version with the largest value; blank on a tie)")
     rows = []
     for r in cmp["metrics"]:
         label, scale = _metric_label(r["name"])

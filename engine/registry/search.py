@@ -165,7 +165,7 @@ def compare_versions(version_ids: Sequence[str]) -> dict[str, Any]:
     "best": id | None}], "params": [{"name", "values": {id: value | None}, "differs"}]}``;
     every metric and parameter of any of them, sorted by name; ``best`` is the version with
     the highest value (no judgement of lower-is-better metrics is made: it is a marker, and
-    ``None`` when fewer than two have the metric).
+    ``None`` when fewer than two have the metric or the highest value is shared).
     """
     ids = list(dict.fromkeys(version_ids))
     if len(ids) < 2:
@@ -177,7 +177,9 @@ def compare_versions(version_ids: Sequence[str]) -> dict[str, Any]:
     for name in sorted({k for m in mets.values() for k in m}):
         values = {vid: mets[vid].get(name) for vid in ids}
         have = {k: v for k, v in values.items() if v is not None}
-        best = max(have, key=have.get) if len(have) >= 2 else None
+        top = max(have.values(), default=None)
+        leaders = [k for k, v in have.items() if v == top]
+        best = leaders[0] if len(have) >= 2 and len(leaders) == 1 else None
         metric_rows.append({"name": name, "values": values, "best": best})
     param_rows = []
     for name in sorted({k for p in pars.values() for k in p}):

@@ -75,6 +75,8 @@ def test_compare_versions_takes_three_and_exports_csv():
     acc = next(r for r in cmp["metrics"] if r["name"] == "accuracy")
     assert acc["values"] == {a.version_id: 0.50, b.version_id: 0.62, c.version_id: 0.58}
     assert acc["best"] == b.version_id
+    # a shared highest value marks no one (the factory's sharpe is 1.0 for all three)
+    assert next(r for r in cmp["metrics"] if r["name"] == "sharpe")["best"] is None
     horizon = next(r for r in cmp["params"] if r["name"] == "horizon")
     assert horizon["values"] == {a.version_id: 5, b.version_id: 10, c.version_id: 10}
     assert horizon["differs"] is True
