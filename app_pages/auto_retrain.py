@@ -214,6 +214,7 @@ def queue_and_history() -> None:
     was_busy = ss.get("ar_busy", False)
     ss["ar_busy"] = bool(q)
     if was_busy and not q:
+        ss["ar_status"] = None  # monitoring re-checked: a retrain may have deployed
         st.rerun()  # the job ended: redraw everything with the new record, stop polling
     st.subheader("Queue")
     if not q:
