@@ -42,7 +42,8 @@ def history_chart(epochs: Sequence[Mapping[str, Any]]) -> go.Figure:
         fig.add_trace(go.Scatter(x=x, y=[e[key] for e in epochs], name=name,
                                  mode="lines+markers", line=dict(color=color, dash=dash)),
                       row=1, col=1 + col // 2)
-    fig.update_xaxes(title_text="epoch")
+    fig.update_xaxes(title_text="epoch", dtick=1)
+    fig.update_yaxes(tickformat=".0%", row=1, col=2)  # accuracy in percent, as everywhere
     layout(fig, 340, "Training progress (train and validation)")
     # the legend goes below the plots: above them it covered the "Accuracy" subplot title
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="center",

@@ -76,6 +76,7 @@ def test_history_chart_loss_left_accuracy_right():
     assert fig.layout.legend.y < 0 and fig.layout.legend.yanchor == "top"
     titles = {a.text: a.y for a in fig.layout.annotations}
     assert titles["Accuracy"] >= 1.0 and titles["Loss"] >= 1.0
+    assert fig.layout.yaxis2.tickformat == ".0%"  # accuracy in percent
 
 
 def test_confusion_chart_rows_are_the_true_class():
