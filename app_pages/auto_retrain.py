@@ -24,9 +24,10 @@ for key, value in {"ar_status": None, "ar_jobs_ready": False}.items():
 
 #: policy field → (label, help, kind)
 FIELDS: dict[str, tuple[str, str, str]] = {
-    "accuracy_threshold": ("Accuracy drop that triggers (RETRAIN_THRESHOLD)",
-                           "Absolute accuracy drop from the deployment snapshot, 0–1; a drop "
-                           "exactly at the threshold fires.", "float"),
+    "accuracy_threshold": ("Accuracy drop that triggers, points (RETRAIN_THRESHOLD)",
+                           "Drop of accuracy from the deployment snapshot in percentage "
+                           "points (5 = 55 % → 50 %; RETRAIN_THRESHOLD holds it as a share "
+                           "of 1, 0.05); a drop exactly at the threshold fires.", "points"),
     "return_threshold_pct": ("Return drop that triggers, points",
                              "Drop of the strategy return (percentage points) on the window.",
                              "float"),
@@ -107,7 +108,12 @@ def policy_form(policy: retrain.RetrainPolicy) -> None:
         for i, (name, (label, help_, kind)) in enumerate(FIELDS.items()):
             current = getattr(policy, name)
             with cols[i % 4]:
-                if kind == "int":
+                if kind == "points":  # a share of 1 shown and typed in percent points
+                    values[name] = st.number_input(label, min_value=0.0, max_value=100.0,
+                                                   value=round(100 * float(current), 6),
+                                                   step=0.5, format="%.4g",
+                                                   key=f"ar_p_{name}", help=help_) / 100
+                elif kind == "int":
                     values[name] = st.number_input(label, min_value=1, step=1,
                                                    value=int(current), key=f"ar_p_{name}",
                                                    help=help_)

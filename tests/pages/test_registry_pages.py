@@ -212,7 +212,9 @@ def test_auto_retrain_page_policy_monitoring_retrain_and_history(fake):
     assert list(status.columns).index("Triggers") == 2
 
     # policy: save a new threshold, the trigger no longer fires after Check now
-    at.number_input(key="ar_p_accuracy_threshold").set_value(0.1)
+    # the threshold is typed in percentage points like every accuracy on screen: 10 = 0.1
+    assert at.number_input(key="ar_p_accuracy_threshold").value == pytest.approx(5.0)
+    at.number_input(key="ar_p_accuracy_threshold").set_value(10.0)
     at.button(key="FormSubmitter:ar_policy-Save policy").click().run()
     assert_clean(at)
     assert retrain.get_policy().accuracy_threshold == pytest.approx(0.1)
