@@ -18,6 +18,7 @@ from engine.llm import analyze, estimate_replay, replay, screen
 from engine.market import list_datasets, load_dataset
 from ui import llm_charts
 from ui.llm_charts import offline_tag
+from ui.state import active_dataset
 from ui.tables import readable
 
 
@@ -118,7 +119,7 @@ def cost_table(doc: dict) -> None:
 def follow_active(key: str) -> None:
     """Point the picker ``key`` at the sidebar's active dataset whenever that changes (and
     at first sight); a pick made here stays until the sidebar changes again."""
-    active = st.session_state.get("dataset")
+    active = active_dataset()
     if active not in symbols:
         active = symbols[0]
     if st.session_state.get(f"{key}_follows") != active or (
