@@ -27,7 +27,7 @@ from engine.neural.jobs import request_stop
 from ui import components
 from ui import neural_charts as nc
 from ui.formatting import fmt_pct
-from ui.state import ensure
+from ui.state import active_dataset, ensure
 from ui.tables import readable
 
 ss = st.session_state
@@ -84,8 +84,12 @@ def _stop(run_id: int) -> None:
 def setup(infos) -> None:
     symbols = [i.symbol for i in infos]
     by_symbol = {i.symbol: i for i in infos}
-    if ss.get("nn_dataset") not in by_symbol:
-        ss["nn_dataset"] = ss.get("dataset") if ss.get("dataset") in by_symbol else symbols[0]
+    # follow the sidebar's active dataset whenever it changes; a pick here stays until then
+    active = active_dataset()
+    active = active if active in by_symbol else symbols[0]
+    if ss.get("nn_dataset") not in by_symbol or ss.get("nn_dataset_follows") != active:
+        ss["nn_dataset"] = active
+        ss["nn_dataset_follows"] = active
     c = st.columns(4)
     c[0].selectbox("Dataset", symbols, key="nn_dataset",
                    format_func=lambda s: components.dataset_label(by_symbol[s]))

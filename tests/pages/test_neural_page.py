@@ -65,6 +65,15 @@ def test_page_without_runs(page):
     assert page.selectbox(key="nn_dataset").value == "SYN-TREND"
 
 
+def test_dataset_follows_the_sidebar(page):
+    # defect 11: every page follows the active dataset; a pick here stays until it changes
+    page.selectbox(key="nn_dataset").set_value("SYN-RANGE").run()
+    assert page.selectbox(key="nn_dataset").value == "SYN-RANGE"
+    page.session_state["dataset"] = "SYN-VOLATILE"
+    page.run()
+    assert page.selectbox(key="nn_dataset").value == "SYN-VOLATILE"
+
+
 @pytest.mark.parametrize("model", ["lstm", "transformer"])
 def test_train_a_tiny_model_from_the_page(page, sync_jobs, model):
     at = _small(page, model)
