@@ -157,6 +157,12 @@ def number(page, label: str, value: int) -> None:
     settle(page)
 
 
+def button(page, name: str):
+    """The visible button named exactly ``name`` (a rerun can leave a stale copy of a tab
+    behind for a moment)."""
+    return page.get_by_role("button", name=name, exact=True).filter(visible=True).first
+
+
 def main_text(page) -> str:
     return page.locator("[data-testid='stMain']").inner_text()
 
@@ -167,7 +173,7 @@ def train(page, model: str) -> None:
     number(page, "Epochs", 2)
     pick(page, "Batch size", "128")
     pick(page, "Model size", "Small")
-    page.get_by_role("button", name="Train", exact=True).click()
+    button(page, "Train").click()
     settle(page)  # the new run is picked and active: no result on the page until it ends
     # the job trains in a subprocess; the page polls the run and draws the result itself
     page.get_by_text("Test period").first.wait_for(timeout=300_000)
@@ -211,21 +217,21 @@ def test_train_deploy_roll_back_retrain_analyse_screen_replay_system(server, bro
         go(page, "Model Registry")
         page.get_by_text("2 of 2 versions").first.wait_for()
         pick(page, "Version", "lstm-")
-        page.get_by_role("button", name="Deploy", exact=True).click()
+        button(page, "Deploy").click()
         settle(page)
         page.get_by_text(re.compile(r"Deployed lstm-\S+ to paper")).first.wait_for()
         pick(page, "Version", "transformer-")
-        page.get_by_role("button", name="Deploy", exact=True).click()
+        button(page, "Deploy").click()
         settle(page)
         page.get_by_text(re.compile(r"Deployed transformer-\S+ to paper")).first.wait_for()
         # the card says where its numbers come from (defect 14)
         card = main_text(page)
         assert re.search(r"accuracy [\d.]+ % · return -?[\d.,]+ % on the (window|training)",
                          card), card
-        page.get_by_role("button", name="Roll back paper").click()
+        button(page, "Roll back paper").click()
         settle(page)
         page.get_by_text(re.compile(r"Rolled back: paper now runs lstm-")).first.wait_for()
-        page.get_by_role("button", name="Roll back paper").click()
+        button(page, "Roll back paper").click()
         settle(page)
         err = page.get_by_text("no earlier deployment in paper").first
         err.wait_for()
@@ -241,13 +247,13 @@ def test_train_deploy_roll_back_retrain_analyse_screen_replay_system(server, bro
 
         # --- Auto-Retrain: Retrain now; the History shows the record by itself (defect 2)
         go(page, "Auto-Retrain")
-        page.get_by_role("button", name="Check now").click()
+        button(page, "Check now").click()
         settle(page)
         page.get_by_text(re.compile(r"Checked at \d\d:\d\d:\d\d UTC: 1 deployed model")
                          ).first.wait_for()
         assert "interval[" not in main_text(page)
         assert page.get_by_text("No retrains yet.").count() == 1
-        page.get_by_role("button", name="Retrain now").click()
+        button(page, "Retrain now").click()
         # no click, no reload from here: the page must poll and redraw on its own
         page.get_by_text("No retrains yet.").wait_for(state="detached", timeout=300_000)
         page.get_by_text("The retrain queue is empty.").first.wait_for(timeout=300_000)
@@ -259,7 +265,7 @@ def test_train_deploy_roll_back_retrain_analyse_screen_replay_system(server, bro
         go(page, "AI Analyst")
         page.get_by_text("Consensus", exact=True).first.click()
         settle(page)
-        page.get_by_role("button", name="Analyse").click()
+        button(page, "Analyse").click()
         settle(page, timeout=120_000)
         page.get_by_text("Each model's decision").first.wait_for()
         cut = truncated(page, "[data-testid='stMetricValue'], [data-testid='stMetricLabel']")
@@ -271,7 +277,7 @@ def test_train_deploy_roll_back_retrain_analyse_screen_replay_system(server, bro
         shot(page, "analyst_04_ai_analyse")
 
         page.get_by_role("tab", name="Screen").click()
-        page.get_by_role("button", name="Screen", exact=True).click()
+        button(page, "Screen").click()
         settle(page, timeout=120_000)
         page.get_by_text("Ranked screen").first.wait_for()
         no_exception(page, "AI Analyst screen")
@@ -279,7 +285,7 @@ def test_train_deploy_roll_back_retrain_analyse_screen_replay_system(server, bro
 
         page.get_by_role("tab", name="Replay").click()
         settle(page)
-        page.get_by_role("button", name="Run replay").click()
+        button(page, "Run replay").click()
         settle(page, timeout=180_000)
         page.get_by_text("P&L of followed (USD)").first.wait_for(timeout=180_000)
         no_exception(page, "AI Analyst replay")
