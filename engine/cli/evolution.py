@@ -113,6 +113,10 @@ def cmd_evolve(args) -> int:
         cfg = EvolutionConfig(symbols=args.data, **_overrides(args))
         summary = evolve(create_run(cfg), on_progress=progress)
     doc = summary.to_dict()
+    if summary.fitness_failures:
+        sys.stderr.write(f"warning: the fitness raised for {summary.fitness_failures} "
+                         f"individual(s), scored {-1e9:g} (latest: {summary.fitness_error}); "
+                         f"see `python -m engine evolution history {doc['run_id']}`\n")
     if args.json:
         print_json(doc)
     else:
@@ -147,15 +151,26 @@ def cmd_list(args) -> int:
 def cmd_history(args) -> int:
     from engine.cli import print_json
     from engine.evolution import history
+    from engine.evolution.store import fitness_failures
 
+    failures = fitness_failures(args.run)
+    # a generation where the fitness raised also has fitness_failures and fitness_error
     rows = [{"generation": h.generation, "best": h.best, "mean": h.mean, "worst": h.worst,
-             "diversity": h.diversity} for h in history(args.run)]
+             "diversity": h.diversity,
+             **({"fitness_failures": failures[h.generation]["count"],
+                 "fitness_error": failures[h.generation]["error"]}
+                if h.generation in failures else {})}
+            for h in history(args.run)]
     if args.json:
         print_json(rows)
     else:
         for h in rows:
+            failed = (f"  fitness raised for {h['fitness_failures']}"
+                      if h.get("fitness_failures") else "")
             print(f"{h['generation']:4d}  best {h['best']:.4f}  mean {h['mean']:.4f}  "
-                  f"worst {h['worst']:.4f}  diversity {h['diversity']:.3f}")
+                  f"worst {h['worst']:.4f}  diversity {h['diversity']:.3f}{failed}")
+        for g, f in sorted(failures.items()):
+            print(f"generation {g}: fitness error {f['error']}")
     return 0
 
 

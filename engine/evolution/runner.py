@@ -19,6 +19,12 @@ Determinism: all randomness comes from one ``random.Random(seed)`` owned by the 
 seed, data and config give the same populations on every backend, and a resumed run
 continues exactly as if it had never stopped.
 
+Fitness failures: an individual whose fitness function raises gets ``INVALID_FITNESS``
+(−1e9) and its error is kept (``objectives["fitness_error"]`` of its row, counted per
+generation by :func:`engine.evolution.store.fitness_failures`); when it raises for *every*
+individual evaluated in a generation, the run stops as ``failed`` with that error
+(:class:`FitnessFailed`) — a function that never works must not "complete" a run.
+
 Early stop: the call ends once the best fitness reaches ``fitness_threshold`` — unless it
 had already reached it when the call began and an explicit ``generations`` count was given
 (then that many generations run).
@@ -26,6 +32,7 @@ had already reached it when the call began and an explicit ``generations`` count
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -35,7 +42,7 @@ from engine.errors import StratLabError
 from engine.evolution import store
 from engine.evolution.config import EvolutionConfig
 from engine.evolution.evaluate import Windows, load_windows, make_backend
-from engine.evolution.fitness import get_fitness, objective_values, score
+from engine.evolution.fitness import INVALID_FITNESS, get_fitness, objective_values
 from engine.evolution.genome import diversity, random_genes, to_params
 from engine.evolution.islands import ring_migrate, should_migrate
 from engine.evolution.operators import (
@@ -50,6 +57,22 @@ from engine.progress import ProgressCallback, report
 CHECKPOINT_VERSION = 1
 
 
+class FitnessFailed(StratLabError):
+    """The fitness function raised for every individual evaluated in a generation."""
+
+
+def checked_score(fn, metrics) -> tuple[float, str]:
+    """``fn(metrics)`` as a finite float, and the error text when the call (or turning its
+    result into a float) raised — that individual then gets ``INVALID_FITNESS``. A
+    non-finite result is ``INVALID_FITNESS`` too, but not an error (a flat equity curve
+    has no Sharpe ratio)."""
+    try:
+        v = float(fn(metrics))
+    except Exception as exc:  # a user's function may raise anything
+        return INVALID_FITNESS, f"{type(exc).__name__}: {exc}"[:500]
+    return (v if math.isfinite(v) else INVALID_FITNESS), ""
+
+
 @dataclass
 class EvolutionSummary:
     """What ``evolve`` returns; ``to_dict()`` is the ``evolve --json`` document."""
@@ -62,6 +85,10 @@ class EvolutionSummary:
     split: dict[str, Any]
     best: dict[str, Any]
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: individuals whose fitness function raised (not a ``--json`` key: the CLI warns on
+    #: stderr; ``evolution history --json`` has the count per generation)
+    fitness_failures: int = 0
+    fitness_error: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly the CLI contract keys (``status`` is an attribute only)."""
@@ -97,6 +124,8 @@ class _Run:
         self.best_uid: int | None = None
         self.best_score: float | None = None
         self.best_doc: dict[str, Any] = {}
+        self.fitness_failures = 0  # individuals whose fitness raised, all generations
+        self.fitness_error = ""  # the latest such error
 
     # ------------------------------------------------------------------ individuals
     def new(self, genes: list, *, born: int, parents: list[int]) -> Any:
@@ -105,39 +134,57 @@ class _Run:
         self.next_uid += 1
         ind.born, ind.parents = born, parents
         ind.is_m, ind.oos_m, ind.folds, ind.score = {}, None, [], None
-        ind.evaluated_at = born
+        ind.evaluated_at, ind.fitness_error = born, ""
         return ind
 
     def clone(self, ind: Any) -> Any:
         c = self.cls(ind)
         if ind.fitness.valid:
             c.fitness.values = ind.fitness.values
-        for a in ("uid", "born", "parents", "is_m", "oos_m", "folds", "score", "evaluated_at"):
+        for a in ("uid", "born", "parents", "is_m", "oos_m", "folds", "score", "evaluated_at",
+                  "fitness_error"):
             setattr(c, a, getattr(ind, a))
         return c
 
-    def evaluate(self, backend, inds: list) -> None:
+    def evaluate(self, backend, inds: list, generation: int) -> None:
         if not inds:
             return
         res = backend.evaluate([to_params(ind) for ind in inds])
         cfg = self.cfg
         n_folds = cfg.walk_forward_folds or 0
+        errors = []
         for k, ind in enumerate(inds):
             ind.is_m = res["is"][k]
             ind.oos_m = res["oos"][k] if "oos" in res else None
-            ind.folds = [score(self.fitness_fn, res[f"fold{j}"][k]) for j in range(n_folds)]
-            ind.score = (sum(ind.folds) / n_folds) if n_folds else score(self.fitness_fn,
-                                                                         ind.is_m)
+            scored = [checked_score(self.fitness_fn, res[f"fold{j}"][k])
+                      for j in range(n_folds)] or [checked_score(self.fitness_fn, ind.is_m)]
+            ind.folds = [v for v, _ in scored] if n_folds else []
+            ind.score = sum(v for v, _ in scored) / len(scored)
+            ind.fitness_error = next((e for _, e in scored if e), "")
+            if ind.fitness_error:
+                ind.score = INVALID_FITNESS
+                errors.append(ind.fitness_error)
             if self.multi:
                 ind.fitness.values = objective_values(ind.is_m, cfg.objectives)
             else:
                 ind.fitness.values = (ind.score,)
+        if errors and len(errors) == len(inds):
+            raise FitnessFailed(
+                f"the fitness {cfg.fitness!r} raised for every individual of generation "
+                f"{generation} ({len(errors)} of {len(inds)}), e.g. {errors[0]}; the run "
+                "stops — fix the function (it receives the in-sample metrics dict and "
+                "returns a number) or choose another fitness")
+        self.fitness_failures += len(errors)
+        if errors:
+            self.fitness_error = errors[-1]
         self.evaluations += len(inds)
 
     def objectives_doc(self, ind: Any) -> dict[str, Any]:
         d: dict[str, Any] = {o: ind.is_m.get(o) for o in self.cfg.objectives}
         if ind.folds:
             d["fold_fitness"] = list(ind.folds)
+        if ind.fitness_error:
+            d["fitness_error"] = ind.fitness_error
         return d
 
     # ------------------------------------------------------------------ generations
@@ -146,7 +193,7 @@ class _Run:
         for size in self.cfg.island_sizes:
             self.islands.append([self.new(random_genes(self.rng), born=0, parents=[])
                                  for _ in range(size)])
-        self.evaluate(backend, [i for pop in self.islands for i in pop])
+        self.evaluate(backend, [i for pop in self.islands for i in pop], 0)
 
     def step(self, backend) -> None:
         cfg, g = self.cfg, self.generation + 1
@@ -175,7 +222,7 @@ class _Run:
                 kids[j] = fresh_kid
                 fresh.append(fresh_kid)
             offspring_of.append((elites, kids))
-        self.evaluate(backend, fresh)
+        self.evaluate(backend, fresh, g)
         for k, (elites, kids) in enumerate(offspring_of):
             if self.multi:
                 self.islands[k] = nsga2_survivors(self.islands[k] + kids, len(self.islands[k]))
@@ -235,6 +282,7 @@ class _Run:
             "rates": list(self.rates),
             "fingerprint": fingerprint,
             "best": {"uid": self.best_uid, "score": self.best_score},
+            "fitness_failures": self.fitness_failures, "fitness_error": self.fitness_error,
             "islands": [[{"uid": i.uid, "genes": list(i), "values": list(i.fitness.values),
                           "score": i.score, "born": i.born, "parents": list(i.parents),
                           "folds": list(i.folds)} for i in pop] for pop in self.islands],
@@ -260,8 +308,11 @@ class _Run:
                 row = rows[d["uid"]]
                 ind.is_m, ind.oos_m = dict(row.in_sample), row.out_of_sample
                 ind.evaluated_at = d["born"]
+                ind.fitness_error = (row.objectives or {}).get("fitness_error") or ""
                 out.append(ind)
             self.islands.append(out)
+        self.fitness_failures = int(cp.get("fitness_failures") or 0)
+        self.fitness_error = cp.get("fitness_error") or ""
         b = cp.get("best") or {}
         self.best_uid, self.best_score = b.get("uid"), b.get("score")
         if self.best_uid is not None:
@@ -358,9 +409,10 @@ def evolve(run_id: int, generations: int | None = None, *,
     except BaseException as exc:
         import traceback
 
+        error = (str(exc) if isinstance(exc, FitnessFailed)  # the fitness's own error
+                 else "".join(traceback.format_exception(exc))[-8000:])
         store.finish(run_id, "failed" if isinstance(exc, Exception) else "interrupted",
-                     error="".join(traceback.format_exception(exc))[-8000:],
-                     seconds=time.perf_counter() - t0)
+                     error=error, seconds=time.perf_counter() - t0)
         raise
     store.finish(run_id, status, seconds=time.perf_counter() - t0)
     return summary(run_id)
@@ -369,13 +421,19 @@ def evolve(run_id: int, generations: int | None = None, *,
 def summary(run_id: int) -> EvolutionSummary:
     """The summary of a run as stored (best individual, split, history)."""
     row = store.get_run_row(run_id)
+    failures = store.fitness_failures(run_id)
     hist = [{"generation": r.generation, "best": r.best, "mean": r.mean, "worst": r.worst,
-             "diversity": r.diversity}
+             "diversity": r.diversity,
+             **({"fitness_failures": failures[r.generation]["count"],
+                 "fitness_error": failures[r.generation]["error"]}
+                if r.generation in failures else {})}
             for r in store.generation_rows(run_id) if r.island == -1]
+    last = failures[max(failures)]["error"] if failures else ""
     return EvolutionSummary(
         run_id=run_id, status=row.status, generations_done=row.generations_done,
         evaluations=row.evaluations, seconds=row.seconds, split=dict(row.split or {}),
         best=dict(row.best or {}), history=hist,
+        fitness_failures=sum(f["count"] for f in failures.values()), fitness_error=last,
     )
 
 

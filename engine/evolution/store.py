@@ -254,6 +254,24 @@ def rows_by_uid(run_id: int, uids: list[int]) -> dict[int, EvolutionIndividual]:
         return {r.uid: r for r in s.exec(q).all()}
 
 
+def fitness_failures(run_id: int) -> dict[int, dict[str, Any]]:
+    """Per generation, the individuals evaluated in it whose fitness function raised:
+    ``{generation: {"count": n, "error": the first error}}`` (generations without a failure
+    are absent). The errors are kept in each row's ``objectives["fitness_error"]``."""
+    out: dict[int, dict[str, Any]] = {}
+    with read_scope() as s:
+        q = (select(EvolutionIndividual.generation, EvolutionIndividual.objectives)
+             .where(EvolutionIndividual.run_id == run_id,
+                    EvolutionIndividual.evaluated == True)  # noqa: E712
+             .order_by(col(EvolutionIndividual.id)))
+        for generation, objectives in s.exec(q).all():
+            error = (objectives or {}).get("fitness_error")
+            if error:
+                slot = out.setdefault(int(generation), {"count": 0, "error": error})
+                slot["count"] += 1
+    return out
+
+
 def generation_rows(run_id: int) -> list[EvolutionGeneration]:
     with session_scope() as s:
         q = (select(EvolutionGeneration).where(EvolutionGeneration.run_id == run_id)

@@ -167,3 +167,61 @@ def test_evolution_pool_records_go_away_after_a_clean_run():
                           backend="process", workers=1, seed=3, elite_size=1)
     evolve(create_run(cfg))
     assert list(Path(get_settings().data_dir / "pools").glob("*.json")) == []
+
+
+# ------------------------------------------------------------ fitness failures (item 10)
+
+def _always_raises(metrics):
+    raise ValueError("boom: this fitness never works")
+
+
+class _EveryFourth:
+    """Raises on every fourth call (the call order is deterministic for a seed)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, metrics):
+        self.calls += 1
+        if self.calls % 4 == 0:
+            raise KeyError("sharpe_x")
+        return float(metrics["sharpe"] or 0.0)
+
+
+def test_a_fitness_that_always_raises_fails_the_run_with_its_error(small):
+    from engine.evolution import create_run, evolve, get_run, register_fitness
+    from engine.evolution.runner import FitnessFailed
+
+    register_fitness("always_raises", _always_raises)
+    run_id = create_run(small(fitness="always_raises"))
+    with pytest.raises(FitnessFailed, match=r"raised for every individual of generation 0 "
+                                            r"\(12 of 12\), e\.g\. ValueError: boom"):
+        evolve(run_id)
+    info = get_run(run_id)
+    assert info.status == "failed" and info.generations_done == 0
+    assert info.error.startswith("the fitness 'always_raises' raised for every individual")
+    assert "Traceback" not in info.error  # the fitness's error, not ours
+
+
+def test_an_occasional_fitness_failure_is_counted_and_shown(small, capsys):
+    from engine.cli import main
+    from engine.evolution import create_run, evolve, population, register_fitness
+    from engine.evolution.fitness import INVALID_FITNESS
+
+    register_fitness("every_fourth", _EveryFourth())
+    run_id = create_run(small(fitness="every_fourth", generations=1))
+    summary = evolve(run_id)
+    assert summary.status == "completed"
+    # generation 0 evaluates 12 individuals: calls 4, 8 and 12 raise
+    assert summary.history[0]["fitness_failures"] == 3
+    assert summary.history[0]["fitness_error"] == "KeyError: 'sharpe_x'"
+    assert summary.fitness_failures == sum(h.get("fitness_failures", 0)
+                                           for h in summary.history) >= 3
+    failed = [i for i in population(run_id, 0) if i.objectives.get("fitness_error")]
+    assert len(failed) == 3 and {i.fitness for i in failed} == {INVALID_FITNESS}
+
+    assert main(["evolution", "history", str(run_id), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["fitness_failures"] == 3
+    assert {"generation", "best", "mean", "worst", "diversity"} <= set(rows[1])
+    assert rows == summary.to_dict()["history"]
