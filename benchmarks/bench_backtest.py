@@ -9,7 +9,16 @@ Cases (GOOG daily: ../shared/data/GOOG_1d.csv when it exists, else backtesting.t
     commission 0.1 %, long-only, all-in whole units;
 (b) a 1,000-combination SMA sweep, fast 5..44 × slow 45..69 (every pair valid), same
     settings without stops, 4 metrics or more per combination;
-(c) one backtest as in (a) on a 1,000,000-bar synthetic GBM series (numpy, seed 42).
+(c) one backtest as in (a) on a 1,000,000-bar synthetic GBM series (numpy, seed 42);
+(d) the product's own workload: 1,000 random genomes (seed 7, uniform over the 15 genes'
+    ranges, constraints kept) through ``run_batch(..., "genome", ...)`` — with their stops and
+    size genes and all metrics, against (b)'s SMA-cross ``run_batch`` (target: within about
+    3x) — and, genes switched off (``BacktestSettings(trade_genes=False)``: no stops,
+    all-in), against vectorbt written as a careful user would: TA-Lib indicators, each
+    distinct one computed once, the genome's vote rule in NumPy, one 1,000-column
+    ``Portfolio.from_signals`` with its Numba engine and (``pip install "vectorbt[rust]"``)
+    its Rust engine; final equity of every genome must equal ours. Target: >= 10x the faster
+    vectorbt engine and >= 15,000 genomes/s. ``--genome-only`` runs (d) alone.
 
 Timing: wall clock (time.perf_counter). "first call" is the first run in this process, which
 includes numba JIT compilation (a fresh, empty NUMBA_CACHE_DIR unless --use-numba-cache),
@@ -66,6 +75,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--btpy-runs-c", type=int, default=1,
                     help="backtesting.py runs on the 1M-bar series (each takes seconds)")
     ap.add_argument("--bars", type=int, default=1_000_000, help="bars in case (c)")
+    ap.add_argument("--genome-only", action="store_true",
+                    help="run only (d), the 1,000-genome comparison")
+    ap.add_argument("--genomes", type=int, default=1000, help="random genomes in (d)")
     ap.add_argument("--use-numba-cache", action="store_true",
                     help="keep numba's on-disk caches (first call = cache load, not compile)")
     return ap.parse_args()
@@ -86,7 +98,13 @@ import vectorbt as vbt  # noqa: E402
 from backtesting import Backtest, Strategy  # noqa: E402
 from backtesting.lib import crossover  # noqa: E402
 
-from engine.backtest import BacktestSettings, run_backtest, run_batch, sweep  # noqa: E402
+from engine.backtest import (  # noqa: E402
+    GENOME_PARAMS,
+    BacktestSettings,
+    run_backtest,
+    run_batch,
+    sweep,
+)
 
 try:
     import talib
@@ -237,7 +255,7 @@ def vbt_sma(close: np.ndarray, windows) -> np.ndarray:
     return np.column_stack([cols[int(w)] for w in windows])
 
 
-def vbt_portfolio(pdf: pd.DataFrame, fast_w, slow_w, stops: bool):
+def vbt_portfolio(pdf: pd.DataFrame, fast_w, slow_w, stops: bool, engine: str | None = None):
     close = pdf["Close"]
     c = close.to_numpy()
     f = vbt_sma(c, fast_w)
@@ -247,14 +265,191 @@ def vbt_portfolio(pdf: pd.DataFrame, fast_w, slow_w, stops: bool):
     return vbt.Portfolio.from_signals(
         close, up, dn, price=pdf["Open"], open=pdf["Open"], high=pdf["High"], low=pdf["Low"],
         size=np.inf, size_granularity=1, init_cash=CASH, fees=COMMISSION,
-        freq=pdf.index[1] - pdf.index[0], **stop_kw)
+        freq=pdf.index[1] - pdf.index[0], engine=engine, **stop_kw)
 
 
-def vbt_run(pdf, fast_w=FAST, slow_w=SLOW, stops=True, metrics=True):
-    pf = vbt_portfolio(pdf, fast_w, slow_w, stops)
+def vbt_run(pdf, fast_w=FAST, slow_w=SLOW, stops=True, metrics=True, engine=None):
+    pf = vbt_portfolio(pdf, fast_w, slow_w, stops, engine)
     if not metrics:
         return pf, None
     return pf, (pf.total_return(), pf.sharpe_ratio(), pf.max_drawdown())
+
+
+def vbt_has_rust() -> tuple[bool, str]:
+    """Whether vectorbt's Rust engine runs here (the ``vectorbt[rust]`` extra)."""
+    try:
+        import vectorbt_rust  # noqa: F401
+    except ImportError as e:
+        return False, f"vectorbt_rust not importable ({e}); pip install \"vectorbt[rust]\""
+    return True, f"vectorbt-rust {getattr(vectorbt_rust, '__version__', '?')}"
+
+
+# ----------------------------------------------------------------------------------------
+# (d) the genome: 1,000 random genomes
+# ----------------------------------------------------------------------------------------
+def random_genomes(n: int, seed: int = 7) -> list[dict]:
+    """Uniform over each gene's range (ints inclusive), constraints kept by rejection."""
+    rng = np.random.default_rng(seed)
+    out: list[dict] = []
+    while len(out) < n:
+        g = {p.name: (int(rng.integers(p.low, p.high + 1)) if p.kind is int
+                      else float(rng.uniform(p.low, p.high))) for p in GENOME_PARAMS}
+        if (g["sma_short"] < g["sma_long"] and g["macd_fast"] < g["macd_slow"]
+                and g["rsi_oversold"] < g["rsi_overbought"]):
+            out.append(g)
+    return out
+
+
+def genome_settings(genes: bool) -> BacktestSettings:
+    return BacktestSettings(cash=CASH, commission=COMMISSION, trade_genes=genes)
+
+
+def vbt_genome_signals(pdf: pd.DataFrame, genomes: list[dict]):
+    """The genome's vote rule in NumPy over TA-Lib indicators, each distinct one once.
+
+    Entry when score >= 2 and volume > SMA(volume); exit when score <= -2; nothing while any
+    indicator is in warm-up; shifted one bar (fills at the next open).
+    """
+    x = talib_genome_indicators(pdf, genomes)
+    c2, v2, k = x["c2"], x["v2"], x["k"]
+    rsi, fast, slow, hist, mid, sd, vsma = (x[n] for n in (
+        "rsi", "fast", "slow", "hist", "mid", "sd", "vsma"))
+    col = x["col"]
+    with np.errstate(invalid="ignore"):
+        valid = ~(np.isnan(rsi) | np.isnan(fast) | np.isnan(slow) | np.isnan(hist)
+                  | np.isnan(mid) | np.isnan(sd) | np.isnan(vsma))
+        score = ((rsi < col["rsi_oversold"]).astype(np.int8)
+                 - (rsi > col["rsi_overbought"]) + np.sign(fast - slow).astype(np.int8)
+                 + np.sign(hist).astype(np.int8)
+                 + (c2 < mid - k * sd) - (c2 > mid + k * sd))
+        entry = valid & (score >= 2) & (v2 > vsma)
+        exit_ = valid & (score <= -2)
+    up = np.zeros_like(entry)
+    dn = np.zeros_like(exit_)
+    up[1:], dn[1:] = entry[:-1], exit_[:-1]
+    return up, dn
+
+
+def genome_ties(pdf: pd.DataFrame, genomes: list[dict], tol: float = 1e-9) -> np.ndarray:
+    """Genomes with a vote whose two sides are equal to ``tol`` on some bar (not timed).
+
+    There the mathematically equal sides are ordered by rounding alone — TA-Lib and the
+    polars reference (which ours equals bit for bit there) can round them apart, e.g.
+    SMA(24) and SMA(32) of GOOG at bar 165, both 183.90375 — so the vote, and the equity,
+    may legitimately differ.
+    """
+    x = talib_genome_indicators(pdf, genomes)
+    c2, v2, k, col = x["c2"], x["v2"], x["k"], x["col"]
+    with np.errstate(invalid="ignore"):
+        lo, up = x["mid"] - k * x["sd"], x["mid"] + k * x["sd"]
+        near = ((np.abs(x["fast"] - x["slow"]) <= tol) | (np.abs(x["hist"]) <= tol)
+                | (np.abs(c2 - lo) <= tol) | (np.abs(c2 - up) <= tol)
+                | (np.abs(x["rsi"] - col["rsi_oversold"]) <= tol)
+                | (np.abs(x["rsi"] - col["rsi_overbought"]) <= tol)
+                | (np.abs(v2 - x["vsma"]) <= tol))
+    return near.any(axis=0)
+
+
+def talib_genome_indicators(pdf: pd.DataFrame, genomes: list[dict]) -> dict:
+    """Every genome's indicator columns from TA-Lib, each distinct indicator computed once."""
+    import talib
+
+    c = pdf["Close"].to_numpy(float)
+    v = pdf["Volume"].to_numpy(float)
+    col = {k: np.array([g[k] for g in genomes]) for k in genomes[0]}
+
+    def bank(fn, periods):
+        uniq = np.unique(periods)
+        mat = np.column_stack([fn(int(p)) for p in uniq])
+        return mat[:, np.searchsorted(uniq, periods)]
+
+    rsi = bank(lambda n: talib.RSI(c, n), col["rsi_period"])
+    fast = bank(lambda n: talib.SMA(c, n), col["sma_short"])
+    slow = bank(lambda n: talib.SMA(c, n), col["sma_long"])
+    mid = bank(lambda n: talib.SMA(c, n), col["bb_period"])
+    sd = bank(lambda n: talib.STDDEV(c, n, 1.0), col["bb_period"])
+    vsma = bank(lambda n: talib.SMA(v, n), col["volume_sma"])
+    emas = {int(n): talib.EMA(c, int(n))
+            for n in np.unique(np.concatenate([col["macd_fast"], col["macd_slow"]]))}
+    trip = list(zip(col["macd_fast"].tolist(), col["macd_slow"].tolist(),
+                    col["macd_signal"].tolist(), strict=True))
+    hists = {}
+    for f, s_, g in set(trip):
+        line = emas[f] - emas[s_]
+        first = int(np.flatnonzero(~np.isnan(line))[0])
+        sig = np.full_like(line, np.nan)
+        sig[first:] = talib.EMA(line[first:], g)
+        hists[(f, s_, g)] = line - sig
+    hist = np.column_stack([hists[t] for t in trip])
+    return {"rsi": rsi, "fast": fast, "slow": slow, "hist": hist, "mid": mid, "sd": sd,
+            "vsma": vsma, "c2": c[:, None], "v2": v[:, None], "k": col["bb_std"][None, :],
+            "col": col}
+
+
+def vbt_genome(pdf: pd.DataFrame, genomes: list[dict], engine: str):
+    up, dn = vbt_genome_signals(pdf, genomes)
+    close = pdf["Close"].to_numpy(float)
+    o = pdf["Open"].to_numpy(float)
+    pf = vbt.Portfolio.from_signals(
+        close[:, None], up, dn, price=o[:, None], size=np.inf, size_granularity=1,
+        init_cash=CASH, fees=COMMISSION, freq="1D", engine=engine)
+    return pf.final_value()
+
+
+def genome_section(goog: pl.DataFrame, goog_pd: pd.DataFrame, R: int,
+                   sma_batch_s: float | None) -> tuple[list[str], bool]:
+    """Run (d); returns (report lines, all targets and checks passed)."""
+    n = ARGS.genomes
+    genomes = random_genomes(n)
+    lines = [f"(d) {n:,} random genomes (seed 7) on GOOG daily"]
+    with_stops = timed(lambda: run_batch(goog, "genome", genomes, genome_settings(True)), R)
+    no_genes = timed(lambda: run_batch(goog, "genome", genomes, genome_settings(False)), R)
+    if sma_batch_s is None:
+        combos = [{"fast": f, "slow": s} for f in SWEEP_FAST for s in SWEEP_SLOW]
+        sma_batch_s = timed(lambda: run_batch(goog, "sma_cross", combos, settings(False)),
+                            R)[1]
+    rust_ok, rust_msg = vbt_has_rust()
+    engines = ["numba"] + (["rust"] if rust_ok else [])
+    vb = {e: timed(lambda e=e: vbt_genome(goog_pd, genomes, e), max(3, R // 2))
+          for e in engines}
+    ours_fe = no_genes[2].metrics[:, list(no_genes[2].metrics_of(0)).index("final_equity")]
+    checks_ok = True
+    ties = genome_ties(goog_pd, genomes)
+    for e in engines:
+        delta = np.abs(vb[e][2].to_numpy() - ours_fe)
+        same = delta < 1e-6
+        ok = bool(same[~ties].all())
+        checks_ok &= ok
+        lines.append(
+            f"    check vs vectorbt {e}: {'OK ' if ok else 'FAIL'} final equity of "
+            f"{int(same[~ties].sum()):,} of the {int((~ties).sum()):,} genomes without a "
+            f"tied vote equal (max |Δ| {delta[~ties].max():.1e}); of the {int(ties.sum())} "
+            f"with a vote tied to 1e-9 (rounding decides, see genome_ties), "
+            f"{int(same[ties].sum())} equal")
+    if not rust_ok:
+        lines.append(f"    vectorbt Rust engine not timed: {rust_msg}")
+    lines.append(f"    {'':<34}{'warm':>12}{'first call':>14}{'genomes/s':>12}")
+    rows = [("ours, with stops + size genes", with_stops), ("ours, genes off", no_genes)]
+    rows += [(f"vectorbt {e} (genes off)", vb[e]) for e in engines]
+    for label, t in rows:
+        lines.append(f"    {label:<34}{fmt(t[1]):>12}{fmt(t[0]):>14}"
+                     f"{n / t[1]:>12,.0f}")
+    ratio_sma = with_stops[1] / sma_batch_s
+    best_vbt = min(vb[e][1] for e in engines)
+    ratio_vbt = best_vbt / no_genes[1]
+    ok_sma = ratio_sma <= 3.0
+    ok_vbt = ratio_vbt >= 10.0
+    ok_floor = n / no_genes[1] >= 15_000
+    lines.append("    first call of ours includes JIT compile (fresh cache) unless "
+                 "--use-numba-cache")
+    lines.append(f"  target: genome run_batch within ~3x of SMA-cross run_batch "
+                 f"({fmt(sma_batch_s).strip()}): {ratio_sma:.2f}x  "
+                 f"{'PASS' if ok_sma else 'FAIL'}")
+    lines.append(f"  target: >= 10x the faster vectorbt engine: {ratio_vbt:.1f}x  "
+                 f"{'PASS' if ok_vbt else 'FAIL'}")
+    lines.append(f"  target: >= 15,000 genomes/s (genes off): {n / no_genes[1]:,.0f}/s  "
+                 f"{'PASS' if ok_floor else 'FAIL'}")
+    return lines, checks_ok and ok_sma and ok_vbt and ok_floor
 
 
 # ----------------------------------------------------------------------------------------
@@ -290,10 +485,10 @@ def vbt_agreement(res, pf) -> tuple[int, int, int]:
     key = {(e, x, round(ep, 9), round(xp, 9), sz) for e, x, ep, xp, sz in zip(
         th["Entry Timestamp"].to_numpy().astype("datetime64[us]"),
         th["Exit Timestamp"].to_numpy().astype("datetime64[us]"),
-        th["Avg Entry Price"], th["Avg Exit Price"], th["Size"])}
+        th["Avg Entry Price"], th["Avg Exit Price"], th["Size"], strict=True)}
     same = sum((e, x, round(ep, 9), round(xp, 9), sz) in key for e, x, ep, xp, sz in zip(
         ours["entry_time"].to_numpy(), ours["exit_time"].to_numpy(), ours["entry_price"],
-        ours["exit_price"], ours["size"]))
+        ours["exit_price"], ours["size"], strict=True))
     return same, len(ours), len(th)
 
 
@@ -308,13 +503,20 @@ def main() -> int:
     goog, goog_pd, src = load_goog()
     print(f"data: GOOG daily from {src}: {goog.height} bars; synthetic GBM: {ARGS.bars:,} bars "
           f"(seed 42)")
-    print(f"numba {numba.__version__} threads={numba.get_num_threads()} "
-          f"({'fresh cache dir: first call = JIT compile' if not ARGS.use_numba_cache else 'on-disk caches allowed'}); "
+    cache = ("fresh cache dir: first call = JIT compile" if not ARGS.use_numba_cache
+             else "on-disk caches allowed")
+    print(f"numba {numba.__version__} threads={numba.get_num_threads()} ({cache}); "
           f"backtesting.py {__import__('backtesting').__version__}; vectorbt {vbt.__version__}; "
           f"cpus={os.cpu_count()}")
     print(f"rule: SMA({FAST}) x SMA({SLOW}), long-only, all-in whole units, commission "
           f"{COMMISSION:g}, cash {CASH:,.0f}; SL {SL:g} / TP {TP:g} in (a) and (c)\n")
     R = ARGS.repeat
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
+          f"{os.getloadavg()[2]:.2f} (1/5/15 min)")
+    if ARGS.genome_only:
+        lines, ok = genome_section(goog, goog_pd, R, None)
+        print("\n".join(lines))
+        return 0 if ok else 1
     rows: dict[str, dict[str, tuple[float, float]]] = {}
     checks: list[str] = []
 
@@ -356,6 +558,9 @@ def main() -> int:
     b_vbt = timed(lambda: vbt_run(goog_pd, fw, sw, stops=False), max(3, R // 2))
     b_vbt_sim = timed(lambda: vbt_run(goog_pd, fw, sw, stops=False, metrics=False),
                       max(3, R // 2))
+    rust_ok, rust_msg = vbt_has_rust()
+    b_vbt_rust = (timed(lambda: vbt_run(goog_pd, fw, sw, stops=False, engine="rust"),
+                        max(3, R // 2)) if rust_ok else None)
     b_ours = timed(lambda: sweep(goog, "sma_cross", grid, settings(False)), R)
     b_batch = timed(lambda: run_batch(goog, "sma_cross",
                                       [{"fast": f, "slow": s} for f, s in combos],
@@ -365,9 +570,17 @@ def main() -> int:
     ours_fe = {(r["params"]["fast"], r["params"]["slow"]): r["metrics"]["final_equity"]
                for r in b_ours[2].results}
     vbt_fe = b_vbt[2][0].final_value().to_numpy()
-    d_v = max(abs(ours_fe[(int(f), int(s))] - v) for f, s, v in zip(fw, sw, vbt_fe))
+    d_v = max(abs(ours_fe[(int(f), int(s))] - v) for f, s, v in zip(fw, sw, vbt_fe, strict=True))
     checks.append(f"(b) vs vectorbt: {'OK ' if d_v < 1e-6 else 'FAIL'} final equity of all "
                   f"1,000 combinations, max |Δ| = {d_v:.1e}")
+    if b_vbt_rust is not None:
+        rust_fe = b_vbt_rust[2][0].final_value().to_numpy()
+        d_r = max(abs(ours_fe[(int(f), int(s))] - v)
+                  for f, s, v in zip(fw, sw, rust_fe, strict=True))
+        checks.append(f"(b) vs vectorbt rust engine: {'OK ' if d_r < 1e-6 else 'FAIL'} final "
+                      f"equity of all 1,000 combinations, max |Δ| = {d_r:.1e}")
+    else:
+        checks.append(f"(b) vectorbt rust engine not timed: {rust_msg}")
     d_b = max(abs(ours_fe[k] - v) for k, v in heat.items())
     checks.append(f"(b) vs backtesting.py: {'OK ' if d_b < 1e-6 else 'FAIL'} final equity of "
                   f"its {len(heat)} combinations, max |Δ| = {d_b:.1e}")
@@ -402,6 +615,10 @@ def main() -> int:
     print(f"{'(b) run_batch only (the GA path)':<44}{fmt(rows['b']['batch'][1]):>12}"
           f"{'':>16}{'':>12}{rows['b']['bt'][1] / rows['b']['batch'][1]:>9.0f}x"
           f"{rows['b']['vbt'][1] / rows['b']['batch'][1]:>8.1f}x")
+    if b_vbt_rust is not None:
+        t_r = b_vbt_rust[1]
+        print(f"{'(b) vectorbt, Rust engine':<44}{'':>12}{'':>16}{fmt(t_r):>12}"
+              f"{'':>10}{t_r / rows['b']['ours'][1]:>8.1f}x")
     for k, t_sim in (("b", b_vbt_sim[1]), ("c", c_vbt_sim[1])):
         print(f"{'(' + k + ') vectorbt without its 3 metrics':<44}{'':>12}{'':>16}{fmt(t_sim):>12}"
               f"{'':>10}{t_sim / rows[k]['ours'][1]:>8.1f}x")
@@ -445,7 +662,10 @@ def main() -> int:
     print(f"  (b) >= 10x vectorbt: {ratio:.1f}x  {'PASS' if ok else 'FAIL'}")
     checks_ok = not any(": FAIL" in c for c in checks)
     print(f"trade checks: {'all OK' if checks_ok else 'SOME FAILED'}")
-    return 0 if all_ok and checks_ok else 1
+    print()
+    lines, genome_ok = genome_section(goog, goog_pd, R, rows["b"]["batch"][1])
+    print("\n".join(lines))
+    return 0 if all_ok and checks_ok and genome_ok else 1
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ notice an edit to a module the function merely imports constants or other kernel
 keyed by a hash of *all* ``engine/backtest/*.py`` sources, ``numba-<hash12>`` under
 ``engine/backtest/__pycache__`` (or, where that is not writable, the user cache directory
 ``$XDG_CACHE_HOME/strategy-lab`` / ``~/.cache/strategy-lab``); any edit to any of those
-files gives a fresh folder, and the folders of older keys are removed. A
-``NUMBA_CACHE_DIR`` set in the environment wins (numba then uses it as given).
+files gives a fresh folder, and the folders of older keys are removed. The folder is also
+put in ``NUMBA_CACHE_DIR`` (numba re-reads the environment before each compilation; worker
+processes inherit it). A ``NUMBA_CACHE_DIR`` the user set wins (numba then uses it as given).
 """
 
 from __future__ import annotations
@@ -95,9 +96,14 @@ def prune_old_keys(base: Path, keep: str) -> list[Path]:
 
 
 def configure_cache() -> str | None:
-    """Point numba's cache at the keyed folder; None when ``NUMBA_CACHE_DIR`` is set."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return None
+    """Point numba's cache at the keyed folder; None when the user set ``NUMBA_CACHE_DIR``.
+
+    A ``NUMBA_CACHE_DIR`` that is itself a keyed folder of ours (inherited by a worker
+    process from the process that started it) is kept and returned.
+    """
+    given = os.environ.get("NUMBA_CACHE_DIR")
+    if given:
+        return given if Path(given).name.startswith(KEY_PREFIX) else None
     global KEY
     KEY = cache_key()
     base = cache_base()
@@ -108,6 +114,10 @@ def configure_cache() -> str | None:
     except OSError:
         return None  # numba falls back to its own locations
     prune_old_keys(base, name)
+    # numba re-reads its configuration from the environment before every compilation
+    # (config.reload_config), so the folder goes into the environment as well: kernels
+    # decorated later in this process, and worker processes started from it, use it too.
+    os.environ["NUMBA_CACHE_DIR"] = str(folder)
     _numba_config.CACHE_DIR = str(folder)
     return str(folder)
 

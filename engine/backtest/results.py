@@ -37,6 +37,10 @@ class BacktestSettings:
     #: Signals at bars before this time are ignored (indicators still use every bar): the
     #: backtest a paper book started then must equal. ``None``: trade from the first bar.
     trade_start: datetime | None = None
+    #: ``False`` switches the genome's ``stop_loss``, ``take_profit`` and ``position_size``
+    #: genes off (no stops, all-in unless the fields above say otherwise): the genome's
+    #: signals traded like any rule's, as a peer comparison without stops needs.
+    trade_genes: bool = True
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.cash) and self.cash > 0):
@@ -64,6 +68,8 @@ class BacktestSettings:
             del d["trade_start"]
         else:
             d["trade_start"] = d["trade_start"].isoformat()
+        if d["trade_genes"]:  # likewise: the key appears only when the genes are off
+            del d["trade_genes"]
         return d
 
 

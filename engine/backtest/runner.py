@@ -33,7 +33,8 @@ from engine.errors import DataError, ParameterError
 from engine.progress import ProgressCallback, report
 
 __all__ = ["BacktestResult", "BacktestSettings", "BatchResult", "compute_signals",
-           "ignore_before", "ohlcv_arrays", "run_backtest", "run_batch", "run_signals", "trade_levels"]
+           "ignore_before", "ohlcv_arrays", "run_backtest", "run_batch", "run_signals",
+           "trade_levels"]
 
 
 def ohlcv_arrays(data: pl.DataFrame) -> tuple[np.ndarray, ...]:
@@ -53,7 +54,7 @@ def ohlcv_arrays(data: pl.DataFrame) -> tuple[np.ndarray, ...]:
 def trade_levels(strategy: Strategy, params: Mapping[str, Any], s: BacktestSettings
                   ) -> tuple[float, float, float]:
     """(stop-loss, take-profit, size) fractions for the kernel; 0 means off / all-in."""
-    genes = strategy.trade_genes(params)
+    genes = strategy.trade_genes(params) if s.trade_genes else {}
     sl = s.stop_loss if s.stop_loss is not None else genes.get("stop_loss")
     tp = s.take_profit if s.take_profit is not None else genes.get("take_profit")
     size = s.size if s.size is not None else genes.get("size")

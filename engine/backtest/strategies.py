@@ -33,6 +33,7 @@ backtest holds at most one position, so it has no effect there).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,6 +57,14 @@ class Param:
     doc: str = ""
 
     def coerce(self, value: Any, strategy: str) -> int | float:
+        # fast path (a batch resolves 15,000 genes): an in-range int or finite float is
+        # returned as the slow path below would return it
+        t = type(value)
+        if self.kind is int:
+            if t is int and self.low <= value <= self.high:
+                return value
+        elif t is float and self.low <= value <= self.high:  # nan fails the comparison
+            return value
         where = f"{strategy} parameter {self.name}"
         try:
             x = float(value)
@@ -92,6 +101,10 @@ class Strategy:
     def param_names(self) -> list[str]:
         return [p.name for p in self.params]
 
+    @functools.cached_property
+    def _name_set(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.params)
+
     def defaults(self) -> dict[str, int | float]:
         return {p.name: (int(p.default) if p.kind is int else float(p.default))
                 for p in self.params}
@@ -99,7 +112,11 @@ class Strategy:
     def resolve(self, given: Mapping[str, Any] | None = None) -> dict[str, int | float]:
         """Defaults overlaid with ``given``, coerced, range- and constraint-checked."""
         given = dict(given or {})
-        unknown = sorted(set(given) - set(self.param_names))
+        if given.keys() == self._name_set:  # every parameter given: no defaults to merge
+            out = {p.name: p.coerce(given[p.name], self.name) for p in self.params}
+            self.check(out)
+            return out
+        unknown = sorted(set(given) - self._name_set)
         if unknown:
             raise ParameterError(
                 f"unknown parameter(s) {', '.join(unknown)} for strategy {self.name}; "

@@ -187,7 +187,50 @@ def test_configure_cache_prunes_old_keys_and_respects_env(tmp_path, monkeypatch)
     folder = numba_setup.configure_cache()
     assert folder == str(tmp_path / ("numba-" + numba_setup.cache_key()))
     assert numba.config.CACHE_DIR == folder
+    import os
+
+    assert os.environ["NUMBA_CACHE_DIR"] == folder  # numba re-reads the environment
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["other", "numba-" + numba_setup.cache_key()])
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
     assert numba_setup.configure_cache() is None
+
+
+# ----------------------------------------------------------------- the genome through the bank
+def _random_genomes(n: int, seed: int = 3) -> list[dict]:
+    from engine.backtest import GENOME_PARAMS
+
+    rng = np.random.default_rng(seed)
+    out: list[dict] = []
+    while len(out) < n:
+        g = {p.name: (int(rng.integers(p.low, p.high + 1)) if p.kind is int
+                      else float(rng.uniform(p.low, p.high))) for p in GENOME_PARAMS}
+        if (g["sma_short"] < g["sma_long"] and g["macd_fast"] < g["macd_slow"]
+                and g["rsi_oversold"] < g["rsi_overbought"]):
+            out.append(g)
+    return out
+
+
+def test_genome_batch_equals_single_backtests_to_the_last_digit(goog):
+    from engine.backtest import BacktestSettings, run_backtest, run_batch
+
+    genomes = _random_genomes(25)
+    s = BacktestSettings(commission=0.001)
+    batch = run_batch(goog, "genome", genomes, s)
+    for i, g in enumerate(genomes):
+        assert batch.metrics_of(i) == run_backtest(goog, "genome", g, s).metrics
+
+
+def test_trade_genes_off_trades_the_genome_signals_without_stops_all_in(goog):
+    from engine.backtest import BacktestSettings, run_backtest, run_signals
+
+    g = _random_genomes(1, seed=11)[0]
+    off = BacktestSettings(commission=0.001, trade_genes=False)
+    res = run_backtest(goog, "genome", g, off)
+    plain = run_signals(goog, res.signals, BacktestSettings(commission=0.001))
+    assert res.metrics == plain.metrics
+    assert set(res.trades["exit_reason"].to_list()) <= {"signal", "end"}
+    with_genes = run_backtest(goog, "genome", g, BacktestSettings(commission=0.001))
+    assert with_genes.metrics["exposure_pct"] != res.metrics["exposure_pct"]
+    assert "trade_genes" not in BacktestSettings().to_dict()  # JSON keys unchanged
+    assert off.to_dict()["trade_genes"] is False
