@@ -491,6 +491,16 @@ def test_reload_deep_link_inputs_exports_and_promoted_strategy(server, browser):
         page.get_by_role("button", name="Run backtest").click()
         _settle(page, timeout=90_000)
         page.get_by_text("Same out-of-sample numbers").first.wait_for(timeout=60_000)
+
+        # Overview cards are links as a whole: a click on a card's blurb opens its page
+        page.locator("[data-testid='stSidebarNav']").get_by_text("Overview", exact=True).click()
+        _settle(page)
+        blurb = page.get_by_text("Candlesticks, indicators, regimes").first
+        box = blurb.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        _settle(page)
+        page.get_by_role("heading", name="Market Data").first.wait_for()
+        assert "dataset=SYN-RANGE" in page.url  # the active dataset follows
     finally:
         page.close()
 
