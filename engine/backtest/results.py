@@ -57,6 +57,13 @@ class BacktestSettings:
                     f"{name} is a fraction of the fill price in (0, 1), got {v!r} "
                     "(0.05 means 5 %)"
                 )
+        if self.trade_start is not None and not isinstance(self.trade_start, datetime):
+            try:  # a date or an ISO text: the start of that day
+                value = datetime.fromisoformat(str(self.trade_start))
+            except ValueError:
+                raise ParameterError(f"trade_start must be a date or date-time, got "
+                                     f"{self.trade_start!r} (e.g. 2020-01-01)") from None
+            object.__setattr__(self, "trade_start", value)
         if self.size is not None and not 0 < self.size <= 1:
             raise ParameterError(
                 f"size is a fraction of equity in (0, 1], got {self.size!r} (0.1 means 10 %)"
