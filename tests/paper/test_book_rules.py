@@ -43,7 +43,7 @@ def test_book_wide_max_positions_vetoes_the_second_sleeve(cli):
     trades = cli("paper", "trades", "b", "--json")
     # never two positions at once: every trade's holding period is disjoint from the rest
     spans = sorted((t["entry_time"], t["exit_time"]) for t in trades)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
     rec = cli("paper", "reconcile", "b", vetoes[0]["sleeve"], "--json")
     missing = [d for d in rec["differences"] if d["field"] == "entry_time"]
     assert any("max_positions" in d["cause"] for d in missing)
