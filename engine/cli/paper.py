@@ -9,6 +9,7 @@
            (--strategy NAME [--param K=V ...] [--stop-loss F] [--take-profit F] [--size F]
             [--short] | --model VERSION | --ensemble S1,S2 [--weighting equal|sharpe]) --json
     python -m engine paper step BOOK (--to DATE | --bars N) --json
+    python -m engine paper refresh [BOOK] --json     # live: download, then step
     python -m engine paper status|trades [--sleeve S]|events|list BOOK --json
     python -m engine paper pause|resume BOOK SLEEVE
     python -m engine paper reconcile BOOK SLEEVE --json
@@ -137,6 +138,10 @@ def register(subparsers) -> None:
     t.add_argument("--sleeve", default=None)
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_trades)
+    rf = sub.add_parser("refresh", help="live: download new bars, then step the book(s)")
+    rf.add_argument("book", nargs="?", default=None)
+    rf.add_argument("--json", action="store_true")
+    rf.set_defaults(func=cmd_refresh)
     lst = sub.add_parser("list", help="the books")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_list)
@@ -260,6 +265,14 @@ def cmd_equity(args) -> int:
     d = book_equity(args.book)
     return _out(args, d, f"{len(d['time'])} bars; last equity "
                 f"{d['equity'][-1] if d['equity'] else float('nan'):,.2f}")
+
+
+def cmd_refresh(args) -> int:
+    from engine.paper import refresh
+
+    d = refresh(args.book)
+    return _out(args, d, "\n".join(f"{b['book']}: {b['bars']} bars; clock {b['clock']}"
+                                   for b in d["books"]) or "no books to step")
 
 
 def cmd_list(args) -> int:

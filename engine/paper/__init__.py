@@ -6,6 +6,7 @@ Public names::
     add_sleeve(book, sleeve, kind, symbols, config, allocation) -> PaperSleeve
     pause_sleeve(book, sleeve, reason), resume_sleeve(book, sleeve)
     step_book(book, to=DATE | bars=N, on_progress) -> StepResult     (the replay clock)
+    refresh(book=None, session=None) -> {"downloaded", "skipped", "books"}  (live: download, step)
     book_status(book), book_trades(book, sleeve), book_events(book), open_positions(book)
     book_equity(book) -> {"time", "equity", per-sleeve columns}      (equity snapshots)
     reconcile(book, sleeve) -> {"identical", "paper_trades", "backtest_trades", "differences"}
@@ -33,6 +34,7 @@ from engine.paper.book import (
 from engine.paper.ensemble import vote as ensemble_vote
 from engine.paper.equity import book_equity
 from engine.paper.ledger import book_events, book_status, book_trades, open_positions
+from engine.paper.live import refresh
 from engine.paper.reconcile import reconcile, sleeve_backtest
 from engine.paper.replay import StepResult, step_book
 from engine.paper.strategy import backtest_ensemble
@@ -66,6 +68,7 @@ __all__ = [
     "open_positions",
     "pause_sleeve",
     "reconcile",
+    "refresh",
     "resume_sleeve",
     "sleeve_backtest",
     "step_book",

@@ -127,5 +127,5 @@ def test_public_surface_is_pinned():
         "KINDS", "BookNotFound", "BookSettings", "StepResult", "add_sleeve",
         "backtest_ensemble", "book_equity", "book_events", "book_status", "book_trades",
         "create_book", "ensemble_vote", "get_book", "list_books", "open_positions",
-        "pause_sleeve", "reconcile", "resume_sleeve", "sleeve_backtest", "step_book"])
+        "pause_sleeve", "reconcile", "refresh", "resume_sleeve", "sleeve_backtest", "step_book"])
     assert all(hasattr(paper, name) for name in paper.__all__)
