@@ -7,7 +7,7 @@ as well as SQLite.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime
@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     """Naive UTC timestamp (SQLite has no time zones; every table stores UTC)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Dataset(SQLModel, table=True):

@@ -218,12 +218,12 @@ class ProcessBackend:
         params = [dict(p) for p in param_sets]
         groups = _affinity(params, self.workers)
         futures = [(g, pool.submit(eval_chunk, [params[i] for i in g]))
-                   for g, pool in zip(groups, self.pools) if g]
+                   for g, pool in zip(groups, self.pools, strict=False) if g]
         merged: dict[str, list] = {}
         for g, fut in futures:
             for name, rows in fut.result().items():
                 slot = merged.setdefault(name, [None] * len(params))
-                for i, row in zip(g, rows):
+                for i, row in zip(g, rows, strict=False):
                     slot[i] = row
         return merged
 
@@ -257,7 +257,7 @@ class RayBackend:
         if not param_sets:
             return {}
         chunks = _chunks([dict(p) for p in param_sets], len(self.actors))
-        futures = [a.evaluate.remote(c) for a, c in zip(self.actors, chunks)]
+        futures = [a.evaluate.remote(c) for a, c in zip(self.actors, chunks, strict=False)]
         return _merge(self.ray.get(futures))
 
     def close(self) -> None:

@@ -36,7 +36,7 @@ def ring_migrate(islands: list[list[Any]], size: int, *, multi: bool,
         dest = (i + 1) % n
         worst = order[dest][-size:]
         pop = islands[dest]
-        for old, new in zip(worst, emigrants[i]):
+        for old, new in zip(worst, emigrants[i], strict=False):
             pop[_index_of(pop, old)] = new
             moves.append((i, dest, new))
     return moves

@@ -111,7 +111,7 @@ class Operators:
         for ind in offspring:
             self._mut(ind, self.mutation_eta, LOW, UP, mutation_rate)
             repair(ind)
-        return crossed, [list(ind) != b for ind, b in zip(offspring, before)]
+        return crossed, [list(ind) != b for ind, b in zip(offspring, before, strict=False)]
 
     # ---------------------------------------------------------------- selection
     def tournament(self, population: Sequence, k: int) -> list:

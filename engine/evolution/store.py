@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import delete, insert, update
 from sqlmodel import col, select
 
+from engine import processes
 from engine.db import read_scope, session_scope
+from engine.errors import StratLabError
 from engine.evolution.info import (  # noqa: F401  (re-exported)
     GenerationStats,
     IndividualInfo,
@@ -23,15 +25,13 @@ from engine.evolution.info import (  # noqa: F401  (re-exported)
     individual_info,
     run_info,
 )
-from engine import processes
-from engine.errors import StratLabError
-from engine.processes import current_owner
 from engine.evolution.tables import (
     EvolutionCheckpoint,
     EvolutionGeneration,
     EvolutionIndividual,
     EvolutionRun,
 )
+from engine.processes import current_owner
 from engine.tables import utcnow
 
 ACTIVE = ("running", "stopping")

@@ -46,7 +46,7 @@ class Consensus:
 
 def _wmean(values: list[float], weights: list[float]) -> float:
     tw = sum(weights)
-    return sum(v * w for v, w in zip(values, weights)) / tw if tw else sum(values) / len(values)
+    return sum(v * w for v, w in zip(values, weights, strict=False)) / tw if tw else sum(values) / len(values)
 
 
 def vote(decisions: list[Decision], *, critique: Critique | None = None,

@@ -14,14 +14,15 @@ network.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import polars as pl
 
 from engine.errors import DownloadError
-from engine.market.store import parse_bound, import_frame, normalise_symbol
+from engine.market.store import import_frame, normalise_symbol, parse_bound
 from engine.market.validation import ImportReport
 
 INTERVALS = ("1d", "1wk", "1mo", "1h", "30m", "15m", "5m", "1m")

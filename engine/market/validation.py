@@ -241,7 +241,7 @@ def _parse_strings(s: pl.Expr, values: pl.Series, warnings: list[str]) -> pl.Exp
     # parses instead of nine. Formats seen nowhere in the sample are dropped.
     sample = values.drop_nulls().head(2000).to_frame("timestamp")
     hits = sample.select([e.is_not_null().any().alias(str(i)) for i, e in enumerate(parsed)]).row(0)
-    used = [e for e, hit in zip(parsed, hits) if hit] or parsed
+    used = [e for e, hit in zip(parsed, hits, strict=False) if hit] or parsed
     return pl.coalesce(used) if len(used) > 1 else used[0]
 
 
@@ -337,7 +337,7 @@ def validate_frame(df: pl.DataFrame, *, symbol: str = "") -> tuple[pl.DataFrame,
     if df.height == 0:
         raise DataError(f"{symbol or 'the data'} has no rows; supply a file with at least one bar")
     mapped = _map_columns(df, report.warnings)
-    raw_dtypes = dict(zip(mapped.columns, mapped.dtypes))
+    raw_dtypes = dict(zip(mapped.columns, mapped.dtypes, strict=False))
     _refuse_decimal_commas(mapped)
     ts_expr = _timestamp_expr(mapped["timestamp"], report.warnings)
     work = mapped.with_row_index("__row", offset=1).with_columns(
@@ -360,7 +360,7 @@ def validate_frame(df: pl.DataFrame, *, symbol: str = "") -> tuple[pl.DataFrame,
     bad = work.filter(pl.col("__reason").is_not_null())
     report.rejected = bad.height
     counts = bad.group_by("__reason").len().sort(["len", "__reason"], descending=[True, False])
-    report.rejected_by_reason = dict(zip(counts["__reason"].to_list(), counts["len"].to_list()))
+    report.rejected_by_reason = dict(zip(counts["__reason"].to_list(), counts["len"].to_list(), strict=False))
     report.examples = _examples(bad)
     if valid.height == 0:
         top = ", ".join(f"{k}: {v}" for k, v in list(report.rejected_by_reason.items())[:3])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 import requests
@@ -41,8 +41,8 @@ class FakeYahoo(requests.Session):
     def _chart(self, symbol, params):
         lo, hi = int(params.get("period1", 0)), int(params.get("period2", 2**40))
         rows = [b for b in self.bars
-                if lo <= datetime(*b[0], 14, 30, tzinfo=timezone.utc).timestamp() < hi]
-        ts = [int(datetime(*b[0], 14, 30, tzinfo=timezone.utc).timestamp()) for b in rows]
+                if lo <= datetime(*b[0], 14, 30, tzinfo=UTC).timestamp() < hi]
+        ts = [int(datetime(*b[0], 14, 30, tzinfo=UTC).timestamp()) for b in rows]
         quote = {k: [b[i + 1] for b in rows] for i, k in enumerate(["open", "high", "low", "close", "volume"])}
         meta = {"currency": "USD", "symbol": symbol, "exchangeName": "NMS", "instrumentType": "EQUITY",
                 "exchangeTimezoneName": "America/New_York", "timezone": "EST", "gmtoffset": -18000,

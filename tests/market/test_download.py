@@ -12,7 +12,6 @@ yf = pytest.importorskip("yfinance")
 
 from engine.errors import DataError, DatasetNotFound, DownloadError  # noqa: E402
 from engine.market import download, get_dataset_info, import_file, load_dataset  # noqa: E402
-
 from tests.market._canon import assert_canonical  # noqa: E402
 from tests.market._fake_yahoo import FakeYahoo, yfinance_sandbox  # noqa: E402,F401
 

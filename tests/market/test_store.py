@@ -20,7 +20,6 @@ from engine.market import (
     load_dataset,
 )
 from engine.tables import Dataset
-
 from tests.market._canon import assert_canonical
 
 
