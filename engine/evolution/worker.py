@@ -78,7 +78,9 @@ def init_worker(windows: Mapping[str, Mapping[str, Any]], settings: dict[str, An
     from engine.processes import die_with_parent
 
     die_with_parent(owner)
-    os.environ.setdefault("NUMBA_NUM_THREADS", str(numba_threads))
+    # numba.set_num_threads only: setting NUMBA_NUM_THREADS here would clash with numba's
+    # config reload at the next compile once its threads run ("Cannot set
+    # NUMBA_NUM_THREADS to a different value once the threads have been launched").
     import numba
 
     numba.set_num_threads(max(1, min(numba_threads, numba.config.NUMBA_NUM_THREADS)))
