@@ -17,7 +17,13 @@ from engine.maintenance import ORPHAN_GRACE_SECONDS, clean_orphans
 from engine.neural import storage
 from tests.registry.factories import make_version
 
-LATER = time.time() + ORPHAN_GRACE_SECONDS + 60  # "now" once the grace period has passed
+
+
+def later() -> float:
+    """'now' once the grace period has passed for a file written a moment ago (computed at
+    call time: a module constant goes stale when the test runs minutes after collection)."""
+    return time.time() + ORPHAN_GRACE_SECONDS + 60
+
 HEX = "0123456789abcdef" * 2
 
 # trains a tiny model in a process that is killed (-9) the moment it would register it:
@@ -56,7 +62,7 @@ def test_a_model_file_whose_registration_was_killed_is_cleaned_after_the_grace_p
     assert young.removed == [] and young.kept_young >= 1
     assert model in _names(storage.model_dir())
 
-    rep = clean_orphans(now=LATER)
+    rep = clean_orphans(now=later())
     assert sorted(rep.removed) == sorted([
         f"models/{model}", f"scalers/{model.removesuffix('.pt')}.json",
         f"models/{model}{storage.PENDING_SUFFIX}"])
@@ -73,7 +79,7 @@ def test_registered_and_deliberately_unregistered_files_are_kept():
     w = make_version(file_path=registered_pending)
     (storage.model_dir() / (registered_pending.name + storage.PENDING_SUFFIX)).write_text("")
 
-    rep = clean_orphans(now=LATER)
+    rep = clean_orphans(now=later())
     assert rep.removed == [f"models/{registered_pending.name}{storage.PENDING_SUFFIX}"]
     for path in (v.file_path, w.file_path, keep):
         assert os.path.exists(path)
@@ -83,7 +89,7 @@ def test_a_pending_file_of_a_live_writer_is_kept():
     path = storage.model_file_path("in-flight")
     storage.mark_pending(path)  # the marker holds this (live) process's pid
     path.write_bytes(b"weights")
-    assert clean_orphans(now=LATER).removed == []
+    assert clean_orphans(now=later()).removed == []
     assert path.exists()
 
 
@@ -98,7 +104,7 @@ def test_dataset_and_atomic_write_leftovers():
     storage.model_dir().mkdir(parents=True, exist_ok=True)
     (storage.model_dir() / ".lstm-x.pt.4242.tmp").write_bytes(b"partial")
 
-    rep = clean_orphans(now=LATER)
+    rep = clean_orphans(now=later())
     assert sorted(rep.removed) == [f"datasets/.GOOG.{HEX}.bak", f"datasets/.GOOG.{HEX}.tmp",
                                    "models/.lstm-x.pt.4242.tmp"]
     assert rep.restored == ["datasets/AAPL.parquet"]
