@@ -24,6 +24,7 @@ is never robbed of a file it is about to use.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -181,7 +182,7 @@ def clean_orphans_quietly() -> None:
     try:
         clean_orphans()
     except Exception:  # pragma: no cover - clean_orphans already catches file errors
-        pass
+        logging.getLogger(__name__).exception("orphan-file cleanup failed")
 
 
 scheduler.on_startup(clean_orphans_quietly)  # the app's start (scheduler start-up hooks)
