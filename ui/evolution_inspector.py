@@ -82,8 +82,12 @@ def inspector(run: Any, latest: list[Any]) -> None:
     # The key carries what the labels show (generation, best): when the fragment's
     # rerun brings new generations the picker is redrawn with fresh labels (#6).
     key = f"ev_uid_pick_{run.id}_{run.generations_done}_{run.best_uid}"
+    # The widget keeps its own stored value across reruns and would ignore an ``index``:
+    # write the inspected uid into its key first, so a Pareto click (which set ``ev_uid``
+    # on this rerun) is what the picker shows and returns.
+    ss[key] = ss["ev_uid"]
     uid = c[0].selectbox(
-        "Individual", options, index=options.index(ss["ev_uid"]), key=key,
+        "Individual", options, key=key,
         on_change=_picked_uid, args=(key,),
         format_func=lambda u: (f"#{u} · fitness {ec.fmt_fitness(by_uid[u].fitness)}"
                                + (f" · ×{copies[u]} copies" if copies.get(u, 1) > 1 else "")

@@ -224,7 +224,7 @@ def _go(page, title: str) -> None:
 
 
 def _number(page, label: str, value: int) -> None:
-    box = page.get_by_label(label, exact=True)
+    box = page.get_by_role("spinbutton", name=label, exact=True)  # not a tab of that name
     box.fill(str(value))
     box.press("Enter")
     _settle(page)
@@ -441,7 +441,7 @@ def test_reload_deep_link_inputs_exports_and_promoted_strategy(server, browser):
         # a tiny single-objective run of its own (inline backend: no worker processes),
         # evolved from the page, then its best individual promoted
         _go(page, "Evolution")
-        if not page.get_by_label("Population", exact=True).is_visible():
+        if not page.get_by_role("spinbutton", name="Population", exact=True).is_visible():
             page.get_by_text("New evolution run").first.click()  # open when runs exist
             _settle(page)
         if page.get_by_label("Fitness threshold", exact=True).is_enabled():
