@@ -44,4 +44,5 @@ def resolve_stored(stored: str, base: str | Path) -> Path:
 
 def is_relative_stored(stored: str) -> bool:
     """True when *stored* is in the relative form :func:`to_stored` writes for inner files."""
-    return not (PurePosixPath(stored.replace("\\", "/")).is_absolute() or Path(stored).is_absolute())
+    return not (PurePosixPath(stored.replace("\\", "/")).is_absolute()
+                or Path(stored).is_absolute())

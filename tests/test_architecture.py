@@ -127,13 +127,15 @@ def test_no_module_imports_a_private_name_of_another():
         name = _module_name(path)
         for target, names, line in _imports(name, path):
             private = [n for n in names if n.startswith("_") and not n.startswith("__")]
-            private_mod = [p for p in target.split(".") if p.startswith("_") and not p.startswith("__")]
+            private_mod = [p for p in target.split(".")
+                           if p.startswith("_") and not p.startswith("__")]
             if private or private_mod:
                 offenders.append(f"{path.relative_to(ROOT)}:{line} from {target} {private}")
     assert offenders == []
 
 
-@pytest.mark.parametrize("path", sorted(ENGINE.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", sorted(ENGINE.rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
 def test_engine_never_imports_streamlit(path):
     targets = [t for t, _, _ in _imports(_module_name(path), path)]
     assert not [t for t in targets if t == "streamlit" or t.startswith("streamlit.")]

@@ -205,8 +205,9 @@ def cmd_history(args) -> int:
         print_json([r.__dict__ for r in runs])
     else:
         for r in runs:
+            ret = r.total_return_pct if r.total_return_pct is not None else float("nan")
             print(f"{r.id:5d}  {r.created_at:%Y-%m-%d %H:%M}  {r.strategy:10s} {r.symbols:20s} "
-                  f"return={r.total_return_pct if r.total_return_pct is not None else float('nan'):8.2f}%"
+                  f"return={ret:8.2f}%"
                   f"  sharpe={r.sharpe if r.sharpe is not None else float('nan'):6.3f}")
     return 0
 

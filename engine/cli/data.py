@@ -21,7 +21,8 @@ def register(subparsers: Any) -> None:
     q.set_defaults(func=cmd_list)
 
     q = sub.add_parser("import", help="import a CSV or Parquet file as a dataset")
-    q.add_argument("path", help="CSV or Parquet file with timestamp/date, open, high, low, close[, volume]")
+    q.add_argument("path", help="CSV or Parquet file with timestamp/date, "
+                                "open, high, low, close[, volume]")
     q.add_argument("--symbol", required=True, help="symbol to store it under, e.g. AAPL")
     q.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
     q.add_argument("--json", action="store_true", help="print the import report as JSON")
@@ -66,7 +67,8 @@ def _print_report(rep: dict[str, Any], verb: str) -> None:
     if rep["n_gaps"]:
         print(f"gaps: {rep['n_gaps']} ({rep['missing_bars']} missing bars)")
         for g in rep["gaps"][:5]:
-            print(f"  {_fmt_time(g['after'])} -> {_fmt_time(g['before'])}: {g['missing_bars']} bars")
+            print(f"  {_fmt_time(g['after'])} -> {_fmt_time(g['before'])}: "
+                  f"{g['missing_bars']} bars")
     else:
         print("gaps: none")
     for w in rep["warnings"]:

@@ -78,7 +78,8 @@ def parameter_distribution(run_id: int) -> pl.DataFrame:
 
 def dominates(a: list[float], b: list[float]) -> bool:
     """a Pareto-dominates b (all objectives maximised)."""
-    return all(x >= y for x, y in zip(a, b, strict=False)) and any(x > y for x, y in zip(a, b, strict=False))
+    return (all(x >= y for x, y in zip(a, b, strict=False))
+            and any(x > y for x, y in zip(a, b, strict=False)))
 
 
 def non_dominated(points: list[list[float]]) -> list[int]:

@@ -59,7 +59,9 @@ class Windows:
     fingerprint: str = ""
 
     def split_dict(self) -> dict[str, Any]:
-        iso = (lambda d: d.isoformat() if d is not None else None)
+        def iso(d):
+            return d.isoformat() if d is not None else None
+
         return {
             "in_sample_start": iso(self.in_sample_start),
             "in_sample_end": iso(self.in_sample_end),
@@ -241,8 +243,10 @@ class RayBackend:
     def __init__(self, cfg: EvolutionConfig, windows: Windows) -> None:
         try:
             import ray
-        except ImportError:  # pragma: no cover - ray is installed in CI
-            raise ParameterError("backend ray needs `pip install ray`; or use backend process")
+        except ImportError as exc:  # pragma: no cover - ray is installed in CI
+            raise ParameterError(
+                "backend ray needs `pip install ray`; or use backend process"
+            ) from exc
         self.ray = ray
         if not ray.is_initialized():
             address = get_settings().default("evolution", "ray_address")

@@ -46,7 +46,9 @@ class Consensus:
 
 def _wmean(values: list[float], weights: list[float]) -> float:
     tw = sum(weights)
-    return sum(v * w for v, w in zip(values, weights, strict=False)) / tw if tw else sum(values) / len(values)
+    if not tw:
+        return sum(values) / len(values)
+    return sum(v * w for v, w in zip(values, weights, strict=False)) / tw
 
 
 def vote(decisions: list[Decision], *, critique: Critique | None = None,
@@ -79,7 +81,8 @@ def vote(decisions: list[Decision], *, critique: Critique | None = None,
     for d in side:
         risks += [r for r in d.key_risks if r not in risks]
     if critique is not None:
-        risks += [f"contrarian: {o}" for o in critique.objections if f"contrarian: {o}" not in risks]
+        risks += [f"contrarian: {o}" for o in critique.objections
+                  if f"contrarian: {o}" not in risks]
     reasoning = (f"{len(side)} of {n} analyses say {winner} (agreement {agreement:.0%}); "
                  f"confidence {raw:.0f}" + (f" − contrarian {penalty:.0f}" if penalty else "")
                  + f" = {final:.0f}")

@@ -61,7 +61,10 @@ def _to_frame(pdf: Any, interval: str) -> pl.DataFrame:
         pdf.columns = pdf.columns.get_level_values(0)
     idx = pdf.index
     if getattr(idx, "tz", None) is not None:
-        idx = idx.tz_localize(None) if interval in ("1d", "1wk", "1mo") else idx.tz_convert("UTC").tz_localize(None)
+        if interval in ("1d", "1wk", "1mo"):
+            idx = idx.tz_localize(None)
+        else:
+            idx = idx.tz_convert("UTC").tz_localize(None)
     cols = {c.lower(): c for c in pdf.columns}
     data = {"timestamp": idx.to_numpy().astype("datetime64[us]")}
     for name in ("open", "high", "low", "close", "volume"):
@@ -87,7 +90,9 @@ def download(
     """
     sym = normalise_symbol(symbol)
     if interval not in INTERVALS:
-        raise DownloadError(f"interval {interval!r} is not supported; use one of {', '.join(INTERVALS)}")
+        raise DownloadError(
+            f"interval {interval!r} is not supported; use one of {', '.join(INTERVALS)}"
+        )
     lo = parse_bound(start, is_end=False, name="start")
     hi = parse_bound(end, is_end=True, name="end")
     yf = _yfinance()
@@ -111,7 +116,8 @@ def download(
             "check the network connection and the symbol, or import a CSV file instead"
         ) from exc
     if pdf is None or len(pdf) == 0:
-        window = f" between {kwargs.get('start', 'the start')} and {kwargs.get('end', 'now')}" if "start" in kwargs else ""
+        window = (f" between {kwargs.get('start', 'the start')} and {kwargs.get('end', 'now')}"
+                  if "start" in kwargs else "")
         raise DownloadError(
             f"Yahoo Finance returned no bars for {sym}{window}; check the symbol "
             "(e.g. AAPL, BTC-USD, ^GSPC), the dates and the network connection"
@@ -121,5 +127,6 @@ def download(
         raw = raw.filter(pl.col("timestamp") <= hi)
     return import_frame(
         raw, sym, source="download", overwrite=overwrite, replaceable_sources=("download",),
-        description=f"downloaded from Yahoo Finance ({interval}, adjusted for splits and dividends)",
+        description=(f"downloaded from Yahoo Finance ({interval}, "
+                     "adjusted for splits and dividends)"),
     )

@@ -122,7 +122,8 @@ def regime_spans(df: pl.DataFrame) -> list[dict[str, Any]]:
     )
     return [
         {"start": s, "end": e, "regime": g}
-        for s, e, g in zip(runs["start"].to_list(), runs["end"].to_list(), runs["regime"].to_list(), strict=False)
+        for s, e, g in zip(runs["start"].to_list(), runs["end"].to_list(),
+                           runs["regime"].to_list(), strict=False)
     ]
 
 

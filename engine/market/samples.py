@@ -59,7 +59,8 @@ N_BARS = int(np.busday_count(START, "2025-01-01"))
 
 
 def _regimes(bull: float, bear: float, side: float, hv: float,
-             durations: tuple[float, float, float, float] = (120, 80, 100, 40)) -> tuple[RegimeState, ...]:
+             durations: tuple[float, float, float, float] = (120, 80, 100, 40),
+             ) -> tuple[RegimeState, ...]:
     return (
         RegimeState("bull", 0.25, 0.15, durations[0], bull),
         RegimeState("bear", -0.25, 0.22, durations[1], bear),

@@ -140,7 +140,8 @@ def store_frame(
             else:
                 row = Dataset(symbol=symbol, source=source, path=stored)
             row.source, row.synthetic, row.path = source, synthetic, stored
-            row.timeframe, row.n_rows, row.n_rejected = report.timeframe, report.rows, report.rejected
+            row.timeframe, row.n_rows = report.timeframe, report.rows
+            row.n_rejected = report.rejected
             row.start, row.end = report.start, report.end
             row.report, row.description = report.to_dict(), description
             row.created_at = utcnow()
@@ -274,7 +275,8 @@ def parse_bound(value: str | date | datetime | None, *, is_end: bool, name: str)
     return dt
 
 
-def filter_window(df: pl.DataFrame, start=None, end=None, *, label: str = "the data") -> pl.DataFrame:
+def filter_window(df: pl.DataFrame, start=None, end=None, *,
+                  label: str = "the data") -> pl.DataFrame:
     """Keep the bars with ``start <= timestamp <= end`` (see :func:`load_dataset`)."""
     lo = parse_bound(start, is_end=False, name="start")
     hi = parse_bound(end, is_end=True, name="end")
@@ -289,7 +291,8 @@ def filter_window(df: pl.DataFrame, start=None, end=None, *, label: str = "the d
         cond = cond & (pl.col("timestamp") <= hi)
     out = df.filter(cond)
     if out.height == 0:
-        span = f"{df['timestamp'][0]:%Y-%m-%d} to {df['timestamp'][-1]:%Y-%m-%d}" if df.height else "nothing"
+        span = (f"{df['timestamp'][0]:%Y-%m-%d} to {df['timestamp'][-1]:%Y-%m-%d}"
+                if df.height else "nothing")
         raise DataError(
             f"no bars in {label} between {start or 'the start'} and {end or 'the end'} "
             f"(it covers {span}); widen --start/--end"

@@ -116,7 +116,9 @@ def _regime_path(n: int, regimes: tuple[RegimeState, ...], rng: np.random.Genera
 
 def _timestamps(n: int, start: str | date | datetime, freq: str) -> np.ndarray:
     """``n`` timestamps: business days for ``"1d"``, otherwise a fixed step."""
-    start64 = np.datetime64(start if not isinstance(start, datetime) else start.replace(tzinfo=None))
+    start64 = np.datetime64(
+        start if not isinstance(start, datetime) else start.replace(tzinfo=None)
+    )
     if freq == "1d":
         days = np.busday_offset(start64.astype("datetime64[D]"), np.arange(n), roll="forward")
         return days.astype("datetime64[us]")

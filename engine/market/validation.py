@@ -142,7 +142,9 @@ def read_file(path: str | Path) -> pl.DataFrame:
             f"cannot read {p.name}: {first[:200]}; check that it is a valid "
             f"{'Parquet' if suffix in ('.parquet', '.pq') else 'CSV'} file with a header row"
         ) from exc
-    raise DataError(f"unsupported file type {suffix or '(none)'} for {p.name}; use .csv or .parquet")
+    raise DataError(
+        f"unsupported file type {suffix or '(none)'} for {p.name}; use .csv or .parquet"
+    )
 
 
 # ------------------------------------------------------------------------- column mapping
@@ -212,7 +214,8 @@ def _epoch_to_datetime(x: pl.Expr, values: pl.Series) -> pl.Expr:
             "(or to YYYY-MM-DD dates) and import again")
     code = counts["u"][0] if counts.height else 0
     factor = _EPOCH_UNITS[code][2]
-    return (x.cast(pl.Float64) * factor).round(0).cast(pl.Int64, strict=False).cast(pl.Datetime("us"))
+    return ((x.cast(pl.Float64) * factor).round(0)
+            .cast(pl.Int64, strict=False).cast(pl.Datetime("us")))
 
 
 def _parse_strings(s: pl.Expr, values: pl.Series, warnings: list[str]) -> pl.Expr:
@@ -234,7 +237,8 @@ def _parse_strings(s: pl.Expr, values: pl.Series, warnings: list[str]) -> pl.Exp
     numeric = values.str.strip_chars().cast(pl.Float64, strict=False).drop_nulls()
     if len(numeric) and values.str.contains(r"^\s*-?\d+(\.\d+)?\s*$").all():
         # Digit-only strings: YYYYMMDD when they all look like dates, otherwise epoch numbers.
-        if not values.str.contains(r"^\s*(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s*$").all():
+        yyyymmdd = r"^\s*(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s*$"
+        if not values.str.contains(yyyymmdd).all():
             return _epoch_to_datetime(t.cast(pl.Float64, strict=False),
                                       values.str.strip_chars().cast(pl.Float64, strict=False))
     # Keep the formats that parse part of a sample: a 1M-row file then costs one or two
@@ -343,12 +347,15 @@ def validate_frame(df: pl.DataFrame, *, symbol: str = "") -> tuple[pl.DataFrame,
     work = mapped.with_row_index("__row", offset=1).with_columns(
         [pl.col(c).alias(f"__raw_{c if c != 'timestamp' else 'ts'}") for c in CANONICAL]
     ).with_columns(
-        [ts_expr.alias("timestamp")] + [_numeric(c, raw_dtypes[c]).alias(c) for c in PRICES + ["volume"]]
+        [ts_expr.alias("timestamp")]
+        + [_numeric(c, raw_dtypes[c]).alias(c) for c in PRICES + ["volume"]]
     ).with_columns(__reason=_reason_expr(raw_dtypes))
 
     # Duplicates among otherwise valid rows: the first in file order wins.
     valid = work.filter(pl.col("__reason").is_null()).sort(["timestamp", "__row"])
-    dup_rows = valid.filter(pl.col("timestamp").is_duplicated() & ~pl.col("timestamp").is_first_distinct())
+    dup_rows = valid.filter(
+        pl.col("timestamp").is_duplicated() & ~pl.col("timestamp").is_first_distinct()
+    )
     if dup_rows.height:
         work = work.with_columns(
             __reason=pl.when(pl.col("__row").is_in(dup_rows["__row"].implode()))
@@ -360,7 +367,9 @@ def validate_frame(df: pl.DataFrame, *, symbol: str = "") -> tuple[pl.DataFrame,
     bad = work.filter(pl.col("__reason").is_not_null())
     report.rejected = bad.height
     counts = bad.group_by("__reason").len().sort(["len", "__reason"], descending=[True, False])
-    report.rejected_by_reason = dict(zip(counts["__reason"].to_list(), counts["len"].to_list(), strict=False))
+    report.rejected_by_reason = dict(
+        zip(counts["__reason"].to_list(), counts["len"].to_list(), strict=False)
+    )
     report.examples = _examples(bad)
     if valid.height == 0:
         top = ", ".join(f"{k}: {v}" for k, v in list(report.rejected_by_reason.items())[:3])

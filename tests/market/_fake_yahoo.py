@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -43,11 +43,14 @@ class FakeYahoo(requests.Session):
         rows = [b for b in self.bars
                 if lo <= datetime(*b[0], 14, 30, tzinfo=UTC).timestamp() < hi]
         ts = [int(datetime(*b[0], 14, 30, tzinfo=UTC).timestamp()) for b in rows]
-        quote = {k: [b[i + 1] for b in rows] for i, k in enumerate(["open", "high", "low", "close", "volume"])}
-        meta = {"currency": "USD", "symbol": symbol, "exchangeName": "NMS", "instrumentType": "EQUITY",
+        quote = {k: [b[i + 1] for b in rows]
+                 for i, k in enumerate(["open", "high", "low", "close", "volume"])}
+        meta = {"currency": "USD", "symbol": symbol, "exchangeName": "NMS",
+                "instrumentType": "EQUITY",
                 "exchangeTimezoneName": "America/New_York", "timezone": "EST", "gmtoffset": -18000,
                 "dataGranularity": "1d", "priceHint": 2, "range": "",
-                "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"]}
+                "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y",
+                                "ytd", "max"]}
         result = {"meta": meta, "timestamp": ts,
                   "indicators": {"quote": [quote], "adjclose": [{"adjclose": quote["close"]}]}}
         return {"chart": {"result": [result], "error": None}}

@@ -15,13 +15,12 @@ from engine.market import download, get_dataset_info, import_file, load_dataset 
 from tests.market._canon import assert_canonical  # noqa: E402
 from tests.market._fake_yahoo import FakeYahoo, yfinance_sandbox  # noqa: E402,F401
 
-# yfinance itself trips over newer pandas deprecations; not our concern here.
-pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:Warning")
-
-
-@pytest.fixture(autouse=True)
-def _sandbox(yfinance_sandbox):
-    yield
+pytestmark = [
+    # yfinance itself trips over newer pandas deprecations; not our concern here.
+    pytest.mark.filterwarnings("ignore:The inplace keyword:Warning"),
+    # Every test runs inside the imported yfinance_sandbox fixture.
+    pytest.mark.usefixtures("yfinance_sandbox"),
+]
 
 
 def test_download_validates_and_stores_like_an_import():
@@ -43,7 +42,9 @@ def test_window_is_inclusive_and_download_refreshes_a_download():
     download("FAKE", session=FakeYahoo())
     rep = download("FAKE", start="2024-01-03", end="2024-01-04", session=FakeYahoo())
     assert rep.rows == 2
-    assert load_dataset("FAKE")["timestamp"].to_list() == [datetime(2024, 1, 3), datetime(2024, 1, 4)]
+    assert load_dataset("FAKE")["timestamp"].to_list() == [
+        datetime(2024, 1, 3), datetime(2024, 1, 4)
+    ]
 
 
 def test_download_does_not_replace_an_import_without_overwrite(tmp_path, goog):
@@ -69,7 +70,8 @@ def test_empty_answer_blames_the_symbol_or_dates():
 
 def test_missing_yfinance_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "yfinance", None)  # import raises ImportError
-    with pytest.raises(DownloadError, match=r"yfinance is not installed: pip install 'strategy-lab\[download\]'"):
+    with pytest.raises(DownloadError,
+                       match=r"yfinance is not installed: pip install 'strategy-lab\[download\]'"):
         download("AAPL")
 
 

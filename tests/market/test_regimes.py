@@ -28,9 +28,13 @@ STRONG = (
 
 
 def _recall(regimes, seeds) -> tuple[float, dict[str, float]]:
-    d = pl.concat([detect_regimes(generate_synthetic(4000, seed=s, regimes=regimes, with_regimes=True))
-                   for s in seeds]).filter(pl.col("regime") != UNKNOWN)
-    per = d.group_by("true_regime").agg((pl.col("regime") == pl.col("true_regime")).mean().alias("r"))
+    d = pl.concat([
+        detect_regimes(generate_synthetic(4000, seed=s, regimes=regimes, with_regimes=True))
+        for s in seeds
+    ]).filter(pl.col("regime") != UNKNOWN)
+    per = d.group_by("true_regime").agg(
+        (pl.col("regime") == pl.col("true_regime")).mean().alias("r")
+    )
     rec = dict(zip(per["true_regime"], per["r"], strict=False))
     return float(np.mean(list(rec.values()))), rec
 
@@ -89,7 +93,8 @@ def test_spans_cover_every_bar_in_order():
     assert spans[0]["regime"] == UNKNOWN
     assert all(a["regime"] != b["regime"] for a, b in zip(spans, spans[1:], strict=False))
     assert all(a["end"] < b["start"] for a, b in zip(spans, spans[1:], strict=False))
-    total = sum(df.filter(pl.col("timestamp").is_between(s["start"], s["end"])).height for s in spans)
+    total = sum(df.filter(pl.col("timestamp").is_between(s["start"], s["end"])).height
+                for s in spans)
     assert total == df.height
     assert regime_spans(df.head(0)) == []
 

@@ -45,7 +45,9 @@ def test_import_registers_row_and_file(goog_csv, goog):
     assert rep.symbol == "GOOG" and rep.rows == goog.height
     assert _files() == ["GOOG.parquet"]
     info = get_dataset_info("Goog")
-    assert (info.source, info.synthetic, info.n_rows, info.timeframe) == ("import", False, 2148, "1d")
+    assert (info.source, info.synthetic, info.n_rows, info.timeframe) == (
+        "import", False, 2148, "1d"
+    )
     assert info.start == datetime(2004, 8, 19) and info.report["rows"] == 2148
     df = load_dataset("goog")
     assert_canonical(df)
@@ -130,7 +132,8 @@ def test_list_and_delete(goog_csv):
 
 
 def test_unknown_symbol_lists_known_ones_and_how_to_import():
-    with pytest.raises(DatasetNotFound, match=r"no dataset 'NOPE' \(known: .*SYN-TREND.*data import"):
+    with pytest.raises(DatasetNotFound,
+                       match=r"no dataset 'NOPE' \(known: .*SYN-TREND.*data import"):
         load_dataset("nope")
 
 
@@ -158,7 +161,8 @@ def test_window_includes_both_ends(goog_csv, start, end, first, last):
 
 def test_window_errors(goog_csv):
     import_file(goog_csv, "GOOG")
-    with pytest.raises(DataError, match=r"no bars in GOOG between 2020-01-01 .*covers 2004-08-19 to 2013-03-01"):
+    with pytest.raises(DataError, match=r"no bars in GOOG between 2020-01-01 "
+                                        r".*covers 2004-08-19 to 2013-03-01"):
         load_dataset("GOOG", start="2020-01-01")
     with pytest.raises(ParameterError, match="not a date.*YYYY-MM-DD"):
         load_dataset("GOOG", start="2010-13-45")

@@ -136,16 +136,21 @@ def test_epoch_timestamps_in_any_unit(values, unit):
 ])
 def test_iso_strings_with_offsets_become_naive_utc(values):
     out, rep = validate_frame(bars(values))
-    assert out["timestamp"].to_list() == [datetime(2024, 1, 2, 13, 30), datetime(2024, 1, 2, 14, 30)]
+    assert out["timestamp"].to_list() == [
+        datetime(2024, 1, 2, 13, 30), datetime(2024, 1, 2, 14, 30)
+    ]
     assert rep.timeframe == "1h"
 
 
 def test_tz_aware_datetime_column_is_converted_to_utc():
-    ts = pl.Series([datetime(2024, 1, 2, 9, 30), datetime(2024, 1, 2, 10, 30)]).dt.replace_time_zone(
-        "America/New_York")
+    ts = pl.Series(
+        [datetime(2024, 1, 2, 9, 30), datetime(2024, 1, 2, 10, 30)]
+    ).dt.replace_time_zone("America/New_York")
     out, _ = validate_frame(bars(ts))
     assert out.schema["timestamp"] == pl.Datetime("us")
-    assert out["timestamp"].to_list() == [datetime(2024, 1, 2, 14, 30), datetime(2024, 1, 2, 15, 30)]
+    assert out["timestamp"].to_list() == [
+        datetime(2024, 1, 2, 14, 30), datetime(2024, 1, 2, 15, 30)
+    ]
 
 
 @pytest.mark.parametrize(("values", "expected"), [
@@ -192,8 +197,10 @@ def test_crypto_daily_expects_every_day():
 
 
 def test_intraday_gaps_count_inside_a_session_only():
-    day1 = pl.datetime_range(datetime(2024, 1, 2, 14, 30), datetime(2024, 1, 2, 20, 30), "1h", eager=True)
-    day2 = pl.datetime_range(datetime(2024, 1, 3, 14, 30), datetime(2024, 1, 3, 20, 30), "1h", eager=True)
+    day1 = pl.datetime_range(datetime(2024, 1, 2, 14, 30), datetime(2024, 1, 2, 20, 30),
+                             "1h", eager=True)
+    day2 = pl.datetime_range(datetime(2024, 1, 3, 14, 30), datetime(2024, 1, 3, 20, 30),
+                             "1h", eager=True)
     ts = pl.concat([day1, day2.filter(day2.dt.hour() != 17)])
     _, rep = validate_frame(bars(ts))
     assert rep.timeframe == "1h"

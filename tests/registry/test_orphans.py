@@ -18,7 +18,6 @@ from engine.neural import storage
 from tests.registry.factories import make_version
 
 
-
 def later() -> float:
     """'now' once the grace period has passed for a file written a moment ago (computed at
     call time: a module constant goes stale when the test runs minutes after collection)."""
