@@ -358,7 +358,12 @@ def test_evolution_ai_analyst_and_system(server, browser):
 def _select(page, label: str, option: str) -> None:
     """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
     page.get_by_label(label, exact=True).click()
-    page.get_by_role("option", name=option).first.click()
+    wanted = page.get_by_role("option", name=option).first
+    try:
+        wanted.wait_for(timeout=3_000)
+    except sync_api.TimeoutError:  # a long, virtualised list renders only its first options:
+        page.keyboard.type(option.split(" · ")[0])  # filter it down, as a user would
+    wanted.click()
     _settle(page)
 
 
