@@ -57,8 +57,14 @@ def test_datasets_backtests_and_history_on_postgres(postgres, goog, tmp_path):
     assert row.end == data["timestamp"][-1]
 
 
-def test_evolution_registry_and_llm_tracking_on_postgres(postgres, goog, tmp_path):
-    """Every subsystem's tables and queries, not only the foundation's, run on PostgreSQL."""
+def test_evolution_registry_and_llm_tracking_on_postgres(postgres, goog, tmp_path, monkeypatch):
+    """Every subsystem's tables and queries, not only the foundation's, run on PostgreSQL.
+
+    The model files are fakes, so the registry's load check (deploy proves a version loads)
+    goes through the registry tests' FakeNeural: what is under test here is the SQL."""
+    from tests.registry.factories import FakeNeural
+
+    FakeNeural(monkeypatch)
     from engine.evolution import (
         EvolutionConfig,
         create_run,
