@@ -24,7 +24,7 @@ SCRIPT_LOCATION = Path(__file__).resolve().parent
 #: The schema of the last release without migrations (669aefb).
 INITIAL = "0001_initial"
 #: The newest revision; keep equal to the head of versions/.
-HEAD = "0004_paper_desk"
+HEAD = "0008_llm_lookahead"
 #: Tables in the lab's database that the migrations do not manage.
 UNMANAGED_TABLES = frozenset({"apscheduler_jobs"})  # APScheduler's job store creates it
 
