@@ -14,13 +14,36 @@ Public names::
     ensemble_vote(member_signals, close, weighting, window, threshold) -> signals
     backtest_ensemble(data, members, settings, weighting, window, threshold) -> BacktestResult
     BookNotFound, KINDS
+    (the page's helpers, :mod:`engine.paper.actions`) sleeve_controls, clock_info,
+    SleeveSpec, sleeve_config_from_backtest / _promoted / _version / _analyst, ensemble_spec,
+    add_spec, unique_sleeve_name, free_allocation, analyst_available, book_orders,
+    book_fills, buy_and_hold, position_correlations
 
 Modules: ``tables`` (the ledger), ``book`` (books and sleeves), ``sources`` (signals by
 sleeve kind), ``ensemble`` (the vote), ``replay`` (the clock: one transaction per bar, the
 backtester's own bar loop), ``breaker`` (circuit breaker), ``ledger`` (reads),
-``reconcile`` (backtest vs paper). The risk rules live in :mod:`engine.risk`.
+``reconcile`` (backtest vs paper), ``actions`` (what the page may do, and sleeves
+built from other pages). The risk rules live in :mod:`engine.risk`.
 """
 
+from engine.paper.actions import (
+    SleeveSpec,
+    add_spec,
+    analyst_available,
+    book_fills,
+    book_orders,
+    buy_and_hold,
+    clock_info,
+    ensemble_spec,
+    free_allocation,
+    position_correlations,
+    sleeve_config_from_analyst,
+    sleeve_config_from_backtest,
+    sleeve_config_from_promoted,
+    sleeve_config_from_version,
+    sleeve_controls,
+    unique_sleeve_name,
+)
 from engine.paper.book import (
     KINDS,
     BookNotFound,
@@ -51,6 +74,24 @@ def resume_sleeve(book: str, sleeve: str) -> object:
 
 
 __all__ = [
+    # engine.paper.actions (the Paper Trading page)
+    "SleeveSpec",
+    "add_spec",
+    "analyst_available",
+    "book_fills",
+    "book_orders",
+    "buy_and_hold",
+    "clock_info",
+    "ensemble_spec",
+    "free_allocation",
+    "position_correlations",
+    "sleeve_config_from_analyst",
+    "sleeve_config_from_backtest",
+    "sleeve_config_from_promoted",
+    "sleeve_config_from_version",
+    "sleeve_controls",
+    "unique_sleeve_name",
+    # the desk
     "KINDS",
     "BookNotFound",
     "BookSettings",

@@ -127,5 +127,11 @@ def test_public_surface_is_pinned():
         "KINDS", "BookNotFound", "BookSettings", "StepResult", "add_sleeve",
         "backtest_ensemble", "book_equity", "book_events", "book_status", "book_trades",
         "create_book", "ensemble_vote", "get_book", "list_books", "open_positions",
-        "pause_sleeve", "reconcile", "refresh", "resume_sleeve", "sleeve_backtest", "step_book"])
+        "pause_sleeve", "reconcile", "refresh", "resume_sleeve", "sleeve_backtest", "step_book",
+        # engine.paper.actions (the Paper Trading page)
+        "SleeveSpec", "add_spec", "analyst_available", "book_fills", "book_orders",
+        "buy_and_hold", "clock_info", "ensemble_spec", "free_allocation",
+        "position_correlations", "sleeve_config_from_analyst", "sleeve_config_from_backtest",
+        "sleeve_config_from_promoted", "sleeve_config_from_version", "sleeve_controls",
+        "unique_sleeve_name"])
     assert all(hasattr(paper, name) for name in paper.__all__)
