@@ -23,7 +23,8 @@ import json
 import logging
 import threading
 import traceback as tb
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -71,6 +72,7 @@ class JobInfo:
 _lock = threading.Lock()
 _scheduler: BackgroundScheduler | None = None
 _scheduler_url: str | None = None
+_started_at: datetime | None = None  # when the process-wide scheduler started (naive UTC)
 _startup_hooks: list[Callable[[], None]] = []
 
 
@@ -169,7 +171,7 @@ def get_scheduler() -> BackgroundScheduler:
     If ``DATABASE_URL``/``STRATLAB_DATA_DIR`` changed since (tests do that), the old one is
     shut down first: two schedulers must never share — or straddle — job stores.
     """
-    global _scheduler, _scheduler_url
+    global _scheduler, _scheduler_url, _started_at
     url = get_settings().database_url
     with _lock:
         if _scheduler is not None and _scheduler_url != url:
@@ -178,16 +180,34 @@ def get_scheduler() -> BackgroundScheduler:
             sched = create_scheduler(url)
             run_startup_hooks()
             sched.start()
-            _scheduler, _scheduler_url = sched, url
+            _scheduler, _scheduler_url, _started_at = sched, url, utcnow()
             atexit.register(shutdown)
         return _scheduler
 
 
 def _stop_locked(wait: bool) -> None:
-    global _scheduler, _scheduler_url
+    global _scheduler, _scheduler_url, _started_at
     if _scheduler is not None and _scheduler.running:
         _scheduler.shutdown(wait=wait)
-    _scheduler, _scheduler_url = None, None
+    _scheduler, _scheduler_url, _started_at = None, None, None
+
+
+def started_at() -> datetime | None:
+    """When this process's scheduler started (naive UTC), or None when none runs here."""
+    return _started_at if _scheduler is not None and _scheduler.running else None
+
+
+@contextmanager
+def editing(url: str | None = None) -> Iterator[BackgroundScheduler]:
+    """A paused scheduler on the job store, for adding or removing jobs from a process that
+    must never run them (the command line, PRACTICES.md pitfall 4): it executes nothing, and
+    is shut down on exit. A running app's scheduler reads the change at its next wake-up."""
+    sched = create_scheduler(url)
+    sched.start(paused=True)
+    try:
+        yield sched
+    finally:
+        sched.shutdown(wait=False)
 
 
 def shutdown(wait: bool = False) -> None:

@@ -10,6 +10,7 @@
             [--short] | --model VERSION | --ensemble S1,S2 [--weighting equal|sharpe]) --json
     python -m engine paper step BOOK (--to DATE | --bars N) --json
     python -m engine paper refresh [BOOK] --json     # live: download, then step
+    python -m engine paper live BOOK on|off --json   # the scheduled daily refresh
     python -m engine paper status|trades [--sleeve S]|events|list BOOK --json
     python -m engine paper pause|resume BOOK SLEEVE
     python -m engine paper reconcile BOOK SLEEVE --json
@@ -142,6 +143,12 @@ def register(subparsers) -> None:
     rf.add_argument("book", nargs="?", default=None)
     rf.add_argument("--json", action="store_true")
     rf.set_defaults(func=cmd_refresh)
+    lv = sub.add_parser("live", help="turn a book's live schedule (daily download + step) "
+                        "on or off")
+    lv.add_argument("book")
+    lv.add_argument("state", type=_on_off, metavar="on|off")
+    lv.add_argument("--json", action="store_true")
+    lv.set_defaults(func=cmd_live)
     lst = sub.add_parser("list", help="the books")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_list)
@@ -273,6 +280,20 @@ def cmd_refresh(args) -> int:
     d = refresh(args.book)
     return _out(args, d, "\n".join(f"{b['book']}: {b['bars']} bars; clock {b['clock']}"
                                    for b in d["books"]) or "no books to step")
+
+
+def cmd_live(args) -> int:
+    from engine.paper.schedule import LIVE_JOB_ID, set_live
+    from engine.scheduler import editing
+
+    with editing() as sched:  # edits the job store; this process never runs the job
+        books = set_live(args.book, args.state, scheduler=sched)
+        job = sched.get_job(LIVE_JOB_ID)
+        nxt = job.next_run_time.isoformat() if job is not None and job.next_run_time else None
+    doc = {"book": args.book, "live": args.book in books, "live_books": books,
+           "job": LIVE_JOB_ID if books else None, "next_run_time": nxt}
+    return _out(args, doc, f"{args.book}: live schedule {'on' if doc['live'] else 'off'}"
+                + (f"; next run {nxt}" if nxt else ""))
 
 
 def cmd_list(args) -> int:
