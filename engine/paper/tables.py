@@ -1,4 +1,6 @@
-"""The paper desk's ledger: books, sleeves, orders, fills, positions, trades, equity, risk events.
+"""The paper desk's ledger: books, sleeves, orders, fills, positions, trades, equity, risk
+events, and the analyst sleeves' decisions (each linked to its ``ai_decisions`` row and to the
+order it caused).
 
 One book owns everything below it (``book_id`` on every row). Times are bar timestamps (naive
 UTC, as the market data); ``created_at`` is when the row was written. A processed bar writes
@@ -52,7 +54,7 @@ class PaperSleeve(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     book_id: int = Field(foreign_key="paper_books.id", index=True)
     name: str = Field(max_length=64)
-    kind: str = Field(max_length=16)  # strategy | model | ensemble
+    kind: str = Field(max_length=16)  # strategy | model | analyst | ensemble
     symbols: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     allocation: float = 1.0
     config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
@@ -169,4 +171,35 @@ class PaperRiskEvent(SQLModel, table=True):
     rule: str = Field(max_length=32)
     action: str = Field(default="refuse", max_length=16)  # refuse | resize | halve | pause
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime)
+
+
+class PaperDecision(SQLModel, table=True):
+    """An analyst sleeve's decision at one bar's close for one symbol.
+
+    ``decision_id`` is its ``ai_decisions`` row (``None`` when the analyst gave no decision:
+    ``error`` says why); ``side`` / ``enter`` / the levels / ``size`` are what the sleeve
+    trades from it; ``order_id`` the order it caused (``None``: nothing to trade). A bar
+    processed again finds its decision here and never asks the analyst twice.
+    """
+
+    __tablename__ = "paper_decisions"
+    __table_args__ = (UniqueConstraint("sleeve_id", "symbol", "as_of"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    book_id: int = Field(foreign_key="paper_books.id", index=True)
+    sleeve_id: int = Field(foreign_key="paper_sleeves.id", index=True)
+    symbol: str = Field(max_length=64)
+    as_of: datetime = Field(sa_type=DateTime)  # the bar at whose close it was decided
+    decision_id: str | None = Field(default=None, max_length=36, index=True)
+    decision: str = Field(default="", max_length=8)  # BUY | SELL | HOLD ("" when none)
+    side: int = 0  # the signal traded: +1 buy, -1 sell, 0 nothing
+    enter: bool = False  # the analyst's risk check (the book's positions) allows an entry
+    stop_loss: float | None = None  # absolute prices from the decision
+    take_profit: float | None = None
+    size_suggested: float = 0.0
+    size: float = 0.0  # fraction of the sleeve's equity: min(suggested, max_position_size)
+    cost_usd: float = 0.0
+    error: str = ""
+    order_id: int | None = Field(default=None, foreign_key="paper_orders.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime)
