@@ -11,7 +11,13 @@ threshold fires; :data:`~engine.retrain.gate.EPS` absorbs float noise such as
 - ``accuracy``: snapshot accuracy − live accuracy >= ``RETRAIN_THRESHOLD`` (0.05, absolute);
 - ``return``: snapshot return % − live return % >= ``RETRAIN_RETURN_THRESHOLD`` (2.0 points);
 - ``interval``: hours since the model was last trained or a retrain of it was last
-  attempted >= ``RETRAIN_INTERVAL_HOURS`` (24).
+  attempted >= ``RETRAIN_INTERVAL_HOURS`` (24);
+- ``paper``: a paper-desk ``model`` sleeve trading the deployed version crosses its book's
+  circuit-breaker thresholds (:func:`engine.paper.breaker.breaker_reason`: hit rate over its
+  last ``breaker_trades`` closed trades below ``breaker_hit_rate``, or drawdown of its own
+  equity beyond ``-breaker_drawdown``; counted since the sleeve was last resumed) — the live
+  results, not only a re-evaluated window, can call for a retrain. Each such sleeve's
+  numbers are in ``MonitorStatus.paper``.
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ class MonitorStatus:
     window: dict[str, Any] = field(default_factory=dict)
     triggers: list[str] = field(default_factory=list)
     retrain_running: bool = False
+    paper: list[dict[str, Any]] = field(default_factory=list)  # model sleeves' live results
     error: str = ""
 
     @property
@@ -99,6 +106,35 @@ def last_trained(info: registry.ModelVersionInfo) -> datetime:
     return max(info.created_at, last) if last else info.created_at
 
 
+def paper_results(version_id: str) -> list[dict[str, Any]]:
+    """The live results of every paper-desk ``model`` sleeve trading ``version_id``:
+    ``{"book", "sleeve", "trades", "hit_rate", "drawdown", "reason"}`` (``reason``: the
+    breaker rule it crosses, or None; ``hit_rate`` over its last ``breaker_trades`` trades,
+    None with fewer)."""
+    from engine.paper.breaker import breaker_reason
+    from engine.paper.tables import PaperBook, PaperSleeve, PaperTrade
+
+    out = []
+    with session_scope() as s:
+        for sl in s.exec(select(PaperSleeve).where(PaperSleeve.kind == "model")
+                         .order_by(col(PaperSleeve.id))):
+            if (sl.config or {}).get("version") != version_id:
+                continue
+            book = s.get(PaperBook, sl.book_id)
+            pnls = list(s.exec(select(PaperTrade.pnl).where(PaperTrade.sleeve_id == sl.id)
+                               .order_by(col(PaperTrade.id))))
+            pnls = pnls[int(sl.config.get("breaker_since", 0)):]
+            n = int(book.breaker_trades)
+            reason = breaker_reason(pnls, sl.equity, sl.peak_equity, book)
+            out.append({
+                "book": book.name, "sleeve": sl.name, "trades": len(pnls),
+                "hit_rate": (sum(1 for p in pnls[-n:] if p > 0) / n
+                             if len(pnls) >= n > 0 else None),
+                "drawdown": sl.equity / sl.peak_equity - 1.0 if sl.peak_equity > 0 else None,
+                "reason": reason["text"] if reason else None})
+    return out
+
+
 def check(policy: RetrainPolicy | None = None, *, now: datetime | None = None,
           ) -> list[MonitorStatus]:
     """Every active deployment's live metrics on the newest window and the triggers that
@@ -118,6 +154,7 @@ def check(policy: RetrainPolicy | None = None, *, now: datetime | None = None,
                            snapshot_return_pct=registry.finite_number(snap.get("return_pct")))
         out.append(st)
         try:
+            st.paper = paper_results(dep.version_id)
             info = registry.get_version(dep.version_id)
             st.retrain_running = lock_holder(info.model_name) is not None
             st.hours_since_training = (now - last_trained(info)).total_seconds() / 3600.0
@@ -138,4 +175,6 @@ def check(policy: RetrainPolicy | None = None, *, now: datetime | None = None,
             policy, snapshot_accuracy=st.snapshot_accuracy, live_accuracy=st.live_accuracy,
             snapshot_return_pct=st.snapshot_return_pct, live_return_pct=st.live_return_pct,
             hours_since_training=st.hours_since_training)
+        if any(p["reason"] for p in st.paper):
+            st.triggers.append("paper")
     return out
