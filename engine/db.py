@@ -47,6 +47,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "engine.registry.tables",
     "engine.retrain.tables",
     "engine.paper.tables",
+    "engine.research.tables",
 )
 
 _engines: dict[str, Engine] = {}

@@ -8,6 +8,8 @@ Public names::
     sweep_holdout(data, strategy, grid, settings, holdout_fraction) -> HoldoutSweep
     run_portfolio(frames, strategy, params, settings, max_positions) -> BacktestResult
     run_signals(data, signals, settings) -> BacktestResult     (precomputed signals)
+    returns_matrix(data, strategy, param_sets, settings) -> (T-1, N) per-bar returns
+    buy_hold_returns(data) -> (T-1,) the benchmark's per-bar returns
     trade_levels(strategy, params, settings) -> (stop, target, size)  (genes vs settings)
     defined_metrics(metrics) -> metrics with undefined ones None   (for display)
     BacktestSettings, STRATEGIES, get_strategy, METRIC_NAMES, parse_grid
@@ -23,6 +25,7 @@ from engine.backtest.holdout import HoldoutSweep, sweep_holdout
 from engine.backtest.metrics import METRIC_NAMES
 from engine.backtest.portfolio import run_portfolio
 from engine.backtest.results import BacktestResult, BacktestSettings
+from engine.backtest.returns_matrix import buy_hold_returns, returns_matrix
 from engine.backtest.runner import (
     BatchResult,
     run_backtest,
@@ -42,9 +45,11 @@ __all__ = [
     "METRIC_NAMES",
     "STRATEGIES",
     "SweepResult",
+    "buy_hold_returns",
     "defined_metrics",
     "get_strategy",
     "parse_grid",
+    "returns_matrix",
     "run_backtest",
     "run_batch",
     "run_portfolio",

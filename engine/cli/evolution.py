@@ -71,6 +71,8 @@ def register(subparsers) -> None:
     pr.add_argument("run", type=types.record_id)
     pr.add_argument("uid", help="individual uid, or 'best'")
     pr.add_argument("--name", required=True)
+    pr.add_argument("--force", action="store_true",
+                    help="promote even when the run's PBO > 0.5 or SPA p > 0.05")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_promote)
     pl_ = sub.add_parser("promoted", help="list promoted strategies")
@@ -113,6 +115,7 @@ def cmd_evolve(args) -> int:
         cfg = EvolutionConfig(symbols=args.data, **_overrides(args))
         summary = evolve(create_run(cfg), on_progress=progress)
     doc = summary.to_dict()
+    doc.update(_statistics_keys(doc["run_id"]))
     if summary.fitness_failures:
         sys.stderr.write(f"warning: the fitness raised for {summary.fitness_failures} "
                          f"individual(s), scored {-1e9:g} (latest: {summary.fitness_error}); "
@@ -127,7 +130,27 @@ def cmd_evolve(args) -> int:
               f"{doc['split']['out_of_sample_start']}")
         if b.get("params"):
             print(f"best fitness {b['fitness']:.4f}: {b['params']}")
+        print(_statistics_line(doc))
     return 0
+
+
+def _statistics_keys(run_id: int) -> dict[str, Any]:
+    """``pbo``, ``spa_pvalue``, ``min_backtest_years`` of the run now (engine.research);
+    warnings (PBO, SPA, too short a backtest) go to stderr."""
+    from engine.research import run_statistics
+
+    st = run_statistics(run_id)
+    for w in st.warnings:
+        sys.stderr.write(f"warning: {w}\n")
+    return st.json_keys()
+
+
+def _statistics_line(doc: dict[str, Any]) -> str:
+    def f(v: Any, spec: str) -> str:
+        return "n/a" if v is None else format(v, spec)
+
+    return (f"PBO {f(doc['pbo'], '.2f')}, SPA p {f(doc['spa_pvalue'], '.3f')}, "
+            f"minimum backtest {f(doc['min_backtest_years'], '.2f')} years")
 
 
 def cmd_list(args) -> int:
@@ -152,15 +175,23 @@ def cmd_history(args) -> int:
     from engine.cli import print_json
     from engine.evolution import history
     from engine.evolution.store import fitness_failures
+    from engine.research.stats import JSON_KEYS, run_statistics, stored_statistics
 
     failures = fitness_failures(args.run)
+    hist = history(args.run)
+    # the data-snooping figures as of each generation count they were computed at (every
+    # evolve stores them); the latest generation's are computed now if missing, others null
+    figures = {g: st.json_keys() for g, st in stored_statistics(args.run).items()}
+    if hist:
+        figures[hist[-1].generation] = run_statistics(args.run).json_keys()
+    blank = dict.fromkeys(JSON_KEYS)
     # a generation where the fitness raised also has fitness_failures and fitness_error
     rows = [{"generation": h.generation, "best": h.best, "mean": h.mean, "worst": h.worst,
-             "diversity": h.diversity,
+             "diversity": h.diversity, **figures.get(h.generation, blank),
              **({"fitness_failures": failures[h.generation]["count"],
                  "fitness_error": failures[h.generation]["error"]}
                 if h.generation in failures else {})}
-            for h in history(args.run)]
+            for h in hist]
     if args.json:
         print_json(rows)
     else:
@@ -213,7 +244,7 @@ def cmd_promote(args) -> int:
             uid = int(args.uid)
         except ValueError:
             raise ParameterError(f"UID must be a number or 'best', got {args.uid!r}") from None
-    info = promote(args.run, uid, args.name)
+    info = promote(args.run, uid, args.name, force=args.force)
     if args.json:
         print_json(info.to_dict())
     else:

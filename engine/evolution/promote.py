@@ -4,6 +4,10 @@ A promoted strategy is the ``genome`` strategy with the individual's 15 genes, s
 ``promoted_strategies`` under a unique name. ``engine.backtest.named.resolve_named(name)``
 maps the name back to ``("genome", params)``, so ``python -m engine backtest --strategy
 NAME --end <in_sample_end>`` reproduces the in-sample metrics stored here exactly.
+
+Promotion is gated (:mod:`engine.research.gate`): from a run with PBO > 0.5 or SPA p > 0.05
+it needs ``force=True`` (``--force``), and the strategy keeps the run's figures
+(``statistics``: PBO, SPA p-value, minimum backtest length, whether it was forced).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class PromotedInfo:
     in_sample: dict[str, Any]
     out_of_sample: dict[str, Any] | None
     created_at: datetime
+    statistics: dict[str, Any] | None = None  # the run's PBO / SPA / MinBTL at promotion
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -59,12 +64,18 @@ def _info(r: PromotedStrategy) -> PromotedInfo:
         settings=dict(r.settings or {}), split=dict(r.split or {}), fitness=r.fitness,
         in_sample=dict(r.in_sample or {}), out_of_sample=r.out_of_sample,
         created_at=r.created_at,
+        statistics=dict(r.statistics) if r.statistics is not None else None,
     )
 
 
-def promote(run_id: int, uid: int, name: str) -> PromotedInfo:
-    """Store individual ``uid`` of run ``run_id`` as the strategy ``name`` (unique)."""
+def promote(run_id: int, uid: int, name: str, *, force: bool = False) -> PromotedInfo:
+    """Store individual ``uid`` of run ``run_id`` as the strategy ``name`` (unique).
+
+    Raises :class:`~engine.research.gate.PromotionNeedsConfirmation` when the run's PBO or
+    SPA p-value is past its limit and ``force`` is false (module docstring).
+    """
     from engine.backtest import STRATEGIES
+    from engine.research.gate import promotion_check, require_confirmation
 
     name = (name or "").strip()
     if not NAME_RE.match(name):
@@ -76,6 +87,10 @@ def promote(run_id: int, uid: int, name: str) -> PromotedInfo:
         raise ParameterError(f"{name!r} is a built-in strategy; choose another name")
     row = store.individual_row(run_id, uid)
     run = store.get_run_row(run_id)
+    if _find(name) is not None:
+        raise ParameterError(f"a promoted strategy named {name!r} exists; choose another name")
+    check = promotion_check(run_id)
+    require_confirmation(check, force=force)
     cfg = run.config
     rec = PromotedStrategy(
         name=name, strategy="genome", params=dict(row.params), source_run_id=run_id,
@@ -83,6 +98,7 @@ def promote(run_id: int, uid: int, name: str) -> PromotedInfo:
         settings={k: cfg.get(k) for k in ("cash", "commission", "allow_short")},
         split=dict(run.split or {}), fitness=row.fitness, in_sample=dict(row.in_sample),
         out_of_sample=row.out_of_sample,
+        statistics=store.clean(check.figures(forced=force and check.needs_confirmation)),
     )
     if _find(name) is not None:
         raise ParameterError(f"a promoted strategy named {name!r} exists; choose another name")

@@ -120,5 +120,7 @@ class PromotedStrategy(SQLModel, table=True):
     fitness: float | None = None
     in_sample: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     out_of_sample: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # the run's data-snooping figures at promotion (engine.research.gate; migration 0006)
+    statistics: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime)
 

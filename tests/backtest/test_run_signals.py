@@ -32,5 +32,6 @@ def test_public_surface_is_pinned():
         "BacktestResult", "BacktestSettings", "BatchResult", "GENOME_PARAMS", "HoldoutSweep",
         "METRIC_NAMES", "STRATEGIES", "SweepResult", "get_strategy", "parse_grid",
         "run_backtest", "run_batch", "run_portfolio", "run_signals", "sweep",
-        "sweep_holdout", "defined_metrics", "trade_levels"])
+        "sweep_holdout", "defined_metrics", "trade_levels", "returns_matrix",
+        "buy_hold_returns"])
     assert all(hasattr(bt, name) for name in bt.__all__)
