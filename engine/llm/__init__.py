@@ -7,8 +7,10 @@ retry waits), ``breaker`` (circuit breakers in the database), ``replies`` (parsi
 validation), ``redaction`` (API keys), ``usage`` (token counts, prices, bounds, anomalies),
 ``costs`` (reserve/settle budget, acknowledgement), ``cache`` (response cache, prompt
 caching), ``batch`` (Message Batches), ``offline`` (rule analyst), ``consensus``,
-``escalation``, ``tracking`` (decisions, outcomes, accuracy), ``analyst`` (analyze / screen /
-replay), ``tables``.
+``escalation``, ``tracking`` (decisions, outcomes, accuracy), ``runner`` (providers),
+``analysis`` / ``screen`` / ``replay`` (re-exported by ``analyst``), the look-ahead controls
+``lookahead`` (training cutoffs), ``blind`` (blind snapshots), ``scorecard`` (cutoff sides,
+control arms, named vs blind) and ``uncertainty`` (intervals and paired tests), ``tables``.
 The anthropic SDK is imported only when a Claude client is created.
 """
 

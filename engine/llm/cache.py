@@ -9,7 +9,8 @@ text (the proposal a contrarian judges) and every snapshot number rounded to its
 - ``pct`` — ``floor(x / pct_step)`` (0.5 percentage points);
 - ``osc`` — ``floor(x / oscillator_step)`` (5 RSI points: 55–59.99 is one bucket);
 - ``ratio`` — ``floor(x / ratio_step)`` (0.1);
-- the regime label is kept as is; missing numbers are ``None``.
+- the regime label is kept as is; missing numbers are ``None``;
+- a blind snapshot (:mod:`engine.llm.blind`) adds ``blind`` to the key.
 
 Entries live in the ``llm_response_cache`` table (shared by the app and the command line)
 and expire after ``cost_management.cache_ttl_seconds`` (300 s). A hit costs nothing and is
@@ -57,6 +58,8 @@ def context_key(*, prompt: str, version: str, model_id: str, ctx: MarketContext,
     buckets = {k: bucket(ctx.values.get(k), kind, steps) for k, kind in KINDS.items()}
     doc = {"prompt": prompt, "version": version, "model": model_id, "symbol": ctx.symbol,
            "regime": ctx.regime, "extra": extra, "b": buckets}
+    if ctx.blind:  # another prompt (no names, rebased prices): never shares a named entry
+        doc["blind"] = True
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 

@@ -155,9 +155,10 @@ _limiter = RateLimiter()
 
 def render(spec: PromptSpec, ctx: MarketContext, cfg: LLMConfig, *,
            proposal: str = "") -> str:
-    """The user message: the prompt's template filled from the snapshot."""
+    """The user message: the prompt's template filled from the snapshot (a blind snapshot
+    names neither the symbol nor the date: :attr:`MarketContext.label` / ``when``)."""
     return spec.template.format(
-        symbol=ctx.symbol, as_of=f"{ctx.as_of:%Y-%m-%d}", context=ctx.text(),
+        symbol=ctx.label, as_of=ctx.when, context=ctx.text(),
         regime=ctx.regime, proposal=proposal or "(none)",
         max_penalty=f"{cfg.consensus.contrarian_max_penalty:g}",
         max_position_size=f"{cfg.risk.max_position_size:g}")
@@ -253,8 +254,9 @@ class ClaudeClient:
             if hit is not None:
                 payload, cost = hit
                 try:
+                    # cached payloads are on the real scale (mapped back before caching)
                     res.output = validate_payload(spec.output, redact_obj(payload), self.cfg,
-                                                  ctx)
+                                                  ctx.named)
                 except ValidationError:
                     res.output = None
                 if res.output is not None:

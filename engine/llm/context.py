@@ -21,6 +21,11 @@ bb_pct_b           ratio   Bollinger %b
 volume_ratio       ratio   volume / SMA20(volume)
 trend_strength     ratio   the regime rule's trend t-statistic
 =================  ======  ==================================================
+
+A **blind** snapshot (:func:`engine.llm.blind.blind_context`) shows the same numbers with
+the symbol and every date left out and the ``price`` fields rebased to 100 at the first bar
+the snapshot uses (``base_close``); ``pct``, ``osc`` and ``ratio`` fields are unchanged, and
+the bar interval is kept.
 """
 
 from __future__ import annotations
@@ -61,19 +66,73 @@ class MarketContext:
     regime: str
     values: dict[str, float | None] = field(default_factory=dict)
     n_bars: int = 0
+    #: close of the first bar the indicators were computed on (what a blind view rebases)
+    base_close: float | None = None
+    #: bars the indicators were computed on (the tail of the history)
+    window_bars: int = 0
+    #: the bar interval ("1d", "1h", "15m", ...), kept in a blind view
+    interval: str = ""
+    #: a blind view: no symbol or date in its text, prices rebased (``scale`` = 100 / base)
+    blind: bool = False
+    scale: float = 1.0
+    #: the named snapshot a blind view was made from (None for a named snapshot)
+    source: MarketContext | None = None
+
+    @property
+    def named(self) -> MarketContext:
+        """The snapshot on the real price scale (itself unless blind)."""
+        return self.source if self.source is not None else self
+
+    @property
+    def label(self) -> str:
+        """What a template calls the asset: the symbol, or "the asset" when blind."""
+        return "the asset" if self.blind else self.symbol
+
+    @property
+    def when(self) -> str:
+        """What a template calls the as-of date: the date, or "its latest bar" when blind."""
+        return "its latest bar" if self.blind else f"{self.as_of:%Y-%m-%d}"
 
     def text(self) -> str:
         """The snapshot as compact ``name: value`` lines (the ``{context}`` of a template)."""
-        lines = [f"symbol: {self.symbol}", f"as_of: {self.as_of:%Y-%m-%d}",
-                 f"regime (rule-based): {self.regime}", f"bars of history: {self.n_bars}"]
+        if self.blind:
+            lines = ["asset: undisclosed (blind analysis)",
+                     f"bar interval: {self.interval or 'unknown'}",
+                     f"prices: rebased so that the first of these {self.window_bars} bars "
+                     "closed at 100; give every price level on this scale",
+                     f"regime (rule-based): {self.regime}",
+                     f"bars in this window: {self.window_bars}"]
+        else:
+            lines = [f"symbol: {self.symbol}", f"as_of: {self.as_of:%Y-%m-%d}",
+                     f"regime (rule-based): {self.regime}", f"bars of history: {self.n_bars}"]
         for k in KINDS:
             v = self.values.get(k)
             lines.append(f"{k}: {'n/a' if v is None else _fmt(v)}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"symbol": self.symbol, "as_of": self.as_of.isoformat(), "price": self.price,
-                "regime": self.regime, "values": dict(self.values), "n_bars": self.n_bars}
+        doc = {"symbol": self.symbol, "as_of": self.as_of.isoformat(), "price": self.price,
+               "regime": self.regime, "values": dict(self.values), "n_bars": self.n_bars}
+        if self.blind:
+            doc.update(blind=True, scale=self.scale, base_close=self.base_close)
+        return doc
+
+
+def bar_interval(ts: pl.Series) -> str:
+    """The typical spacing of ``ts`` as a label: "1d", "1wk", "4h", "15m" ("" if unknown)."""
+    if ts.len() < 2:
+        return ""
+    step = ts.diff().drop_nulls().median()
+    if step is None:
+        return ""
+    secs = step.total_seconds() if hasattr(step, "total_seconds") else float(step) / 1e6
+    if secs >= 6 * 86400:
+        return f"{round(secs / (7 * 86400))}wk"
+    if secs >= 20 * 3600:
+        return "1d"
+    if secs >= 3600:
+        return f"{round(secs / 3600)}h"
+    return f"{max(1, round(secs / 60))}m"
 
 
 def _fmt(v: float) -> str:
@@ -161,7 +220,9 @@ def build_context(symbol: str, df: pl.DataFrame,
     atr = vals.get("atr14")
     vals["atr_pct"] = None if atr is None else atr / close * 100.0
     return MarketContext(symbol=symbol, as_of=feats["timestamp"], price=close,
-                         regime=str(feats["regime"]), values=vals, n_bars=view.height)
+                         regime=str(feats["regime"]), values=vals, n_bars=view.height,
+                         base_close=float(tail["close"][0]), window_bars=tail.height,
+                         interval=bar_interval(tail["timestamp"]))
 
 
-__all__ = ["KINDS", "MIN_BARS", "MarketContext", "build_context", "cut"]
+__all__ = ["KINDS", "MIN_BARS", "MarketContext", "bar_interval", "build_context", "cut"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import string
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -57,6 +58,9 @@ class ModelSpec(_Strict):
     cache_read_per_mtok: float = Field(ge=0)
     min_delay_seconds: float = Field(default=0.0, ge=0)
     accepts_temperature: bool = False
+    #: the last day the model's training data may cover: a decision as of this day or
+    #: earlier may have been answered from memory of what followed (look-ahead)
+    training_cutoff: date | None = None
 
 
 class CostManagement(_Strict):
@@ -186,6 +190,14 @@ class LLMConfig(_Strict):
         except KeyError:
             raise LLMConfigError(f"unknown model {key!r}; prompts.yaml defines "
                                  f"{sorted(self.models)}") from None
+
+    def cutoff_for(self, model_ids: list[str] | tuple[str, ...] | set[str]) -> date | None:
+        """The latest training cutoff among ``model_ids`` (configured ids; the offline
+        analyst and unknown ids have none): a decision using several models is inside the
+        training window when any of them may have seen its future."""
+        by_id = {m.id: m.training_cutoff for m in self.models.values()}
+        found = [by_id[i] for i in model_ids if by_id.get(i) is not None]
+        return max(found) if found else None
 
     def model_for_tier(self, tier: str) -> ModelSpec:
         return self.models[self.tier_key(tier)]

@@ -4,6 +4,10 @@
 and validates it with the configured limits (:func:`validate_payload`) — for a decision
 also its levels against the as-of bar (:func:`level_context`). :func:`is_message` tells a
 Messages API message from whatever else a 200 reply may parse to (an HTML page is a ``str``).
+
+A reply to a **blind** snapshot (:mod:`engine.llm.blind`) has its levels on the rebased
+scale: it is checked there first (so a repair message quotes only rebased prices), then
+its levels are mapped back to the real scale and validated against the real as-of close.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from engine.llm.blind import levels_to_raw
 from engine.llm.context import MarketContext
 from engine.llm.prompts import LLMConfig
 from engine.llm.redaction import redact
@@ -53,11 +58,18 @@ def parse_reply(text: str, kind: str, cfg: LLMConfig,
     except json.JSONDecodeError as exc:
         raise ValueError(f"the reply is not valid JSON ({exc.msg} at position {exc.pos})") from None
     try:
-        return validate_payload(kind, data, cfg, ctx)
+        out = validate_payload(kind, data, cfg, ctx)
     except ValidationError as exc:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}"
                             for e in exc.errors()[:4])
         raise ValueError(f"the JSON does not match the schema ({reasons})") from None
+    if ctx is None or not ctx.blind or kind != "decision":
+        return out
+    try:  # the levels on the real scale, checked against the real as-of close
+        return validate_payload(kind, levels_to_raw(data, ctx), cfg, ctx.named)
+    except ValidationError:
+        raise ValueError("the levels do not pass the checks once mapped back from the "
+                         "rebased scale; keep them within the stated bands") from None
 
 
 def with_repair(messages: list[dict[str, Any]], reply: str, error: str

@@ -11,7 +11,12 @@
   ``BEGIN IMMEDIATE`` serialises writers anyway) while a reservation checks the budget.
 - ``llm_response_cache`` — replies keyed by prompt, model and the bucketed context.
 - ``ai_decisions`` — the seed's table plus prompt name/version, provider, regime, horizon,
-  as-of price, the risk verdict and the outcome once known.
+  as-of price, the risk verdict and the outcome once known; the look-ahead controls
+  (migration 0008): the models' ``training_cutoff`` and whether the as-of date is
+  ``in_training_window``, ``blind`` (the model saw no names, dates or real prices), the
+  replay ``arm`` (named / blind / control) and ``replay_id`` that pair a replay's
+  decisions, and ``raw_move_pct`` (the price move over the horizon, for the HOLD and
+  buy-and-hold baselines).
 - ``ai_performance_metrics`` — the seed's daily aggregate.
 
 Datetimes are naive UTC (``sa_type=DateTime``, :func:`engine.tables.utcnow`). No secret is
@@ -25,6 +30,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Column, Date, DateTime, Text
 from sqlmodel import Field, SQLModel
 
@@ -135,6 +141,14 @@ class AIDecision(SQLModel, table=True):
     exit_reason: str = Field(default="", max_length=16)
     outcome_filled_at: datetime | None = Field(default=None, sa_type=DateTime)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    # look-ahead controls (issue 13 §3, migration 0008_llm_lookahead)
+    training_cutoff: dt.date | None = Field(default=None, sa_type=Date)
+    in_training_window: bool | None = None
+    blind: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    arm: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
+    replay_id: str = Field(default="", max_length=36, sa_column_kwargs={"server_default": ""})
+    #: (close[t+h] / close[t] − 1)·100 — what HOLD and buy-and-hold are scored on
+    raw_move_pct: float | None = None
 
 
 class AIPerformanceMetric(SQLModel, table=True):

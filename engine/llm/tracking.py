@@ -14,6 +14,9 @@ known once bar *t + h* exists in the data:
 - ``pnl_usd`` (followed decisions only, i.e. ``actionable`` after the risk check):
   ``actual_outcome``/100 · position_size · ``risk.portfolio_usd``.
 
+``raw_move_pct`` = (close[t+h] / entry − 1)·100 for every decision (the HOLD and
+buy-and-hold baselines of :mod:`engine.llm.scorecard`).
+
 **Metrics**: accuracy = correct / scored decisions; win rate = actionable scored decisions
 with pnl > 0 / actionable scored decisions; P&L = Σ pnl_usd; API cost = Σ total_cost;
 ROI on API cost = P&L / API cost. ``ai_performance_metrics`` holds one row per as-of date.
@@ -33,6 +36,7 @@ from sqlmodel import col, delete, select
 
 from engine import db
 from engine.errors import StratLabError
+from engine.llm import scorecard
 from engine.llm.prompts import LLMConfig, load_config
 from engine.llm.tables import AIDecision, AIPerformanceMetric
 from engine.risk import PortfolioState
@@ -89,16 +93,20 @@ def outcome(df: pl.DataFrame, as_of: datetime, *, decision: str, entry: float,
         ret = (c[-1] / entry - 1.0) * 100.0
         correct = abs(ret) < hold_band_pct
     return {"actual_outcome": ret, "correct": correct, "exit_reason": reason,
-            "exit_time": path["timestamp"][exit_i], "exit_price": exit_price}
+            "exit_time": path["timestamp"][exit_i], "exit_price": exit_price,
+            "raw_move_pct": (c[-1] / entry - 1.0) * 100.0}
 
 
 def fill_outcomes(*, loader: Any = None, cfg: LLMConfig | None = None) -> int:
-    """Score every unscored decision whose horizon has passed in its symbol's data."""
+    """Score every unscored decision whose horizon has passed in its symbol's data (and
+    give decisions scored before raw moves were kept their ``raw_move_pct``); return how
+    many were newly scored."""
     cfg = cfg or load_config()
     if loader is None:
         from engine.market import load_dataset as loader
     with db.session_scope() as s:
-        pending = list(s.exec(select(AIDecision).where(col(AIDecision.actual_outcome).is_(None))))
+        pending = list(s.exec(select(AIDecision).where(
+            col(AIDecision.actual_outcome).is_(None) | col(AIDecision.raw_move_pct).is_(None))))
     by_symbol: dict[str, list[AIDecision]] = defaultdict(list)
     for d in pending:
         by_symbol[d.ticker].append(d)
@@ -118,6 +126,11 @@ def fill_outcomes(*, loader: Any = None, cfg: LLMConfig | None = None) -> int:
         with db.session_scope() as s:  # one transaction per symbol
             for did, res, actionable, size in updates:
                 row = s.get(AIDecision, did)
+                row.raw_move_pct = res["raw_move_pct"]
+                if row.actual_outcome is not None:  # scored before raw moves were kept
+                    s.add(row)
+                    continue
+                n += 1
                 row.actual_outcome = res["actual_outcome"]
                 row.correct = res["correct"]
                 row.exit_reason = res["exit_reason"]
@@ -126,27 +139,10 @@ def fill_outcomes(*, loader: Any = None, cfg: LLMConfig | None = None) -> int:
                                if actionable else None)
                 row.outcome_filled_at = utcnow()
                 s.add(row)
-        n += len(updates)
     return n
 
 
-def _rates(rows: list[AIDecision]) -> dict[str, Any]:
-    scored = [r for r in rows if r.correct is not None]
-    followed = [r for r in scored if r.actionable and r.pnl_usd is not None]
-    pnl = sum(r.pnl_usd or 0.0 for r in followed)
-    cost = sum(r.total_cost for r in rows)
-    return {
-        "decisions": len(rows),
-        "scored": len(scored),
-        "accuracy": (sum(1 for r in scored if r.correct) / len(scored)) if scored else None,
-        "followed": len(followed),
-        "win_rate": (sum(1 for r in followed if (r.pnl_usd or 0) > 0) / len(followed))
-        if followed else None,
-        "pnl_usd": pnl,
-        "api_cost_usd": cost,
-        "roi_on_api_cost": (pnl / cost) if cost > 0 else None,
-        "mean_confidence": (sum(r.confidence for r in scored) / len(scored)) if scored else None,
-    }
+_rates = scorecard.rates
 
 
 def aggregate_daily() -> int:
@@ -180,15 +176,29 @@ def ensure_llm_jobs(scheduler: Any = None, *, hours: float = 1.0) -> str:
                     name="LLM decision outcomes and daily accuracy", scheduler=scheduler)
 
 
-def portfolio_state(as_of: datetime | None = None) -> PortfolioState:
+def _same_book(r: AIDecision, arm: str, replay_id: str) -> bool:
+    """Whether ``r`` is a position of the book an ``arm`` of ``replay_id`` trades: the
+    offline control arm only sees its own replay's control decisions, and no other arm sees
+    them; a paired replay's named and blind arms do not see each other's."""
+    if arm == "control":
+        return r.arm == "control" and r.replay_id == replay_id
+    if r.arm == "control":
+        return False
+    return not (replay_id and r.replay_id == replay_id and r.arm and r.arm != arm)
+
+
+def portfolio_state(as_of: datetime | None = None, *, arm: str = "",
+                    replay_id: str = "") -> PortfolioState:
     """Open actionable decisions and the realised P&L of ``as_of``'s day (for the risk check).
 
     A decision is open at *t* when it was made at or before *t* and has not exited by *t*
-    (unscored decisions count as open)."""
+    (unscored decisions count as open). ``arm`` / ``replay_id`` keep a replay arm's book
+    apart from the other arms of the same replay (:func:`_same_book`)."""
     t = as_of or utcnow()
     with db.session_scope() as s:
         rows = list(s.exec(select(AIDecision).where(AIDecision.actionable == True,  # noqa: E712
                                                     col(AIDecision.as_of) <= t)))
+    rows = [r for r in rows if _same_book(r, arm, replay_id)]
     open_n = sum(1 for r in rows if r.exit_time is None or r.exit_time > t)
     day_pnl = sum(r.pnl_usd or 0.0 for r in rows
                   if r.exit_time is not None and r.exit_time.date() == t.date()
@@ -210,9 +220,14 @@ def _bucket(conf: float) -> str:
     return f"{lo}-{lo + 10}"
 
 
-def accuracy_report() -> dict[str, Any]:
+def accuracy_report(*, seed: int = 0, cfg: LLMConfig | None = None) -> dict[str, Any]:
     """Accuracy, win rate, P&L and ROI overall and by model, prompt version, regime,
-    confidence bucket (with calibration) and as-of date."""
+    confidence bucket (with calibration) and as-of date; the look-ahead controls:
+    ``training_window`` (each side of the models' training cutoff), ``arms`` (Claude, the
+    offline control arm and buy-and-hold on the same replay dates, overall and by side),
+    ``paired`` (named vs blind) and ``uncertainty`` (intervals, calibration, tests;
+    bootstraps seeded with ``seed``) — see :mod:`engine.llm.scorecard`."""
+    cfg = cfg or load_config()
     with db.session_scope() as s:
         rows = list(s.exec(select(AIDecision)))
         metrics = [m.model_dump() for m in
@@ -227,7 +242,9 @@ def accuracy_report() -> dict[str, Any]:
     calibration = []
     for item in group(lambda r: _bucket(r.confidence)):
         calibration.append({"bucket": item["key"], "mean_confidence": item["mean_confidence"],
-                            "hit_rate": item["accuracy"], "scored": item["scored"]})
+                            "hit_rate": item["accuracy"], "hit_rate_ci": item["accuracy_ci"],
+                            "scored": item["scored"]})
+    claude = [r for r in rows if r.provider == "anthropic"]
     return {
         "overall": _rates(rows),
         "by_model": group(lambda r: "+".join(sorted(set(r.models_used))) or r.provider),
@@ -240,7 +257,23 @@ def accuracy_report() -> dict[str, Any]:
                     "scored": m["scored_decisions"], "accuracy": m["accuracy_rate"],
                     "win_rate": m["win_rate"], "pnl_usd": m["total_pnl"],
                     "api_cost_usd": m["total_api_cost"]} for m in metrics],
+        "training_window": scorecard.by_window(rows),
+        "arms": scorecard.arms(rows, cfg),
+        "arms_by_window": {
+            w: scorecard.arms([r for r in rows if r.arm == "control"
+                               or scorecard_side(r) == w], cfg)
+            for w in ("inside", "outside")},
+        "paired": scorecard.paired(rows),
+        "uncertainty": {"all": scorecard.uncertainty(rows, cfg, seed=seed),
+                        "claude": scorecard.uncertainty(claude, cfg, seed=seed)},
     }
+
+
+def scorecard_side(r: AIDecision) -> str:
+    """The side of the training cutoff of ``r`` (``inside`` / ``outside`` / ``no_cutoff``)."""
+    from engine.llm.lookahead import side
+
+    return side(r.in_training_window)
 
 
 __all__ = ["JOB_ID", "accuracy_report", "aggregate_daily", "ensure_llm_jobs", "fill_outcomes",
