@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import backtest_history, backtest_results, backtest_setup, backtest_sweep, components
+from ui import (
+    backtest_history,
+    backtest_results,
+    backtest_setup,
+    backtest_sweep,
+    components,
+    paper_add,
+)
 from ui.backtest_setup import NOTICE
 
 ss = st.session_state
@@ -31,6 +38,8 @@ with st.container(border=True):
                             disabled=data is None or settings is None)
     c2.caption("Signals at the close of a bar, fills at the next open; stops and targets "
                "intrabar (stop-loss first when both hit). Every run is saved.")
+with st.expander("Add to a paper book as a sleeve", icon=":material/account_balance:"):
+    paper_add.backtest_section(strategy, params, settings, info.symbol)
 
 pending = ss.get("bt_pending")  # a saved run Reopen asked to run again
 ss["bt_pending"] = None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import evolution as ev
-from ui import components, evolution_form
+from ui import components, evolution_form, paper_add
 from ui import evolution_controls as live
 from ui import evolution_inspector as inspector
 from ui import evolution_results as results
@@ -96,4 +96,6 @@ with tabs[3]:
     results.parameters_tab(run)
 inspector.inspector(run, latest)
 inspector.promoted_list()
+with st.expander("Add a promoted strategy to a paper book", icon=":material/account_balance:"):
+    paper_add.promoted_section(key="ev_paper")
 live.reset_box(run, polling)

@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from engine import registry
-from ui import components
+from ui import components, paper_add
 from ui.components import error_line
 from ui.formatting import fmt_pct
 from ui.registry_charts import equity_overlay, lineage_figure
@@ -122,6 +122,10 @@ def version_tab(infos: list[registry.ModelVersionInfo]) -> None:
               args=("The file matches its SHA-256: {out}", registry.verify_file, vid))
     c4.button("Archive", key="mr_archive_btn", disabled=info.status == "ARCHIVED",
               on_click=_act, args=("Archived {out.version_id}.", registry.archive, vid))
+    if env == "paper":  # the registry's paper environment is the paper-trading desk
+        with st.expander("Add to a paper book as a sleeve", icon=":material/account_balance:",
+                         expanded="paper" in info.deployed_to):
+            paper_add.version_section(vid)
     with st.expander("Metrics and metadata"):
         st.json(info.performance_metrics, expanded=False)
         st.json({k: v for k, v in info.metadata.items() if k != "history"}, expanded=False)

@@ -36,7 +36,7 @@ class NavPage:
 
 
 #: Every page, in the order of the workflow (data → backtest → evolution → neural →
-#: registry → retrain → AI → costs → system). app.py builds st.navigation from it;
+#: registry → retrain → AI → paper → costs → system). app.py builds st.navigation from it;
 #: Overview links all.
 NAV: tuple[NavPage, ...] = tuple(
     NavPage(*row) for row in (
@@ -56,6 +56,8 @@ NAV: tuple[NavPage, ...] = tuple(
          "Monitoring of deployed models, the retrain policy, queue and history."),
         ("ai_analyst", "app_pages/ai_analyst.py", "AI Analyst", ":material/psychology:",
          "Claude (or the offline analyst) reads a symbol: decisions, consensus, risk, cost."),
+        ("paper", "app_pages/paper_trading.py", "Paper Trading", ":material/account_balance:",
+         "Books of sleeves trading forward under one risk manager; replay, reconcile."),
         ("costs", "app_pages/costs_accuracy.py", "Costs & Accuracy", ":material/payments:",
          "LLM spend against the limits, cache savings, accuracy and calibration."),
         ("system", "app_pages/system.py", "System", ":material/monitor_heart:",

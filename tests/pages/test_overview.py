@@ -48,8 +48,10 @@ def test_recent_backtests_are_listed(app):
 
 
 def test_navigation_is_in_workflow_order():
-    """data → backtest → evolution → neural → registry → retrain → AI → costs → system."""
+    """data → backtest → evolution → neural → registry → retrain → AI → paper → costs →
+    system."""
     from ui.components import NAV
 
     assert [n.key for n in NAV] == ["overview", "market", "backtest", "evolution", "neural",
-                                    "registry", "retrain", "ai_analyst", "costs", "system"]
+                                    "registry", "retrain", "ai_analyst", "paper", "costs",
+                                    "system"]
