@@ -48,6 +48,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "engine.retrain.tables",
     "engine.paper.tables",
     "engine.research.tables",
+    "engine.walkforward.tables",
 )
 
 _engines: dict[str, Engine] = {}
