@@ -51,6 +51,18 @@ def register(subparsers) -> None:
     p.add_argument("--label", default="", help="a note stored with the run")
     p.add_argument("--trade-start", type=_trade_start, default=None, metavar="DATE",
                    help="ignore signals before DATE (indicators still use every bar)")
+    e = p.add_argument_group("ensemble (--strategy ensemble): a weighted vote of strategies")
+    e.add_argument("--members", default=None, metavar="S1,S2[,...]",
+                   help="the member strategies (built-in or promoted names)")
+    e.add_argument("--member-param", action="append", default=[], metavar="S.KEY=VALUE",
+                   help="a member's parameter, e.g. sma_cross.fast=10 (repeatable)")
+    e.add_argument("--weighting", choices=("equal", "sharpe"), default="equal",
+                   help="equal votes, or each member's trailing Sharpe")
+    e.add_argument("--window", type=types.bounded_int(2, 10_000, 60), default=60,
+                   metavar="N", help="bars of trailing Sharpe (--weighting sharpe)")
+    e.add_argument("--threshold", type=types.bounded_float(0, 1, lo_open=True,
+                                                           example="0.5"),
+                   default=0.5, metavar="F", help="vote needed to act")
     p.set_defaults(func=cmd_backtest)
 
     s = subparsers.add_parser("sweep", help="backtest a grid of parameters")
@@ -122,6 +134,39 @@ def _load(args):
     return {name: load_dataset(name, start=args.start, end=args.end) for name in names}
 
 
+def _ensemble_members(args) -> list[tuple[str, dict[str, Any]]]:
+    """``--members`` with their ``--member-param`` values, as ``backtest_ensemble`` takes."""
+    if args.param:
+        raise ParameterError("--param sets a single strategy's parameter; for an ensemble "
+                             "give --member-param MEMBER.KEY=VALUE, e.g. sma_cross.fast=10")
+    names = [m.strip() for m in (args.members or "").split(",") if m.strip()]
+    if len(names) < 2:
+        raise ParameterError("--strategy ensemble needs at least two --members, e.g. "
+                             "--members sma_cross,rsi")
+    if len(set(names)) != len(names):
+        raise ParameterError(f"--members names a strategy twice ({args.members}); promote a "
+                             "variant under its own name to vote with both")
+    params: dict[str, dict[str, Any]] = {n: {} for n in names}
+    for item in args.member_param:
+        member, dot, rest = item.partition(".")
+        if not dot or member.strip() not in params:
+            raise ParameterError(f"--member-param {item!r} must look like MEMBER.KEY=VALUE "
+                                 f"with MEMBER one of {', '.join(names)}")
+        params[member.strip()].update(parse_params([rest]))
+    return [(n, params[n]) for n in names]
+
+
+def _ensemble_result(args, frames, settings):
+    from engine.paper import backtest_ensemble
+
+    if len(frames) != 1 or args.max_positions is not None:
+        raise ParameterError("an ensemble backtest runs on one dataset; give a single --data "
+                             "symbol (and no --max-positions)")
+    return backtest_ensemble(next(iter(frames.values())), _ensemble_members(args), settings,
+                             weighting=args.weighting, window=args.window,
+                             threshold=args.threshold)
+
+
 def cmd_backtest(args) -> int:
     from engine.backtest import run_backtest, run_portfolio
     from engine.backtest.history import save_run
@@ -129,18 +174,21 @@ def cmd_backtest(args) -> int:
     from engine.market import dataset_fingerprint
 
     frames = _load(args)
-    strategy, params = _strategy_and_params(args)
     settings = _settings(args)
-    if len(frames) == 1 and args.max_positions is None:
-        (symbol, data), = frames.items()
-        result = run_backtest(data, strategy, params, settings)
+    if args.strategy == "ensemble" or args.members or args.member_param:
+        if args.strategy != "ensemble":
+            raise ParameterError("--members and --member-param go with --strategy ensemble")
+        result = _ensemble_result(args, frames, settings)
+    elif len(frames) == 1 and args.max_positions is None:
+        strategy, params = _strategy_and_params(args)
+        result = run_backtest(next(iter(frames.values())), strategy, params, settings)
     else:
+        strategy, params = _strategy_and_params(args)
         if settings.trade_start is not None:
             raise ParameterError("--trade-start runs on one dataset; give a single --data "
                                  "symbol (or drop --max-positions)")
         result = run_portfolio(frames, strategy, params, settings,
                                max_positions=args.max_positions)
-        data = next(iter(frames.values()))
     doc = result.to_dict()
     doc["symbols"] = list(frames)
     if not args.no_save:
