@@ -87,7 +87,7 @@ def test_evolution_registry_and_llm_tracking_on_postgres(postgres, goog, tmp_pat
     evolve(run_id)
     assert get_run(run_id).generations_done == 2 and len(history(run_id)) == 3
     best = max(population(run_id), key=lambda i: i.fitness)
-    assert promote(run_id, best.uid, "pg-evolved").params == best.params
+    assert promote(run_id, best.uid, "pg-evolved", force=True).params == best.params
 
     f1, f2 = tmp_path / "m1.pt", tmp_path / "m2.pt"
     f1.write_bytes(b"weights-1")

@@ -116,6 +116,11 @@ def cmd_evolve(args) -> int:
         summary = evolve(create_run(cfg), on_progress=progress)
     doc = summary.to_dict()
     doc.update(_statistics_keys(doc["run_id"]))
+    if isinstance(doc.get("history"), list):  # the same rows as `evolution history --json`
+        figures = _figures_by_generation(doc["run_id"])
+        blank = dict.fromkeys(doc_keys())
+        doc["history"] = [{**h, **figures.get(h.get("generation"), blank)}
+                          for h in doc["history"]]
     if summary.fitness_failures:
         sys.stderr.write(f"warning: the fitness raised for {summary.fitness_failures} "
                          f"individual(s), scored {-1e9:g} (latest: {summary.fitness_error}); "
@@ -143,6 +148,25 @@ def _statistics_keys(run_id: int) -> dict[str, Any]:
     for w in st.warnings:
         sys.stderr.write(f"warning: {w}\n")
     return st.json_keys()
+
+
+def doc_keys() -> tuple[str, ...]:
+    from engine.research.stats import JSON_KEYS
+
+    return JSON_KEYS
+
+
+def _figures_by_generation(run_id: int) -> dict[int, dict[str, Any]]:
+    """The data-snooping figures as of each generation count they were computed at (every
+    ``evolve`` stores them; the latest generation's are computed now if missing)."""
+    from engine.evolution import get_run
+    from engine.research.stats import run_statistics, stored_statistics
+
+    figures = {g: st.json_keys() for g, st in stored_statistics(run_id).items()}
+    if get_run(run_id).generations_done not in figures:
+        st = run_statistics(run_id)
+        figures[st.generations_done] = st.json_keys()
+    return figures
 
 
 def _statistics_line(doc: dict[str, Any]) -> str:
@@ -175,16 +199,12 @@ def cmd_history(args) -> int:
     from engine.cli import print_json
     from engine.evolution import history
     from engine.evolution.store import fitness_failures
-    from engine.research.stats import JSON_KEYS, run_statistics, stored_statistics
-
     failures = fitness_failures(args.run)
     hist = history(args.run)
-    # the data-snooping figures as of each generation count they were computed at (every
-    # evolve stores them); the latest generation's are computed now if missing, others null
-    figures = {g: st.json_keys() for g, st in stored_statistics(args.run).items()}
-    if hist:
-        figures[hist[-1].generation] = run_statistics(args.run).json_keys()
-    blank = dict.fromkeys(JSON_KEYS)
+    # pbo / spa_pvalue / min_backtest_years as of each generation they were computed at;
+    # null for the others (docs/research.md)
+    figures = _figures_by_generation(args.run) if hist else {}
+    blank = dict.fromkeys(doc_keys())
     # a generation where the fitness raised also has fitness_failures and fitness_error
     rows = [{"generation": h.generation, "best": h.best, "mean": h.mean, "worst": h.worst,
              "diversity": h.diversity, **figures.get(h.generation, blank),

@@ -16,7 +16,7 @@ def test_backtest_by_promoted_name_reproduces_the_in_sample_metrics(capsys, goog
     run_id = create_run(cfg)
     evolve(run_id)
     best = max(population(run_id), key=lambda ind: ind.fitness)
-    promote(run_id, best.uid, "goog-evolved-test")
+    promote(run_id, best.uid, "goog-evolved-test", force=True)
     split = get_run(run_id).split
 
     code = main(["backtest", "--data", str(path), "--strategy", "goog-evolved-test",

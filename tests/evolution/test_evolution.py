@@ -80,7 +80,7 @@ def test_promoted_strategy_reproduces_its_metrics(small, goog_path):
 
     s = ev.run_evolution(small())
     run = ev.get_run(s.run_id)
-    p = ev.promote(s.run_id, run.best_uid, "goog-best")
+    p = ev.promote(s.run_id, run.best_uid, "goog-best", force=True)  # gate: tests/research
     assert ev.get_promoted("GOOG-BEST").params == s.best["params"]
     assert [x.name for x in ev.list_promoted()] == ["goog-best"]
     strategy, params = resolve_named("goog-best")
@@ -89,7 +89,7 @@ def test_promoted_strategy_reproduces_its_metrics(small, goog_path):
     assert resolve_named("genome") is None and resolve_named("nothing") is None
     with pytest.raises(ParameterError, match="a promoted strategy named 'goog-best' exists; "
                                              "choose another name"):
-        ev.promote(s.run_id, run.best_uid, "goog-best")
+        ev.promote(s.run_id, run.best_uid, "goog-best", force=True)
 
 
 def test_out_of_sample_poisoning_leaves_selection_unchanged(small, goog, tmp_path):

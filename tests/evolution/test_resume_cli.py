@@ -70,7 +70,10 @@ def test_kill_and_resume_loses_at_most_the_generation_in_flight(goog_path):
         symbols=[goog_path], population_size=16, generations=kept + 2, seed=11,
         backend="inline", fitness_threshold=None))
     assert _pop(1) == _pop(ref.run_id)
-    assert out["history"] == ref.to_dict()["history"] and out["best"] == ref.to_dict()["best"]
+    # (the CLI's rows also carry the run's data-snooping figures: engine.research)
+    figures = ("pbo", "spa_pvalue", "min_backtest_years")
+    assert [{k: v for k, v in h.items() if k not in figures} for h in out["history"]] == \
+        ref.to_dict()["history"] and out["best"] == ref.to_dict()["best"]
 
 
 def test_evolve_cli_contract_and_subcommands(goog_path):
@@ -78,14 +81,15 @@ def test_evolve_cli_contract_and_subcommands(goog_path):
                           "--generations", "1", "--seed", "42", "--backend", "inline",
                           "--json").stdout)
     assert set(out) == {"run_id", "generations_done", "evaluations", "seconds", "split", "best",
-                        "history"}
+                        "history", "pbo", "spa_pvalue", "min_backtest_years"}
     assert set(out["split"]) == {"in_sample_end", "out_of_sample_start"}
     assert set(out["best"]) == {"params", "fitness", "in_sample", "out_of_sample"}
     assert len(out["best"]["params"]) == 15
     assert METRIC_KEYS <= set(out["best"]["in_sample"]) and \
         METRIC_KEYS <= set(out["best"]["out_of_sample"])
     assert [set(h) for h in out["history"]] == [
-        {"generation", "best", "mean", "worst", "diversity"}] * 2
+        {"generation", "best", "mean", "worst", "diversity", "pbo", "spa_pvalue",
+         "min_backtest_years"}] * 2
     rid = str(out["run_id"])
     runs = json.loads(_cli("evolution", "list", "--json").stdout)
     assert runs[0]["id"] == out["run_id"] and runs[0]["status"] == "completed"
@@ -93,7 +97,7 @@ def test_evolve_cli_contract_and_subcommands(goog_path):
     assert hist == out["history"]
     uid = str(ev.get_run(out["run_id"]).best_uid)
     prom = json.loads(_cli("evolution", "promote", rid, uid, "--name", "cli-best",
-                           "--json").stdout)
+                           "--force", "--json").stdout)
     assert prom["name"] == "cli-best" and prom["params"] == out["best"]["params"]
     reset = json.loads(_cli("evolution", "reset", rid, "--json").stdout)
     assert reset["status"] == "created" and reset["generations_done"] == 0

@@ -233,7 +233,7 @@ def _promoted_run(symbol: str, **kw):
     run_id = create_run(cfg)
     evolve(run_id)
     best = max(population(run_id), key=lambda ind: ind.fitness)
-    promote(run_id, best.uid, "syn-evolved")
+    promote(run_id, best.uid, "syn-evolved", force=True)
     return best, get_run(run_id).split
 
 
