@@ -177,19 +177,22 @@ def run_batch(
     on_progress: ProgressCallback | None = None,
     chunk_size: int = 0,
     bank: IndicatorBank | None = None,
-    _resolved: bool = False,
+    validated: bool = False,
 ) -> BatchResult:
     """Evaluate many parameter sets in one compiled, parallel call per chunk.
 
     Each distinct indicator is computed once for the whole batch (the indicator bank).
     ``chunk_size`` > 0 splits the work so ``on_progress`` can report; 0 means one chunk.
     ``bank``: a bank built on this same ``data`` to reuse and grow (an evolution keeps one
-    across generations); by default a fresh one is built.
+    across generations); by default a fresh one is built. ``validated``: the parameter sets
+    are already what :meth:`Strategy.resolve` returns (every parameter, typed, in range,
+    constraints met — a sweep's grid, an evolution's repaired genes), so they are not
+    checked again (a third of a genome batch's Python time).
     """
     t0 = time.perf_counter()
     settings = settings or BacktestSettings()
     strat = get_strategy(strategy)
-    resolved = list(param_sets) if _resolved else [strat.resolve(p) for p in param_sets]
+    resolved = list(param_sets) if validated else [strat.resolve(p) for p in param_sets]
     o, h, lo, c, v = ohlcv_arrays(data)
     ppy = periods_per_year(data.get_column("timestamp"))
     m = len(resolved)

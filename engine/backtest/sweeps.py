@@ -136,7 +136,7 @@ def sweep(
     if not sets:
         raise ParameterError("every grid combination breaks a constraint (e.g. fast < slow)")
     batch = run_batch(data, strat.name, sets, settings, on_progress=on_progress,
-                      chunk_size=max(256, len(sets) // 10), _resolved=True)
+                      chunk_size=max(256, len(sets) // 10), validated=True)
     records = batch.records()
     records.sort(key=lambda r: _sort_key(r["metrics"][sort_by]), reverse=True)
     return SweepResult(strat.name, {k: list(grid[k]) for k in keys}, sort_by, records,

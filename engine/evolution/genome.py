@@ -37,14 +37,22 @@ CONSTRAINTS: tuple[tuple[int, int], ...] = tuple(
 )
 
 
+#: (index, low, high, is_int) per gene: repair runs once per offspring.
+_BOUNDS = tuple(zip(range(N_GENES), LOW, UP, IS_INT, strict=True))
+
+
 def repair(genes: list) -> list:
     """Clip, round integer genes and enforce the ordering constraints, in place."""
-    for i in range(N_GENES):
+    isfinite = math.isfinite
+    for i, lo, up, is_int in _BOUNDS:
         x = float(genes[i])
-        if not math.isfinite(x):
-            x = (LOW[i] + UP[i]) / 2.0
-        x = min(max(x, LOW[i]), UP[i])
-        genes[i] = int(round(x)) if IS_INT[i] else x
+        if not isfinite(x):
+            x = (lo + up) / 2.0
+        elif x < lo:
+            x = lo
+        elif x > up:
+            x = up
+        genes[i] = int(round(x)) if is_int else x
     for a, b in CONSTRAINTS:
         if genes[a] >= genes[b]:
             if IS_INT[b]:

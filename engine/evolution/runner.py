@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.db import encode_json
 from engine.errors import StratLabError
 from engine.evolution import store
 from engine.evolution.config import EvolutionConfig
@@ -135,6 +136,7 @@ class _Run:
         ind.born, ind.parents = born, parents
         ind.is_m, ind.oos_m, ind.folds, ind.score = {}, None, [], None
         ind.evaluated_at, ind.fitness_error = born, ""
+        ind.row_json, ind.params = None, None
         return ind
 
     def clone(self, ind: Any) -> Any:
@@ -142,14 +144,16 @@ class _Run:
         if ind.fitness.valid:
             c.fitness.values = ind.fitness.values
         for a in ("uid", "born", "parents", "is_m", "oos_m", "folds", "score", "evaluated_at",
-                  "fitness_error"):
+                  "fitness_error", "row_json", "params"):
             setattr(c, a, getattr(ind, a))
         return c
 
     def evaluate(self, backend, inds: list, generation: int) -> None:
         if not inds:
             return
-        res = backend.evaluate([to_params(ind) for ind in inds])
+        for ind in inds:
+            ind.params = to_params(ind)
+        res = backend.evaluate([ind.params for ind in inds])
         cfg = self.cfg
         n_folds = cfg.walk_forward_folds or 0
         errors = []
@@ -168,6 +172,7 @@ class _Run:
                 ind.fitness.values = objective_values(ind.is_m, cfg.objectives)
             else:
                 ind.fitness.values = (ind.score,)
+            ind.row_json = None
         if errors and len(errors) == len(inds):
             raise FitnessFailed(
                 f"the fitness {cfg.fitness!r} raised for every individual of generation "
@@ -238,9 +243,22 @@ class _Run:
             for ind in pop:
                 if self.best_score is None or ind.score > self.best_score:
                     self.best_score, self.best_uid = ind.score, ind.uid
-                    self.best_doc = {"uid": ind.uid, "params": to_params(ind),
+                    self.best_doc = {"uid": ind.uid, "params": ind.params,
                                      "fitness": ind.score, "in_sample": ind.is_m,
                                      "out_of_sample": ind.oos_m}
+
+    def row_json(self, ind: Any) -> dict[str, Any]:
+        """The parts of an individual's row that never change once it is evaluated, its
+        JSON encoded once: a survivor is stored again in every generation it lives."""
+        if ind.row_json is None:
+            ind.row_json = {
+                "params": encode_json(ind.params),
+                "objectives": encode_json(self.objectives_doc(ind)),
+                "in_sample": encode_json(ind.is_m),
+                "out_of_sample": None if ind.oos_m is None else encode_json(ind.oos_m),
+                "parents": encode_json(list(ind.parents)),
+            }
+        return ind.row_json
 
     def records(self, fresh_uids: set[int]) -> tuple[list[dict], list[dict]]:
         g = self.generation
@@ -257,10 +275,8 @@ class _Run:
             for ind in pop:
                 inds.append({
                     "uid": ind.uid, "island": k, "born": ind.born, "age": g - ind.born,
-                    "params": to_params(ind), "fitness": ind.score,
-                    "objectives": self.objectives_doc(ind), "in_sample": ind.is_m,
-                    "out_of_sample": ind.oos_m, "parents": list(ind.parents),
-                    "evaluated": ind.uid in fresh_uids,
+                    "fitness": ind.score, "evaluated": ind.uid in fresh_uids,
+                    **self.row_json(ind),
                 })
         scores = [i.score for i in everyone]
         rates = [self.rates[k] for k in range(len(self.islands))]
@@ -309,6 +325,7 @@ class _Run:
                 ind.is_m, ind.oos_m = dict(row.in_sample), row.out_of_sample
                 ind.evaluated_at = d["born"]
                 ind.fitness_error = (row.objectives or {}).get("fitness_error") or ""
+                ind.row_json, ind.params = None, to_params(ind)
                 out.append(ind)
             self.islands.append(out)
         self.fitness_failures = int(cp.get("fitness_failures") or 0)

@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, update
 from sqlmodel import col, select
 
 from engine import processes
-from engine.db import read_scope, session_scope
+from engine.db import bulk_insert, encode_json, read_scope, session_scope
 from engine.errors import StratLabError
 from engine.evolution.info import (  # noqa: F401  (re-exported)
     GenerationStats,
@@ -179,16 +179,18 @@ def commit_generation(run_id: int, *, generation: int, stats: list[dict[str, Any
             s.execute(insert(EvolutionGeneration),
                       [clean({**r, "run_id": run_id, "generation": generation})
                        | {"created_at": now} for r in stats])
-        if individuals:
-            s.execute(insert(EvolutionIndividual),
-                      [clean({**r, "run_id": run_id, "generation": generation})
-                       | {"created_at": now} for r in individuals])
+        if individuals:  # one executemany; the JSON columns may come encoded (EncodedJSON)
+            bulk_insert(s, EvolutionIndividual.__table__,
+                        [clean({**r, "run_id": run_id, "generation": generation})
+                         | {"created_at": now} for r in individuals])
         s.execute(delete(EvolutionCheckpoint).where(EvolutionCheckpoint.run_id == run_id))
-        s.execute(insert(EvolutionCheckpoint), [{
-            "run_id": run_id, "generation": generation, "state": clean(checkpoint),
+        s.execute(insert(EvolutionCheckpoint.__table__), [{
+            "run_id": run_id, "generation": generation, "state": encode_json(checkpoint),
             "created_at": now}])
+        updates = {k: encode_json(v) if type(v) is dict else clean(v)
+                   for k, v in run_updates.items()}
         s.execute(update(EvolutionRun).where(EvolutionRun.id == run_id).values(
-            **clean(run_updates), generations_done=generation, updated_at=now))
+            **updates, generations_done=generation, updated_at=now))
 
 
 def load_checkpoint(run_id: int) -> dict[str, Any] | None:

@@ -50,7 +50,9 @@ class WindowEvaluator:
             from engine.backtest.bank import IndicatorBank
 
             self.bank = IndicatorBank.build(self.data, [])  # bounded: restart the cache
-        batch = run_batch(self.data, "genome", param_sets, self.settings, bank=self.bank)
+        # the genes were repaired (engine.evolution.genome.repair): complete, typed, in range
+        batch = run_batch(self.data, "genome", param_sets, self.settings, bank=self.bank,
+                          validated=True)
         return [batch.metrics_of(i) for i in range(len(param_sets))]
 
 
