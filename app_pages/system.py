@@ -1,7 +1,8 @@
 """System: the background scheduler and its jobs, the database, the GPU, the LLM breakers.
 
 Thin page over :mod:`engine.scheduler` (jobs, their last runs and errors, pause / resume /
-run now / remove), :func:`engine.db.database_size_bytes`,
+run now / remove), :func:`engine.system_metrics.system_metrics` (the seed's metrics),
+:func:`engine.db.database_size_bytes`,
 :func:`engine.llm.breaker_states` and the running evolution runs. It polls (every
 2 s) only while an evolution run or a job is running, and stops when none is.
 """
@@ -116,6 +117,25 @@ def jobs_section() -> None:
         st.caption("No job has run yet.")
 
 
+def seed_metrics_section() -> None:
+    """The seed's system metrics over the last 24 hours (engine.system_metrics)."""
+    from engine.system_metrics import system_metrics
+
+    st.subheader("System metrics (last 24 h)")
+    try:
+        m = system_metrics(24.0).to_dict()
+    except Exception as exc:  # noqa: BLE001
+        st.error(f"System metrics unavailable: {type(exc).__name__}: {exc}")
+        return
+    cols = st.columns(5)
+    for c, (label, value, hlp) in zip(cols, sysui.seed_metric_cards(m), strict=True):
+        c.metric(label, value, help=hlp, border=True)
+    if m["jobs"]:
+        with st.expander(f"Job latency per job ({len(m['jobs'])})"):
+            st.dataframe(sysui.latency_frame(m["jobs"]), hide_index=True,
+                         key="sys_latency_table")
+
+
 def live_section(polling: bool) -> None:
     """Running evolution runs (polled while any is running)."""
     running = _running_evolutions()
@@ -187,6 +207,7 @@ if ss["sys_auto"]:
     st.fragment(run_every=5.0)(jobs_section)()
 else:
     jobs_section()
+seed_metrics_section()
 polling = bool(_running_evolutions())
 st.fragment(run_every=POLL_SECONDS if polling else None)(live_section)(polling)
 resources_section()

@@ -145,3 +145,39 @@ def stable_jobs(jobs: Sequence[Any]) -> list[Any]:
     next run time, so a paused job (no next run) dropped to the bottom and the next click
     landed on another job."""
     return sorted(jobs, key=lambda j: ((j.name or "").lower(), j.id))
+
+
+def seed_metric_cards(m: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(label, value, help)`` of the seed's system metrics (``SystemMetrics.to_dict()``)."""
+    def num(v: float | None, fmt: str = "{:,.2f}") -> str:
+        return "—" if v is None else fmt.format(v)
+
+    lat = m["job_latency"]
+    up = m["scheduler_uptime_s"]
+    uptime = "—" if up is None else (f"{up / 3600:,.1f} h" if up >= 3600 else f"{up:,.0f} s")
+    return [
+        ("Strategies evaluated / hour", num(m["strategies_evaluated_per_hour"], "{:,.1f}"),
+         f"Fresh evolution backtests: {m['strategies_evaluated']:,} in the window."),
+        ("Generations / day", num(m["generations_per_day"], "{:,.1f}"),
+         f"{m['generations']:,} generations in the window."),
+        ("Retrains / day", num(m["retrains_per_day"], "{:,.1f}"),
+         f"{m['retrains']:,} retrains finished in the window."),
+        ("Scheduler uptime", uptime,
+         "Since this app process started its scheduler."),
+        ("Job latency (median)", num(lat["median_s"], "{:,.2f} s"),
+         f"Run time of {lat['runs']:,} finished job runs; p95 {num(lat['p95_s'], '{:,.2f} s')}"
+         f", max {num(lat['max_s'], '{:,.2f} s')}."),
+    ]
+
+
+def latency_frame(jobs: Sequence[dict[str, Any]]) -> pl.DataFrame:
+    """Per-job run counts and durations (``SystemMetrics.jobs``) as a table."""
+    return pl.DataFrame({
+        "Job": [j["job"] for j in jobs],
+        "Runs": [j["runs"] for j in jobs],
+        "Errors": [j["errors"] for j in jobs],
+        "Median s": [j["median_s"] for j in jobs],
+        "p95 s": [j["p95_s"] for j in jobs],
+        "Max s": [j["max_s"] for j in jobs],
+    }, schema={"Job": pl.Utf8, "Runs": pl.Int64, "Errors": pl.Int64, "Median s": pl.Float64,
+               "p95 s": pl.Float64, "Max s": pl.Float64})

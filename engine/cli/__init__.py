@@ -30,6 +30,7 @@ COMMAND_MODULES += ["engine.cli.models"]  # models …, retrain …
 COMMAND_MODULES += ["engine.cli.neural"]
 COMMAND_MODULES += ["engine.cli.config"]  # the settings and their reference
 COMMAND_MODULES += ["engine.cli.paper"]  # paper books (issue 12)
+COMMAND_MODULES += ["engine.cli.system"]  # system metrics (issue 12)
 COMMAND_MODULES += ["engine.cli.walkforward"]  # walk-forward analysis (issue 13)
 
 
