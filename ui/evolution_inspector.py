@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from engine import evolution as ev
-from ui import components
+from ui import components, research_panel
 from ui import evolution_charts as ec
 from ui.evolution_controls import NOTICE, call
 
@@ -18,7 +18,8 @@ ss = st.session_state
 
 
 def _promote(run_id: int, uid: int) -> None:
-    info = call(ev.promote, run_id, uid, ss.get("ev_promote_name", ""))
+    info = call(ev.promote, run_id, uid, ss.get("ev_promote_name", ""),
+                force=bool(ss.get(research_panel.force_key(run_id))))
     if info is not None:
         data = ",".join(info.symbols)
         end = str(info.split.get("in_sample_end") or "")[:10]
@@ -103,7 +104,7 @@ def inspector(run: Any, latest: list[Any]) -> None:
                 f"{detail.island} · born {detail.born} · age {detail.age} · parents "
                 f"{', '.join(map(str, detail.parents)) or 'none (initial population)'} · "
                 f"fitness **{detail.fitness:.4f}** · :{color}-badge[{rep.verdict}]")
-    c = st.columns(5)
+    c = st.columns(6)
     c[0].metric("Deflated Sharpe", components.fmt(rep.deflated_sharpe), border=True,
                 help="Probability that the true Sharpe beats the best of "
                      f"{rep.n_trials} lucky trials (every evaluation of the run).")
@@ -112,9 +113,11 @@ def inspector(run: Any, latest: list[Any]) -> None:
     c[3].metric("IS − OOS Sharpe gap", components.fmt(rep.sharpe_gap), border=True,
                 help="Above 1.0 counts as possibly overfit.")
     c[4].metric("Trials", components.fmt(rep.n_trials, "int"), border=True)
+    research_panel.individual_card(c[5], run, uid)
     st.caption(f"Verdict: {rep.verdict} — {rep.reason}. Split: in-sample to "
                f"{str(detail.split.get('in_sample_end') or '')[:10]}, out-of-sample from "
-               f"{str(detail.split.get('out_of_sample_start') or '—')[:10]}.")
+               f"{str(detail.split.get('out_of_sample_start') or '—')[:10]}."
+               + research_panel.run_line(run))
     oos = detail.out_of_sample_result
     st.plotly_chart(ec.split_equity_chart(detail.in_sample_result.equity,
                                           oos.equity if oos is not None else None),
@@ -138,12 +141,13 @@ def inspector(run: Any, latest: list[Any]) -> None:
     st.markdown("**Promote** — save these genes as a named strategy")
     if ss.get("ev_promote_for") != (run.id, uid) or not ss.get("ev_promote_name"):
         ss["ev_promote_name"], ss["ev_promote_for"] = f"evo{run.id}-{uid}", (run.id, uid)
+    confirmed = research_panel.promotion_confirm(run)  # PBO > 0.5 or SPA p > 0.05
     c = st.columns([3, 1], vertical_alignment="bottom")
     c[0].text_input("Strategy name", key="ev_promote_name", max_chars=64,
                     help="Letters, digits, '_', '.', '-'; runnable with "
                          "`backtest --strategy NAME`.")
     c[1].button("Promote", key="ev_promote_btn", on_click=_promote, args=(run.id, uid),
-                type="primary")
+                type="primary", disabled=not confirmed)
 
 
 def promoted_list() -> None:

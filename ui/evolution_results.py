@@ -14,6 +14,7 @@ import streamlit as st
 
 from engine import evolution as ev
 from ui import evolution_charts as ec
+from ui import research_panel
 from ui.evolution_controls import call
 
 ss = st.session_state
@@ -31,6 +32,7 @@ def population_tab(run: Any) -> list[Any]:
     if not pop:
         st.caption("No population yet: press **Evolve** to draw generation 0.")
         return []
+    research_panel.run_summary(run)  # PBO, SPA, MinBTL beside the best's deflated Sharpe
     pairs = ec.distinct(pop)
     clones = len(pop) - len(pairs)
     st.caption(f"Generation {gen}: {len(pop)} individuals"

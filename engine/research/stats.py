@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from sqlmodel import select
@@ -65,6 +65,7 @@ class RunStatistics:
     top_uids: list[int]
     superior_uids: list[int]  # StepM: the top-k genomes that beat buy-and-hold
     best_uid: int | None
+    deflated_sharpe: float | None  # the best genome's DSR (engine.evolution.overfitting)
     min_backtest_years: float | None
     too_short: bool
     options: dict[str, Any]
@@ -91,7 +92,13 @@ def stored_statistics(run_id: int) -> dict[int, RunStatistics]:
     """Every cached result of ``run_id``, by generation count (nothing is computed)."""
     with read_scope() as s:
         rows = s.exec(select(RunStatisticsRow).where(RunStatisticsRow.run_id == run_id)).all()
-        return {r.generations_done: RunStatistics(**r.payload) for r in rows}
+        return {r.generations_done: _from_payload(r.payload) for r in rows}
+
+
+def _from_payload(payload: dict[str, Any]) -> RunStatistics:
+    known = {f.name for f in fields(RunStatistics)}
+    return RunStatistics(**{"deflated_sharpe": None,
+                            **{k: v for k, v in payload.items() if k in known}})
 
 
 def run_statistics(run_id: int, *, n_blocks: int = 16, top_k: int = 20, reps: int = 1000,
@@ -112,7 +119,7 @@ def run_statistics(run_id: int, *, n_blocks: int = 16, top_k: int = 20, reps: in
                 RunStatisticsRow.run_id == run_id,
                 RunStatisticsRow.generations_done == gens)).first()
             if hit is not None and hit.fingerprint == fp and hit.options == options:
-                return RunStatistics(**hit.payload)
+                return _from_payload(hit.payload)
     result = _compute(run, rows, options)
     _store(result, fp)
     return result
@@ -183,6 +190,14 @@ def _compute(run: Any, rows: list[Any], options: dict[str, Any]) -> RunStatistic
     else:
         notes.append("SPA needs at least 1 evaluated genome; evolve the run")
 
+    dsr = None
+    if best_uid is not None:
+        from engine.evolution.overfitting import assess
+
+        trials = [r.in_sample.get("sharpe") for r in rows]
+        best_row = rows[uids.index(best_uid)]
+        dsr = assess(matrix[:, uids.index(best_uid)], [t for t in trials if t is not None],
+                     n_trials, ppy, best_row.in_sample.get("sharpe"), None).deflated_sharpe
     minbtl = min_backtest_check(n_trials, years)
     if minbtl.warning:
         warnings.append(minbtl.warning)
@@ -195,7 +210,7 @@ def _compute(run: Any, rows: list[Any], options: dict[str, Any]) -> RunStatistic
         n_splits=pbo_res.n_splits if pbo_res else None,
         spa_pvalue=spa_p["consistent"] if spa_p else None, spa_pvalues=spa_p,
         spa_best_pvalues=spa_best, top_uids=[uids[i] for i in top],
-        superior_uids=superior, best_uid=best_uid,
+        superior_uids=superior, best_uid=best_uid, deflated_sharpe=dsr,
         min_backtest_years=minbtl.min_backtest_years, too_short=minbtl.too_short,
         options=dict(options), warnings=warnings, notes=notes,
         computed_at=utcnow().isoformat(),

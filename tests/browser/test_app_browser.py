@@ -476,6 +476,10 @@ def test_reload_deep_link_inputs_exports_and_promoted_strategy(server, browser):
         box.fill("browser-evolved")
         box.press("Enter")
         _settle(page)
+        anyway = page.get_by_text("Promote anyway", exact=True)
+        if anyway.count():  # the run's PBO or SPA p-value asks for a confirmation
+            anyway.first.click()
+            _settle(page)
         page.get_by_role("button", name="Promote").click()
         _settle(page)
         page.get_by_text(f"Promoted individual {uid} as").first.wait_for()

@@ -137,8 +137,11 @@ def test_create_evolve_inspect_and_promote(app):
     assert {"sharpe", "total_return_pct"} <= set(metrics_tbl["metric"])
     assert table(at, "gene")["gene"].tolist()[0] == "rsi_period"
 
-    # promote the inspected individual under a name
+    # promote the inspected individual under a name (confirming when the run's PBO or SPA
+    # p-value asks for it: tests/pages/test_research_panel.py)
     at.text_input(key="ev_promote_name").set_value("evo-page-test").run()
+    if any(c.key == f"ev_promote_force_{run_id}" for c in at.checkbox):
+        at.checkbox(key=f"ev_promote_force_{run_id}").check().run()
     at.button(key="ev_promote_btn").click().run()
     assert_clean(at)
     promoted = {p.name: p for p in ev.list_promoted()}
