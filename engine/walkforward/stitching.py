@@ -206,7 +206,8 @@ def gene_stability(genes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         values = [float(g[p.name]) for g in genes]
         x = np.asarray(values)
         span = float(p.high) - float(p.low)
-        d = (float(np.std((x - float(p.low)) / span) / _UNIFORM_STD)
+        # shifted by the first value (std is shift-invariant): identical values give 0.0
+        d = (float(np.std((x - x[0]) / span) / _UNIFORM_STD)
              if len(values) >= 2 else None)
         if d is not None:
             disp.append(d)
