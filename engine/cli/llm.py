@@ -1,27 +1,36 @@
 """``python -m engine analyze | screen | replay | costs | accuracy`` — the LLM analyst.
 
-- ``analyze SYM [--as-of DATE] [--consensus] [--provider auto|offline|anthropic] --json``
-  prints ``{"symbol", "as_of", "provider", "models", "decision": {seed keys}, "regime",
-  "risk": {"approved", "reasons"}, "cost_usd", "cached", …}``; exit 1 when no decision
-  could be obtained (the document then has ``decision: null`` and ``error``).
+- ``analyze SYM [--as-of DATE] [--consensus] [--blind] [--provider auto|offline|anthropic]
+  --json`` prints ``{"symbol", "as_of", "provider", "models", "decision": {seed keys},
+  "regime", "risk": {"approved", "reasons"}, "cost_usd", "cached", "blind",
+  "training_cutoff", "in_training_window", …}``; exit 1 when no decision could be obtained
+  (the document then has ``decision: null`` and ``error``). ``--blind`` shows the model no
+  symbol, no dates and prices rebased to 100 (levels are mapped back).
 - ``screen SYM... [--as-of DATE] [--batch] [--no-escalate] --json`` prints
   ``{"provider", "rows": [{"rank", "symbol", "decision", "confidence", "tier", …}],
   "cost_usd"}``.
-- ``replay SYM --start D --end D --every N [--consensus] [--max-cost USD] --json``
-  prints ``{"estimate", "n_decisions", "accuracy", "win_rate", "pnl_usd", "cost_usd",
-  "decisions": […]}``; the estimate goes to stderr first, and ``--max-cost`` refuses a
-  replay whose worst-case cost is higher.
+- ``replay SYM --start D --end D --every N [--consensus] [--max-cost USD]
+  [--blind | --no-blind] [--paired] --json`` prints ``{"estimate", "n_decisions",
+  "accuracy", "win_rate", "pnl_usd", "cost_usd", "decisions": […], "replay_id", "arms",
+  "blind", "warning", "by_arm", "training_window", "uncertainty", "paired", "control",
+  "comparison"}``; the estimate (and the look-ahead warning when decisions lie before the
+  models' training cutoff) goes to stderr first, and ``--max-cost`` refuses a replay whose
+  worst-case cost is higher. On Claude a replay is blind unless ``--no-blind``;
+  ``--paired`` runs named and blind decisions for the same dates.
 - ``costs --json`` prints ``{"today_usd", "month_usd", "daily_limit_usd",
   "monthly_limit_usd", "calls", "cache_hit_rate", "anomalies", …}``; ``costs
   --acknowledge`` marks every pending usage anomaly seen (paid calls may run again) and
   prints how many (``"acknowledged"`` in the JSON).
-- ``accuracy [--no-fill] --json`` scores due outcomes, then prints the accuracy report.
+- ``accuracy [--no-fill] [--seed N] --json`` scores due outcomes, then prints the accuracy
+  report, with ``training_window`` (inside / outside / no_cutoff), ``arms``,
+  ``arms_by_window``, ``paired`` and ``uncertainty``.
 
 The API key is read from ``ANTHROPIC_API_KEY`` only.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import Any
 
@@ -40,6 +49,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--provider", **prov)
     p.add_argument("--prompt", default="master_analyst",
                    help="decision prompt for a single analysis (default master_analyst)")
+    p.add_argument("--blind", action="store_true",
+                   help="no symbol, no dates, prices rebased to 100 (a look-ahead control)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_analyze)
 
@@ -61,6 +72,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--consensus", action="store_true")
     p.add_argument("--max-cost", dest="max_cost", type=types.non_negative_float,
                    help="refuse when the worst-case cost estimate is above this (USD)")
+    p.add_argument("--blind", action=argparse.BooleanOptionalAction, default=None,
+                   help="hide the symbol and dates, rebase prices (default: on for Claude, "
+                        "off offline)")
+    p.add_argument("--paired", action="store_true",
+                   help="named and blind decisions for the same dates (agreement, gap)")
     p.add_argument("--provider", **prov)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_replay)
@@ -74,6 +90,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("accuracy", help="accuracy and P&L of recorded AI decisions")
     p.add_argument("--no-fill", dest="fill", action="store_false",
                    help="do not score due outcomes first")
+    p.add_argument("--seed", type=types.bounded_int(0, 2**31 - 1, 0), default=0,
+                   help="seed of the bootstrap intervals (default 0)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_accuracy)
 
@@ -86,7 +104,7 @@ def cmd_analyze(args) -> int:
     from engine.llm.analyst import analyze
 
     doc = analyze(args.symbol, args.as_of, consensus=args.consensus, provider=args.provider,
-                  prompt=args.prompt)
+                  prompt=args.prompt, blind=args.blind)
     if args.json:
         print_json(doc)
     else:
@@ -129,20 +147,48 @@ def cmd_replay(args) -> int:
     from engine.llm.analyst import estimate_replay, replay
 
     est = estimate_replay(args.symbol, args.start, args.end, args.every,
-                          consensus=args.consensus, provider=args.provider)
+                          consensus=args.consensus, provider=args.provider, blind=args.blind,
+                          paired=args.paired)
     sys.stderr.write(f"replay estimate: {est['n_decisions']} decisions, {est['calls']} calls, "
                      f"up to ${est['max_cost_usd']:.4f} (expected ${est['expected_cost_usd']:.4f},"
-                     f" provider {est['provider']})\n")
+                     f" provider {est['provider']}; arms {'+'.join(est['arms'])}"
+                     + (f", offline control {est['control_decisions']}"
+                        if est["control_decisions"] else "") + ")\n")
+    if est["lookahead_warning"]:  # before anything runs
+        sys.stderr.write(f"warning: {est['lookahead_warning']}\n")
     doc = replay(args.symbol, args.start, args.end, args.every, consensus=args.consensus,
                  provider=args.provider, max_cost_usd=args.max_cost,
-                 on_progress=_progress(args))
+                 on_progress=_progress(args), blind=args.blind, paired=args.paired)
     if args.json:
         print_json(doc)
     else:
         acc = "n/a" if doc["accuracy"] is None else f"{doc['accuracy']:.1%}"
-        print(f"{doc['n_decisions']} decisions ({doc['provider']}): accuracy {acc}, "
-              f"P&L {doc['pnl_usd']:.2f} USD, cost ${doc['cost_usd']:.4f}")
+        print(f"{doc['n_decisions']} decisions ({doc['provider']}, "
+              f"{'+'.join(doc['arms'])}): accuracy {acc}, P&L {doc['pnl_usd']:.2f} USD, "
+              f"cost ${doc['cost_usd']:.4f}")
+        for side, r in doc["training_window"].items():
+            if r["decisions"]:
+                print(f"  {SIDE_LABELS[side]}: {r['decisions']} decisions, accuracy "
+                      f"{_pct(r['accuracy'])}")
+        if doc["paired"]:
+            p = doc["paired"]
+            gap = "n/a" if p["accuracy_gap"] is None else f"{p['accuracy_gap']:+.1%}"
+            print(f"  paired: agreement {_pct(p['agreement'])} over {p['pairs']} dates, "
+                  f"accuracy gap named - blind {gap}")
+        if doc["comparison"]:
+            c = doc["comparison"]
+            print(f"  control arm: offline accuracy {_pct(c['offline']['accuracy'])}, "
+                  f"buy-and-hold {_pct(c['buy_and_hold']['accuracy'])}")
     return 0
+
+
+SIDE_LABELS = {"inside": "inside the training window (as of the cutoff or before)",
+               "outside": "after the training cutoff",
+               "no_cutoff": "no training cutoff (offline analyst)"}
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.1%}"
 
 
 def cmd_costs(args) -> int:
@@ -180,7 +226,7 @@ def cmd_accuracy(args) -> int:
     if args.fill:
         fill_outcomes()
         aggregate_daily()
-    doc = accuracy_report()
+    doc = accuracy_report(seed=args.seed)
     if args.json:
         print_json(doc)
     else:
@@ -188,4 +234,9 @@ def cmd_accuracy(args) -> int:
         acc = "n/a" if o["accuracy"] is None else f"{o['accuracy']:.1%}"
         print(f"{o['decisions']} decisions, {o['scored']} scored: accuracy {acc}, P&L "
               f"{o['pnl_usd']:.2f} USD, API cost ${o['api_cost_usd']:.4f}")
+        for side, r in doc["training_window"].items():
+            if r["decisions"]:
+                print(f"  {SIDE_LABELS[side]}: {r['decisions']} decisions, accuracy "
+                      f"{_pct(r['accuracy'])}, win rate "
+                      f"{_pct(r['win_rate'])}, P&L {r['pnl_usd']:.2f} USD")
     return 0
