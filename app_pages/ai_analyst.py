@@ -16,7 +16,7 @@ from engine.config import get_settings
 from engine.errors import StratLabError
 from engine.llm import analyze, estimate_replay, replay, screen
 from engine.market import list_datasets, load_dataset
-from ui import llm_charts
+from ui import llm_charts, paper_add
 from ui.llm_charts import offline_tag
 from ui.state import active_dataset
 from ui.tables import readable
@@ -127,6 +127,9 @@ def follow_active(key: str) -> None:
         st.session_state[key] = active
         st.session_state[f"{key}_follows"] = active
 
+
+with st.expander("Trade the analyst in a paper book", icon=":material/account_balance:"):
+    paper_add.analyst_section(provider)  # asked every N bars per symbol, under the book's limits
 
 tab_an, tab_sc, tab_rp = st.tabs(["Analyse", "Screen", "Replay"])
 

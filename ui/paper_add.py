@@ -38,7 +38,9 @@ def _book_names() -> list[str]:
 
 
 def _add(key: str, spec: paper.SleeveSpec, fixed: str | None) -> None:
-    """Button callback: create the book when asked, then add the sleeve; one notice."""
+    """Create the book when asked, then add the sleeve; one notice. Run in the script
+    after the widgets (not as a callback), so ``spec`` is built from their current values
+    even when a value was typed and the button clicked in one go."""
     book = fixed or ss.get(f"{key}_book")
     if book == NEW_BOOK or book is None:
         book = (ss.get(f"{key}_new_book") or "").strip()
@@ -52,9 +54,9 @@ def _add(key: str, spec: paper.SleeveSpec, fixed: str | None) -> None:
         ok=f"Added sleeve **{name}** ({spec.kind}) to book **{book}** with "
            f"{allocation:.0%} of its cash. Replay it on **Paper Trading**.")
     if out is not None:
-        ss["pt_book"] = book  # the Paper Trading page opens on it
         if fixed is None:
-            ss[f"{key}_book"] = book
+            ss["pt_book"] = book  # the Paper Trading page opens on it
+            ss[f"{key}_book_pending"] = book  # applied before the picker is drawn
         ss.pop(f"{key}_for", None)  # fresh defaults (a free name, the allocation left)
 
 
@@ -71,6 +73,8 @@ def add_as_sleeve(spec: paper.SleeveSpec | None, *, key: str, book: str | None =
     if book is None:
         names = _book_names()
         options = [*names, NEW_BOOK]
+        if ss.get(f"{key}_book_pending") in options:
+            ss[f"{key}_book"] = ss.pop(f"{key}_book_pending")
         if ss.get(f"{key}_book") not in options:
             ss[f"{key}_book"] = ss.get("pt_book") if ss.get("pt_book") in names else options[0]
         c0, c1 = st.columns([2, 2])
@@ -98,8 +102,9 @@ def add_as_sleeve(spec: paper.SleeveSpec | None, *, key: str, book: str | None =
                    help="The datasets the sleeve trades (one position per symbol).")
     c3.number_input("Allocation %", key=f"{key}_alloc", step=5.0, format="%.1f",
                     help=f"Share of the book's starting cash ({free:.0%} not yet allocated).")
-    st.button(label, key=f"{key}_btn", type="primary", on_click=_add, args=(key, spec, fixed),
-              icon=":material/add:")
+    if st.button(label, key=f"{key}_btn", type="primary", icon=":material/add:"):
+        _add(key, spec, fixed)
+        st.rerun()  # the notice, fresh defaults and (on Paper Trading) the new sleeve
     if spec.label:
         st.caption(f"Sleeve: {spec.kind} · {spec.label}")
 
@@ -172,7 +177,8 @@ def _model_spec(key: str) -> paper.SleeveSpec | None:
 
 
 def _ensemble_spec(key: str, status: dict[str, Any]) -> paper.SleeveSpec | None:
-    members = [s["name"] for s in status.get("sleeves", []) if s["kind"] != "ensemble"]
+    members = [s["name"] for s in status.get("sleeves", [])
+               if s["kind"] in ("strategy", "model")]
     if len(members) < 2:
         st.info("An ensemble votes over two or more of this book's strategy or model "
                 "sleeves: add them first.")

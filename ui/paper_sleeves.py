@@ -70,9 +70,13 @@ def _compare(book: str, sleeve: str, clock: str | None) -> None:
         return {"rec": rec, "bt_time": [f"{t:%Y-%m-%dT%H:%M:%S}" for t in eq["timestamp"]],
                 "bt_equity": eq["equity"].to_list()}
 
-    out = components.call_engine(NOTICE, both)
-    if out is not None:
-        ss["pt_rec"] = {"key": (book, sleeve, clock), **out}
+    try:
+        out = both()
+    except Exception as exc:  # noqa: BLE001 - one line where the button is, no traceback
+        ss["pt_rec"] = None
+        st.error(components.error_line(exc))
+        return
+    ss["pt_rec"] = {"key": (book, sleeve, clock), **out}
 
 
 def reconcile_section(status: dict[str, Any]) -> None:
@@ -82,9 +86,9 @@ def reconcile_section(status: dict[str, Any]) -> None:
         return
     c = st.columns([2, 1, 4], vertical_alignment="bottom")
     sleeve = c[0].selectbox("Sleeve", one, key="pt_rec_sleeve")
-    c[1].button("Compare", key="pt_rec_btn", on_click=_compare,
-                args=(status["book"], sleeve, status["clock"]),
-                disabled=status["clock"] is None, icon=":material/compare_arrows:")
+    if c[1].button("Compare", key="pt_rec_btn", disabled=status["clock"] is None,
+                   icon=":material/compare_arrows:"):
+        _compare(status["book"], sleeve, status["clock"])
     c[2].caption("The sleeve's trades against `backtest` of its definition on the same bars "
                  "(`--trade-start` its start, `--cash` its starting cash). Identical for a "
                  "sleeve at allocation 1 whose book vetoed or resized nothing.")

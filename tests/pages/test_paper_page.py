@@ -184,3 +184,43 @@ def test_a_registry_version_in_the_paper_environment_is_offered_as_a_sleeve(app)
     from engine.paper.book import sleeves_of
 
     assert sleeves_of(get_book("desk"))[0].config["version"] == info.version_id
+
+
+def test_an_ensemble_of_two_sleeves_is_added_on_the_page(app):
+    from engine.paper import add_sleeve, create_book, get_book
+    from engine.paper.book import sleeves_of
+
+    create_book("ens")
+    add_sleeve("ens", "a", "strategy", ["SYN-TREND"], {"strategy": "sma_cross"}, 0.3)
+    add_sleeve("ens", "b", "strategy", ["SYN-TREND"], {"strategy": "rsi"}, 0.3)
+    at = open_page(app, "paper_trading")
+    at.radio(key="pt_new_kind").set_value("ensemble").run()
+    assert at.multiselect(key="pt_new_members").options == ["a", "b"]
+    at.multiselect(key="pt_new_members").set_value(["a", "b"]).run()
+    at.radio(key="pt_new_weighting").set_value("sharpe")
+    assert at.number_input(key="pt_add_alloc").value == pytest.approx(40.0)  # what is left
+    at.multiselect(key="pt_add_symbols").set_value(["SYN-TREND"])
+    at.button(key="pt_add_btn").click()
+    at = at.run()
+    assert_clean(at)
+    e = sleeves_of(get_book("ens"))[-1]
+    assert e.kind == "ensemble" and e.allocation == pytest.approx(0.4)
+    assert list(e.config["members"]) == ["a", "b"] and e.config["weighting"] == "sharpe"
+
+
+def test_the_ai_analyst_page_offers_an_analyst_sleeve_where_the_kind_exists(app):
+    from engine.paper import analyst_available, book_status, create_book
+
+    create_book("ai")
+    at = open_page(app, "ai_analyst")
+    assert_clean(at)
+    if not analyst_available():
+        assert any("not available" in c.value for c in at.caption)
+        return
+    at.number_input(key="ai_paper_every").set_value(10)
+    at.multiselect(key="ai_paper_symbols").set_value(["SYN-TREND"])
+    at.button(key="ai_paper_btn").click()
+    at = at.run()
+    assert_clean(at)
+    (s,) = book_status("ai")["sleeves"]
+    assert s["kind"] == "analyst" and s["symbols"] == ["SYN-TREND"]

@@ -134,7 +134,7 @@ def test_spec_from_a_promoted_strategy_resolves_to_its_genes():
     run_id = create_run(cfg)
     evolve(run_id)
     best = max(population(run_id), key=lambda ind: ind.fitness)
-    promote(run_id, best.uid, "evolved-x")
+    promote(run_id, best.uid, "evolved-x", force=True)  # a tiny run: the overfit gate trips
     spec = a.sleeve_config_from_promoted("evolved-x")
     assert spec.kind == "strategy" and spec.symbols == ["SYN-TREND"]
     assert spec.config["strategy"] == "evolved-x" and spec.config["short"] is True
