@@ -7,7 +7,8 @@
            [--correlation-limit F|none] [--breaker on|off] --json
     python -m engine paper add BOOK SLEEVE --symbols A[,B] [--allocation F]
            (--strategy NAME [--param K=V ...] [--stop-loss F] [--take-profit F] [--size F]
-            [--short] | --model VERSION | --ensemble S1,S2 [--weighting equal|sharpe]) --json
+            [--short] | --model VERSION | --analyst [--provider offline|anthropic]
+            [--every N] | --ensemble S1,S2 [--weighting equal|sharpe]) --json
     python -m engine paper step BOOK (--to DATE | --bars N) --json
     python -m engine paper refresh [BOOK] --json     # live: download, then step
     python -m engine paper live BOOK on|off --json   # the scheduled daily refresh
@@ -101,7 +102,8 @@ def register(subparsers) -> None:
     kind.add_argument("--strategy", metavar="NAME")
     kind.add_argument("--model", metavar="VERSION")
     kind.add_argument("--ensemble", metavar="S1,S2")
-    kind.add_argument("--analyst", action="store_true", help="(not available yet)")
+    kind.add_argument("--analyst", action="store_true",
+                      help="the AI analyst, asked every N bars per symbol")
     a.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     a.add_argument("--stop-loss", type=_typed(types.open_fraction), default=None, metavar="F")
     a.add_argument("--take-profit", type=_typed(types.open_fraction), default=None,
@@ -116,6 +118,10 @@ def register(subparsers) -> None:
     a.add_argument("--threshold", type=_typed(types.bounded_float(0, 1, lo_open=True,
                                                                   example="0.5")),
                    default=0.5, metavar="F", help="ensemble: vote needed to act")
+    a.add_argument("--provider", choices=("offline", "anthropic"), default="offline",
+                   help="analyst: the offline rule analyst (free) or Claude")
+    a.add_argument("--every", type=_typed(types.bounded_int(1, 10_000, 5)), default=5,
+                   metavar="N", help="analyst: bars between decisions, per symbol")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_add)
 
@@ -199,9 +205,8 @@ def cmd_add(args) -> int:
     common = {"stop_loss": args.stop_loss, "take_profit": args.take_profit, "size": args.size,
               "short": args.short}
     if args.analyst:
-        raise ParameterError("analyst sleeves are not available yet; add a --strategy, "
-                             "--model or --ensemble sleeve")
-    if args.strategy:
+        kind, config = "analyst", {"provider": args.provider, "every": args.every, **common}
+    elif args.strategy:
         kind, config = "strategy", {"strategy": args.strategy,
                                     "params": parse_params(args.param), **common}
     elif args.model:

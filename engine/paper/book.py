@@ -18,7 +18,7 @@ from engine.errors import ParameterError, StratLabError
 from engine.paper.tables import PaperBook, PaperSleeve
 from engine.risk import BookLimits
 
-KINDS = ("strategy", "model", "ensemble")
+KINDS = ("strategy", "model", "analyst", "ensemble")
 WEIGHTINGS = ("equal", "sharpe")
 
 

@@ -10,6 +10,11 @@ pending at the previous close. Before the loop, the book's risk manager
 caps its notional. Then fills, closed trades, positions, equity snapshots (each sleeve and
 the book), risk events and the clock are written in one transaction.
 
+An ``analyst`` sleeve (:mod:`engine.paper.analyst`) decides at a close just before the
+next bar is processed — on the book's positions after that close, each decision linked in
+``paper_decisions`` before the bar's transaction — and its order, sized and with the stop
+and target prices of its decision, is placed and executed in that bar's transaction.
+
 So a bar is processed at most once (a bar at or before the clock is never processed again),
 and a process killed in the middle of a replay leaves the ledger of a whole number of bars:
 running the same command again continues from there and ends with exactly the ledger an
@@ -18,12 +23,11 @@ uninterrupted run writes (tests/paper/test_replay.py kills a real process).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-import polars as pl
 from sqlmodel import select
 
 from engine.backtest.enums import (
@@ -35,13 +39,21 @@ from engine.backtest.enums import (
     P_SL,
     P_TP,
 )
-from engine.backtest.resumable import CarriedState, run_bars
+from engine.backtest.resumable import run_bars
 from engine.errors import ParameterError
+from engine.paper.analyst import (
+    AnalystSource,
+    Pending,
+    entry_sizing,
+    portfolio_of,
+    set_levels,
+)
 from engine.paper.book import get_book, limits_of, sleeves_of
 from engine.paper.breaker import breaker_reason
-from engine.paper.sources import Execution, execution_of, signals_for
+from engine.paper.state import SleeveRun, load_run, load_sleeve_data, to_dt
 from engine.paper.tables import (
     PaperBook,
+    PaperDecision,
     PaperEquity,
     PaperFill,
     PaperOrder,
@@ -52,36 +64,6 @@ from engine.paper.tables import (
 )
 from engine.progress import ProgressCallback, report
 from engine.risk import EntryRequest, check_entry, rolling_correlation
-
-
-@dataclass
-class SleeveData:
-    """A sleeve's bars (aligned across its symbols) and its signals on them."""
-
-    symbols: list[str]
-    ts: np.ndarray  # datetime64[us]
-    open: np.ndarray  # (n_rows, n_bars) float64
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    signals: np.ndarray  # (n_rows, n_bars) int8, zero before the sleeve's start
-    index: dict[np.datetime64, int]
-    execution: Execution
-
-
-@dataclass
-class SleeveRun:
-    """A sleeve's state while a replay runs (mirrors its rows in the ledger)."""
-
-    sleeve: PaperSleeve
-    data: SleeveData
-    state: CarriedState
-    work: np.ndarray  # the signal array handed to the loop (pending orders at i-1)
-    pending: np.ndarray  # the signals left at the last processed close
-    pending_ids: dict[int, int] = field(default_factory=dict)  # row -> PaperOrder.id
-    position_ids: dict[int, int] = field(default_factory=dict)  # row -> PaperPosition.id
-    pnls: list[float] = field(default_factory=list)  # closed trades' pnl, in order
-    last_i: int = -1
 
 
 @dataclass(frozen=True)
@@ -98,63 +80,6 @@ class StepResult:
         iso = (lambda t: t.isoformat() if t is not None else None)  # noqa: E731
         return {"book": self.book, "bars": self.bars, "first": iso(self.first),
                 "clock": iso(self.clock), "equity": self.equity}
-
-
-def _to_dt(t: np.datetime64) -> datetime:
-    return t.astype("datetime64[us]").astype(datetime)
-
-
-def load_sleeve_data(sleeve: PaperSleeve) -> SleeveData:
-    """The sleeve's stored bars and signals (signals before its start set to 0)."""
-    from engine.backtest.portfolio import align_frames
-    from engine.backtest.runner import ignore_before
-    from engine.market import load_dataset
-
-    frames = {s: load_dataset(s) for s in sleeve.symbols}
-    if len(frames) > 1:
-        frames = align_frames(frames)
-    first = next(iter(frames.values()))
-    ts = first.get_column("timestamp").cast(pl.Datetime("us")).to_numpy()
-
-    def stack(col: str) -> np.ndarray:
-        return np.ascontiguousarray(np.stack(
-            [frames[s].get_column(col).cast(pl.Float64).to_numpy() for s in sleeve.symbols]))
-
-    sig = np.stack([ignore_before(frames[s], signals_for(sleeve.kind, sleeve.config, frames[s]),
-                                  sleeve.start) for s in sleeve.symbols]).astype(np.int8)
-    return SleeveData(list(sleeve.symbols), ts, stack("open"), stack("high"), stack("low"),
-                      stack("close"), np.ascontiguousarray(sig),
-                      {t: i for i, t in enumerate(ts)},
-                      execution_of(sleeve.kind, sleeve.config, len(sleeve.symbols)))
-
-
-def _load_run(session: Any, sleeve: PaperSleeve, data: SleeveData,
-              clock: datetime | None) -> SleeveRun:
-    from engine.backtest.enums import N_POS_FIELDS
-
-    n_rows = len(data.symbols)
-    pos = np.zeros((n_rows, N_POS_FIELDS))
-    run = SleeveRun(sleeve, data, CarriedState(sleeve.cash, pos, sleeve.bankrupt),
-                    np.zeros_like(data.signals), np.zeros(n_rows, np.int8))
-    row = {s: k for k, s in enumerate(data.symbols)}
-    for p in session.exec(select(PaperPosition).where(PaperPosition.sleeve_id == sleeve.id)):
-        k = row[p.symbol]
-        pos[k, P_SIZE] = p.size
-        pos[k, P_ENTRY_PRICE] = p.entry_price
-        pos[k, P_ENTRY_BAR] = data.index[np.datetime64(p.entry_time, "us")]
-        pos[k, P_ENTRY_COMM] = p.entry_comm
-        pos[k, P_SL] = p.sl
-        pos[k, P_TP] = p.tp
-        run.position_ids[k] = p.id
-    for o in session.exec(select(PaperOrder).where(PaperOrder.sleeve_id == sleeve.id,
-                                                   PaperOrder.status == "pending")):
-        run.pending[row[o.symbol]] = o.side
-        run.pending_ids[row[o.symbol]] = o.id
-    run.pnls = [t for t in session.exec(select(PaperTrade.pnl).where(
-        PaperTrade.sleeve_id == sleeve.id).order_by(PaperTrade.id))]
-    if clock is not None:
-        run.last_i = int(np.searchsorted(data.ts, np.datetime64(clock, "us"), side="right")) - 1
-    return run
 
 
 def _timeline(runs: list[SleeveRun], book: PaperBook, to: datetime | None,
@@ -217,7 +142,7 @@ def step_book(name: str, *, to: Any = None, bars: int | None = None,
         raise ParameterError("say how far to step: --to DATE or --bars N (one of them)")
     if bars is not None and bars < 1:
         raise ParameterError(f"--bars must be >= 1, got {bars}")
-    to_dt = _parse_time(to) if to is not None else None
+    until = _parse_time(to) if to is not None else None
     book = get_book(name)
     sleeves = sleeves_of(book)
     if not sleeves:
@@ -225,7 +150,10 @@ def step_book(name: str, *, to: Any = None, bars: int | None = None,
                              f"`python -m engine paper add {name} SLEEVE --symbols ...`")
     data = [load_sleeve_data(s) for s in sleeves]  # reads (and may seed) the market data
     with read_scope() as session:
-        runs = [_load_run(session, s, d, book.clock) for s, d in zip(sleeves, data, strict=True)]
+        runs = [load_run(session, s, d, book.clock) for s, d in zip(sleeves, data, strict=True)]
+        for r in runs:
+            if r.sleeve.kind == "analyst":
+                r.analyst = AnalystSource(book, r.sleeve, r.data.ts)
         last_book = session.exec(select(PaperEquity).where(
             PaperEquity.book_id == book.id, PaperEquity.sleeve_id.is_(None)).order_by(
             PaperEquity.time.desc())).first()
@@ -237,19 +165,33 @@ def step_book(name: str, *, to: Any = None, bars: int | None = None,
                                                     datetime.min.time())).order_by(
                 PaperEquity.time.desc())).first()
             day_ref = prev_day.equity if prev_day is not None else None
-    timeline = _timeline(runs, book, to_dt, bars)
-    first = _to_dt(timeline[0]) if timeline else None
+    timeline = _timeline(runs, book, until, bars)
+    first = to_dt(timeline[0]) if timeline else None
     last_equity = last_book.equity if last_book is not None else book.cash0
     last_date = last_book.time.date() if last_book is not None else None
     for n_done, t in enumerate(timeline, 1):
-        date = _to_dt(t).date()
+        _decide(runs, t, last_equity - day_ref if day_ref is not None else 0.0)
+        date = to_dt(t).date()
         if date != last_date:
             day_ref = last_equity
         last_equity = _process_bar(book, runs, t, day_ref)
         last_date = date
-        report(on_progress, n_done, len(timeline), f"{book.name} {_to_dt(t):%Y-%m-%d}")
-    clock = _to_dt(timeline[-1]) if timeline else book.clock
+        report(on_progress, n_done, len(timeline), f"{book.name} {to_dt(t):%Y-%m-%d}")
+    clock = to_dt(timeline[-1]) if timeline else book.clock
     return StepResult(book.name, len(timeline), first, clock, float(last_equity))
+
+
+def _decide(runs: list[SleeveRun], t: np.datetime64, day_pnl: float) -> None:
+    """The analyst sleeves' decisions at their last close before ``t`` (the orders ``t``'s
+    open executes), on the book's positions and day P&L at that close."""
+    for run in runs:
+        run.decided = None
+        i = run.data.index.get(t)
+        if run.analyst is None or i is None or i == 0 or not run.analyst.due(i - 1):
+            continue
+        n_open = sum(int(np.count_nonzero(r.state.pos[:, P_SIZE])) for r in runs)
+        run.decided = run.analyst.decide(i - 1, portfolio_of(n_open, day_pnl))
+        run.pending = run.decided.side.copy()
 
 
 def _parse_time(value: Any) -> datetime:
@@ -270,7 +212,7 @@ def _process_bar(book: PaperBook, runs: list[SleeveRun], t: np.datetime64,
     """One bar of the whole book in one transaction; returns the book's equity."""
     from engine.db import session_scope
 
-    when = _to_dt(t)
+    when = to_dt(t)
     limits = limits_of(book)
     marks = _Marks(runs)
     with session_scope() as session:
@@ -300,10 +242,13 @@ def _step_sleeve(session: Any, book: PaperBook, run: SleeveRun, i: int, when: da
     cap = np.full(n_rows, np.inf)
     statuses: dict[int, str] = {}
     pend = run.pending
+    dec = run.decided
+    if dec is not None and i > 0:
+        _decision_orders(session, book, run, dec, d.ts[i - 1])
+    size = pos[:, P_SIZE]
+    exits = ((pend < 0) & (size > 0)) | ((pend > 0) & (size < 0))
+    entries = ((pend > 0) & (size <= 0)) | ((pend < 0) & ex.allow_short & (size >= 0))
     if i > 0 and np.any(pend):
-        size = pos[:, P_SIZE]
-        exits = ((pend < 0) & (size > 0)) | ((pend > 0) & (size < 0))
-        entries = ((pend > 0) & (size <= 0)) | ((pend < 0) & ex.allow_short & (size >= 0))
         if np.any(entries):
             c = book.commission
             o = d.open[:, i]
@@ -325,10 +270,17 @@ def _step_sleeve(session: Any, book: PaperBook, run: SleeveRun, i: int, when: da
                     _event(session, book, sleeve, sym, when, "paused", "refuse",
                            {"reason": sleeve.paused_reason})
                     continue
-                if ex.size <= 0:
+                if dec is not None and not dec.enter[k]:  # the analyst's own risk check
+                    scale[k] = 0.0
+                    statuses[k] = "vetoed"
+                    _event(session, book, sleeve, sym, when, "analyst_risk", "refuse",
+                           {"reasons": dec.reasons.get(k, "")})
+                    continue
+                row_size = float(dec.size[k]) if dec is not None else ex.size
+                if row_size <= 0:
                     budget = cash_after
                 else:
-                    budget = ex.size * eq_open_sleeve
+                    budget = row_size * eq_open_sleeve
                     if pend[k] > 0:
                         budget = min(budget, cash_after)
                 corr = {}
@@ -354,13 +306,19 @@ def _step_sleeve(session: Any, book: PaperBook, run: SleeveRun, i: int, when: da
                         statuses[k] = "resized"
     run.work[:, i - 1] = pend if i > 0 else 0
     before = pos[:, P_SIZE].copy()
+    step_size = ex.size
+    if dec is not None:  # each entry sized by its decision
+        step_size, rel = entry_sizing(dec, np.flatnonzero(entries))
+        scale = scale * rel
     out = run_bars(d.open, d.high, d.low, d.close, run.work, st, i, i + 1,
                    allow_short=ex.allow_short, stop_loss=ex.stop_loss,
-                   take_profit=ex.take_profit, size=ex.size, max_positions=ex.max_positions,
+                   take_profit=ex.take_profit, size=step_size, max_positions=ex.max_positions,
                    commission=book.commission, whole_units=not book.fractional,
                    entry_scale=scale, entry_cap=cap)
     if i > 0:
         run.work[:, i - 1] = 0
+    if dec is not None:
+        set_levels(pos, i, dec)
     touched = set()
     for tr in out.trades:
         k = int(tr["symbol"])
@@ -373,7 +331,7 @@ def _step_sleeve(session: Any, book: PaperBook, run: SleeveRun, i: int, when: da
                               size=-float(tr["size"]), commission=exit_comm, reason=reason))
         session.add(PaperTrade(
             book_id=book.id, sleeve_id=sleeve.id, symbol=d.symbols[k],
-            entry_time=_to_dt(d.ts[int(tr["entry_bar"])]), exit_time=when,
+            entry_time=to_dt(d.ts[int(tr["entry_bar"])]), exit_time=when,
             entry_price=float(tr["entry_price"]), exit_price=float(tr["exit_price"]),
             size=float(tr["size"]), pnl=float(tr["pnl"]),
             return_pct=float(tr["return_frac"]) * 100.0, exit_reason=reason,
@@ -400,7 +358,7 @@ def _step_sleeve(session: Any, book: PaperBook, run: SleeveRun, i: int, when: da
         if pos[k, P_SIZE] != 0.0:
             p = PaperPosition(book_id=book.id, sleeve_id=sleeve.id, symbol=d.symbols[k],
                               size=float(pos[k, P_SIZE]),
-                              entry_time=_to_dt(d.ts[int(pos[k, P_ENTRY_BAR])]),
+                              entry_time=to_dt(d.ts[int(pos[k, P_ENTRY_BAR])]),
                               entry_price=float(pos[k, P_ENTRY_PRICE]),
                               entry_comm=float(pos[k, P_ENTRY_COMM]), sl=float(pos[k, P_SL]),
                               tp=float(pos[k, P_TP]))
@@ -439,6 +397,22 @@ def _step_sleeve(session: Any, book: PaperBook, run: SleeveRun, i: int, when: da
     session.add(PaperEquity(book_id=book.id, sleeve_id=sleeve.id, time=when, cash=st.cash,
                             equity=equity))
     run.last_i = i
+
+
+def _decision_orders(session: Any, book: PaperBook, run: SleeveRun, dec: Pending,
+                     at: np.datetime64) -> None:
+    """The orders of an analyst sleeve's decisions at the close ``at``, linked to them."""
+    for k, link_id in dec.link_ids.items():
+        if dec.side[k] == 0:
+            continue
+        o = PaperOrder(book_id=book.id, sleeve_id=run.sleeve.id, symbol=run.data.symbols[k],
+                       side=int(dec.side[k]), signal_time=to_dt(at))
+        session.add(o)
+        session.flush()
+        run.pending_ids[k] = o.id
+        link = session.get(PaperDecision, link_id)
+        link.order_id = o.id
+        session.add(link)
 
 
 def _event(session: Any, book: PaperBook, sleeve: PaperSleeve, symbol: str, when: datetime,

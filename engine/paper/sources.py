@@ -6,6 +6,10 @@
 - ``model``: ``{"version"}`` — a registry version's Buy/Hold/Sell rule on each bar with a full
   window (``signals_from_proba`` with the version's probability threshold), long only, as
   ``run_signals`` uses it;
+- ``analyst``: ``{"provider", "every", "prompt", "short"}`` — the AI analyst asked every N
+  bars per symbol as of each close (:mod:`engine.paper.analyst`): its decisions are made bar
+  by bar during the replay, never computed ahead, and each trade takes the decision's size
+  and stop-loss / take-profit prices;
 - ``ensemble``: ``{"members": {name: {"kind", "config"}}, "weighting", "window",
   "threshold"}`` — the vote of :mod:`engine.paper.ensemble` over its members' signals on the
   same symbol (the members' definitions are copied when the ensemble is added).
@@ -70,6 +74,10 @@ def validate_config(kind: str, symbols: list[str], config: dict[str, Any],
                      size=config.get("size"))  # the backtest's own checks and messages
     if kind == "strategy":
         return strategy_config(config)
+    if kind == "analyst":
+        from engine.paper.analyst import analyst_config
+
+        return analyst_config(config)
     if kind == "model":
         from engine.registry import get_version
 
@@ -89,8 +97,8 @@ def validate_config(kind: str, symbols: list[str], config: dict[str, Any],
             if n not in sleeves:
                 raise ParameterError(f"ensemble member {n!r} is not a sleeve of this book "
                                      f"(known: {', '.join(sleeves) or 'none'}); add it first")
-            if sleeves[n].kind == "ensemble":
-                raise ParameterError(f"ensemble member {n!r} is itself an ensemble; "
+            if sleeves[n].kind in ("ensemble", "analyst"):
+                raise ParameterError(f"ensemble member {n!r} is an {sleeves[n].kind} sleeve; "
                                      "members are strategy or model sleeves")
             members[n] = {"kind": sleeves[n].kind, "config": dict(sleeves[n].config)}
         weighting = str(config.get("weighting") or "equal")
@@ -128,6 +136,9 @@ def signals_for(kind: str, config: dict[str, Any], frame: pl.DataFrame) -> np.nd
         sig = np.zeros(frame.height, np.int8)
         sig[ends] = signals_from_proba(proba, loaded.config.prob_threshold)
         return sig
+    if kind == "analyst":
+        raise ParameterError("an analyst sleeve's signals are its decisions, made bar by bar "
+                             "in a replay; replay them with engine.paper.analyst_backtest")
     if kind == "ensemble":
         from engine.paper.ensemble import vote
 
@@ -148,6 +159,13 @@ def execution_of(kind: str, config: dict[str, Any], n_symbols: int) -> Execution
     s = BacktestSettings(stop_loss=config.get("stop_loss"),
                          take_profit=config.get("take_profit"), size=config.get("size"))
     max_positions = 1
+    if kind == "analyst":
+        from engine.paper.analyst import LEVEL_SWITCH
+
+        # levels and size come from each decision (engine.paper.analyst); the step only
+        # needs positive stop fractions so that it checks them
+        return Execution(bool(config.get("short", False)), LEVEL_SWITCH, LEVEL_SWITCH, 1.0,
+                         n_symbols)
     if kind == "strategy":
         strat = get_strategy(config["strategy"])
         p = strat.resolve(config["params"])
