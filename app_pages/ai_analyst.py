@@ -16,7 +16,7 @@ from engine.config import get_settings
 from engine.errors import StratLabError
 from engine.llm import analyze, estimate_replay, replay, screen
 from engine.market import list_datasets, load_dataset
-from ui import llm_charts, paper_add
+from ui import llm_charts, llm_lookahead, paper_add
 from ui.llm_charts import offline_tag
 from ui.state import active_dataset
 from ui.tables import readable
@@ -148,11 +148,18 @@ with tab_an:
                           min_value=info.start.date() if info.start else None, max_value=last)
     mode = a3.radio("Mode", ["Single analysis", "Consensus"], key="ai_mode", horizontal=True,
                     help="Consensus: several models and prompts vote, a contrarian objects.")
+    blind = st.toggle(
+        "Blind analysis", key="ai_blind",
+        help="A look-ahead control: the model is shown no symbol and no dates, and prices "
+             "rebased to 100 at the first bar of its snapshot (returns, ratios and "
+             "oscillators unchanged), so it cannot recall what followed. The levels it answers "
+             "with are mapped back to real prices before they are checked and recorded.")
     if st.button("Analyse", key="ai_analyze_btn", type="primary"):
         try:
             with st.spinner("Analysing…"):
                 st.session_state["ai_result"] = analyze(
-                    sym, as_of, consensus=mode == "Consensus", provider=provider, api_key=KEY)
+                    sym, as_of, consensus=mode == "Consensus", provider=provider, api_key=KEY,
+                    blind=blind)
         except StratLabError as exc:
             st.session_state["ai_result"] = None
             st.error(str(exc))
@@ -160,6 +167,15 @@ with tab_an:
     if doc:
         off = doc["provider"] == "offline"
         st.subheader(f"{doc['symbol']} as of {doc['as_of'][:10]}{offline_tag(doc)}")
+        if doc.get("blind"):
+            st.caption(":violet-badge[blind] The model saw no symbol, no dates and prices "
+                       "rebased to 100; the levels below are mapped back to real prices.")
+        if doc.get("in_training_window"):
+            st.warning(f"As of {doc['as_of'][:10]} is inside the training window of "
+                       f"{', '.join(doc['models'])} (cutoff {doc['training_cutoff']}): the "
+                       "model may know what happened next. Treat this decision as "
+                       "illustration, not evidence — a blind analysis is the fairer test.",
+                       icon=":material/history_toggle_off:")
         if doc.get("error"):
             st.warning(f"No decision: {doc['error']} (nothing was invented).")
         # short values only in metric tiles (a tile cuts what does not fit: "high_vol…");
@@ -216,6 +232,8 @@ with tab_an:
                        f"({gv['confidence']:.0f}) — {gv['reasoning']}")
         st.markdown("**What it cost**")
         cost_table(doc)
+        with st.expander("What the model was shown"):
+            st.code(doc.get("prompt_context") or "", language="text")
 
 # ------------------------------------------------------------------------------- screen
 with tab_sc:
@@ -270,9 +288,20 @@ with tab_rp:
     end = r3.date_input("End", key="ai_rp_end", min_value=lo, max_value=hi)
     every = r4.number_input("One decision every N bars", 1, 250, 10, key="ai_rp_every")
     rcons = st.checkbox("Consensus at each date", key="ai_rp_consensus")
+    if st.session_state.get("ai_rp_blind_for") != provider:  # blind by default on Claude
+        st.session_state["ai_rp_blind"] = provider == "anthropic"
+        st.session_state["ai_rp_blind_for"] = provider
+    q1, q2 = st.columns(2)
+    rblind = q1.toggle("Blind replay", key="ai_rp_blind",
+                       help="No symbol, no dates, prices rebased to 100 (the default on "
+                            "Claude): the model cannot answer from memory of what followed.")
+    rpaired = q2.checkbox("Paired: a named and a blind decision for every date",
+                          key="ai_rp_paired",
+                          help="Their agreement and accuracy gap (named − blind) show how "
+                               "much the name and the dates help — memorisation.")
     try:
         est = estimate_replay(rsym, start, end, int(every), consensus=rcons,
-                              provider=provider, api_key=KEY)
+                              provider=provider, api_key=KEY, blind=rblind, paired=rpaired)
     except StratLabError as exc:
         est = None
         st.error(str(exc))
@@ -280,8 +309,14 @@ with tab_rp:
         st.info(f"Estimate before starting: **{est['n_decisions']} decisions**, "
                 f"{est['calls']} calls, up to **${est['max_cost_usd']:.4f}** "
                 f"(expected ${est['expected_cost_usd']:.4f})"
-                f"{' — offline, free' if est['provider'] == 'offline' else ''}.",
+                f"{' — offline, free' if est['provider'] == 'offline' else ''}; arms "
+                f"{' + '.join(est['arms'])}"
+                + (f", plus {est['control_decisions']} offline control decisions at no cost"
+                   if est["control_decisions"] else "") + ".",
                 icon=":material/calculate:")
+        if est["lookahead_warning"]:
+            st.warning(est["lookahead_warning"].capitalize() + ".",
+                       icon=":material/history_toggle_off:")
         confirmed = True
         if est["provider"] != "offline":
             confirmed = st.checkbox(f"I accept a cost of up to ${est['max_cost_usd']:.4f}",
@@ -291,6 +326,7 @@ with tab_rp:
             try:
                 st.session_state["ai_replay"] = replay(
                     rsym, start, end, int(every), consensus=rcons, provider=provider,
+                    blind=rblind, paired=rpaired,
                     api_key=KEY, max_cost_usd=est["max_cost_usd"] if est["provider"] != "offline"
                     else None,
                     on_progress=lambda d, t, m="": bar.progress(min(1.0, d / max(t, 1)), text=m))
@@ -309,7 +345,23 @@ with tab_rp:
                                       offline=bool(res["offline"]))
         st.plotly_chart(fig, key="ai_rp_chart")
         st.dataframe(readable(pl.DataFrame(res["decisions"], infer_schema_length=None).select(
-            "as_of", "decision", "confidence", "actionable", "actual_outcome", "correct",
+            "as_of", "arm", "decision", "confidence", "actionable", "actual_outcome", "correct",
             "pnl_usd", "cost_usd"), digits={"cost_usd": 4}), hide_index=True)
         st.caption("pnl_usd is blank (—) for a decision that was not followed (HOLD, or not "
                    "actionable); correct is blank until its outcome is known.")
+        st.markdown("**Look-ahead controls**")
+        st.dataframe(readable(llm_lookahead.window_frame(res["training_window"]),
+                              digits={"Accuracy %": 1, "Win rate %": 1, "P&L (USD)": 2}),
+                     hide_index=True)
+        if res.get("paired"):
+            st.markdown(llm_lookahead.paired_line(res["paired"]))
+        comp = res.get("comparison")
+        if comp and comp["dates"]:
+            k1, k2 = st.columns([3, 2])
+            k1.dataframe(readable(llm_lookahead.arms_frame(comp),
+                                  digits={"Accuracy %": 1, "Win rate %": 1, "P&L (USD)": 2}),
+                         hide_index=True)
+            k2.plotly_chart(llm_lookahead.arms_chart(comp), key="ai_rp_arms_chart")
+            for line in llm_lookahead.significance_lines(comp["tests"]):
+                st.markdown(line)
+        st.markdown(llm_lookahead.uncertainty_line(res["uncertainty"]))

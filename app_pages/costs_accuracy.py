@@ -1,5 +1,7 @@
 """Costs & Accuracy: LLM spend against the limits, cache savings, decision accuracy,
-calibration, P&L and ROI on API cost; circuit breakers; the prompts file."""
+calibration, P&L and ROI on API cost; the look-ahead controls (both sides of the models'
+training cutoff, Claude against the offline control arm and buy-and-hold, named against
+blind, intervals and paired tests); circuit breakers; the prompts file."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from engine.llm import (
 )
 from engine.llm.prompts import prompt_text  # not yet re-exported by engine.llm
 from engine.llm.tracking import aggregate_daily  # not yet re-exported by engine.llm
-from ui import llm_charts
+from ui import llm_charts, llm_lookahead
 from ui.formatting import fmt_pct
 from ui.tables import readable
 
@@ -142,6 +144,53 @@ else:
     }, strict=False), digits={"API cost (USD)": 4, "Accuracy %": 1, "Win rate %": 1}),
         hide_index=True)
     c4.caption("— = not defined: no scored decision (accuracy) or none followed (win rate).")
+
+# ------------------------------------------------------------------- look-ahead controls
+st.subheader("Look-ahead controls")
+cutoffs = sorted({f"{m.id} {m.training_cutoff:%Y-%m-%d}" for m in cfg.models.values()
+                  if m.training_cutoff})
+st.caption("A model may remember what followed any date before its training cutoff ("
+           + (", ".join(cutoffs) or "none configured") + ", from prompts.yaml): accuracy "
+           "there is not evidence of skill, so each side is shown apart.")
+if o["decisions"]:
+    st.markdown("**Both sides of the training cutoff**")
+    st.dataframe(readable(llm_lookahead.window_frame(report["training_window"]),
+                          digits={"Accuracy %": 1, "Win rate %": 1, "P&L (USD)": 2}),
+                 hide_index=True)
+arms = report["arms"]
+if arms["dates"]:
+    st.markdown("**Claude, the offline control arm and buy-and-hold on the same dates**")
+    side = st.radio("Decisions", ["all", "inside", "outside"], horizontal=True,
+                    key="ca_arms_side",
+                    format_func=lambda s: {"all": "All", "inside": "Inside the training "
+                                           "window", "outside": "After the cutoff"}[s])
+    shown = arms if side == "all" else report["arms_by_window"][side]
+    if shown["dates"]:
+        a1, a2 = st.columns([3, 2])
+        a1.dataframe(readable(llm_lookahead.arms_frame(shown),
+                              digits={"Accuracy %": 1, "Win rate %": 1, "P&L (USD)": 2}),
+                     hide_index=True)
+        a2.plotly_chart(llm_lookahead.arms_chart(shown), key="ca_arms_chart")
+        for line in llm_lookahead.significance_lines(shown["tests"]):
+            st.markdown(line)
+        st.caption("Buy-and-hold: a long of the largest allowed position held over each "
+                   "decision's horizon from the same as-of dates.")
+    else:
+        st.info("No replay decisions with a control arm on this side of the cutoff.")
+else:
+    st.caption("Claude against its controls appears here after a Claude replay (every Claude "
+               "replay records the offline analyst for the same dates at zero cost).")
+pair = report["paired"]
+if pair["pairs"]:
+    st.markdown("**Named against blind (paired replays)**")
+    st.markdown(llm_lookahead.paired_line(pair))
+st.markdown("**How sure can we be?**")
+unc = report["uncertainty"]
+st.markdown("All decisions: " + llm_lookahead.uncertainty_line(unc["all"]))
+if unc["claude"]["accuracy"]["n"]:
+    st.markdown("Claude only: " + llm_lookahead.uncertainty_line(unc["claude"]))
+    for line in llm_lookahead.significance_lines({"vs_hold": unc["claude"]["vs_hold"]}):
+        st.markdown(line)
 
 # ----------------------------------------------------------------------------- prompts
 st.subheader("Prompts")
