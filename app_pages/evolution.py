@@ -20,6 +20,7 @@ from ui import components, evolution_form, paper_add
 from ui import evolution_controls as live
 from ui import evolution_inspector as inspector
 from ui import evolution_results as results
+from ui import evolution_walkforward as walkforward
 from ui.evolution_controls import NOTICE, call
 
 ss = st.session_state
@@ -43,6 +44,8 @@ with st.expander("New evolution run", expanded=not runs, icon=":material/add:"):
 if not runs:
     st.info("No evolution runs yet: set one up above and press **Create run**.",
             icon=":material/biotech:")
+    with st.tabs(["Walk-forward"])[0]:  # needs no run: it makes its own (issue 13)
+        walkforward.walkforward_tab(datasets)
     st.stop()
 
 by_id = {r.id: r for r in runs}
@@ -85,7 +88,9 @@ st.fragment(run_every=POLL_SECONDS if polling else None)(live.progress_panel)(ru
 
 latest = call(ev.population, run.id) or []
 inspector.inspect_options(run, latest)  # before the Pareto chart: it rings the inspected point
-tabs = st.tabs(["Population", "History", "Pareto front", "Parameters"])
+# once a walk-forward was started in this session its tab opens first (walkforward.FOCUS)
+tabs = st.tabs(["Population", "History", "Pareto front", "Parameters", "Walk-forward"],
+               default="Walk-forward" if ss.get(walkforward.FOCUS) else None)
 with tabs[0]:
     results.population_tab(run)
 with tabs[1]:
@@ -94,6 +99,8 @@ with tabs[2]:
     results.pareto_tab(run, latest)
 with tabs[3]:
     results.parameters_tab(run)
+with tabs[4]:
+    walkforward.walkforward_tab(datasets)
 inspector.inspector(run, latest)
 inspector.promoted_list()
 with st.expander("Add a promoted strategy to a paper book", icon=":material/account_balance:"):
