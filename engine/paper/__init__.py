@@ -13,6 +13,8 @@ Public names::
     sleeve_backtest(book, sleeve) -> BacktestResult
     ensemble_vote(member_signals, close, weighting, window, threshold) -> signals
     backtest_ensemble(data, members, settings, weighting, window, threshold) -> BacktestResult
+    sleeve_decisions(book, sleeve) -> [rows]   (an analyst sleeve's decisions, linked to orders)
+    analyst_backtest(book, sleeve) -> BacktestResult   (its recorded decisions as signals)
     BookNotFound, KINDS
     (the page's helpers, :mod:`engine.paper.actions`) sleeve_controls, clock_info,
     SleeveSpec, sleeve_config_from_backtest / _promoted / _version / _analyst, ensemble_spec,
@@ -20,8 +22,10 @@ Public names::
     book_fills, buy_and_hold, position_correlations
 
 Modules: ``tables`` (the ledger), ``book`` (books and sleeves), ``sources`` (signals by
-sleeve kind), ``ensemble`` (the vote), ``replay`` (the clock: one transaction per bar, the
-backtester's own bar loop), ``breaker`` (circuit breaker), ``ledger`` (reads),
+sleeve kind), ``ensemble`` (the vote), ``analyst`` (analyst sleeves: decisions bar by bar),
+``decisions`` (their record, linked to orders, and its replay as signals), ``state`` (a
+sleeve's state as the ledger holds it), ``replay`` (the clock: one transaction per bar,
+the backtester's own bar loop), ``breaker`` (circuit breaker), ``ledger`` (reads),
 ``reconcile`` (backtest vs paper), ``actions`` (what the page may do, and sleeves
 built from other pages). The risk rules live in :mod:`engine.risk`.
 """
@@ -54,6 +58,7 @@ from engine.paper.book import (
     list_books,
     set_paused,
 )
+from engine.paper.decisions import analyst_backtest, sleeve_decisions
 from engine.paper.ensemble import vote as ensemble_vote
 from engine.paper.equity import book_equity
 from engine.paper.ledger import book_events, book_status, book_trades, open_positions
@@ -97,6 +102,7 @@ __all__ = [
     "BookSettings",
     "StepResult",
     "add_sleeve",
+    "analyst_backtest",
     "backtest_ensemble",
     "book_equity",
     "book_events",
@@ -112,5 +118,6 @@ __all__ = [
     "refresh",
     "resume_sleeve",
     "sleeve_backtest",
+    "sleeve_decisions",
     "step_book",
 ]

@@ -128,6 +128,8 @@ def test_public_surface_is_pinned():
         "backtest_ensemble", "book_equity", "book_events", "book_status", "book_trades",
         "create_book", "ensemble_vote", "get_book", "list_books", "open_positions",
         "pause_sleeve", "reconcile", "refresh", "resume_sleeve", "sleeve_backtest", "step_book",
+        # engine.paper.decisions (analyst sleeves: their decisions and replay)
+        "analyst_backtest", "sleeve_decisions",
         # engine.paper.actions (the Paper Trading page)
         "SleeveSpec", "add_spec", "analyst_available", "book_fills", "book_orders",
         "buy_and_hold", "clock_info", "ensemble_spec", "free_allocation",
