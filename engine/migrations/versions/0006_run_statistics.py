@@ -42,7 +42,8 @@ def upgrade() -> None:
         )
         op.create_index(op.f('ix_run_statistics_run_id'), 'run_statistics',
                         ['run_id'], unique=False)
-    if "statistics" not in {c["name"] for c in insp.get_columns("promoted_strategies")}:
+    if insp.has_table("promoted_strategies") and "statistics" not in {
+            c["name"] for c in insp.get_columns("promoted_strategies")}:
         with op.batch_alter_table("promoted_strategies") as batch:
             batch.add_column(sa.Column("statistics", sa.JSON(), nullable=True))
 
