@@ -21,7 +21,7 @@
   "monthly_limit_usd", "calls", "cache_hit_rate", "anomalies", …}``; ``costs
   --acknowledge`` marks every pending usage anomaly seen (paid calls may run again) and
   prints how many (``"acknowledged"`` in the JSON).
-- ``accuracy [--no-fill] [--seed N] --json`` scores due outcomes, then prints the accuracy
+- ``accuracy [--no-fill] --json`` scores due outcomes, then prints the accuracy
   report, with ``training_window`` (inside / outside / no_cutoff), ``arms``,
   ``arms_by_window``, ``paired`` and ``uncertainty``.
 
@@ -90,8 +90,6 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("accuracy", help="accuracy and P&L of recorded AI decisions")
     p.add_argument("--no-fill", dest="fill", action="store_false",
                    help="do not score due outcomes first")
-    p.add_argument("--seed", type=types.bounded_int(0, 2**31 - 1, 0), default=0,
-                   help="seed of the bootstrap intervals (default 0)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_accuracy)
 
@@ -226,7 +224,7 @@ def cmd_accuracy(args) -> int:
     if args.fill:
         fill_outcomes()
         aggregate_daily()
-    doc = accuracy_report(seed=args.seed)
+    doc = accuracy_report()  # bootstrap intervals seeded with 0: reproducible
     if args.json:
         print_json(doc)
     else:
