@@ -52,7 +52,8 @@ def _add(key: str, spec: paper.SleeveSpec, fixed: str | None) -> None:
     out = components.call_engine(
         f"{key}_notice", paper.add_spec, book, name, spec, symbols, allocation,
         ok=f"Added sleeve **{name}** ({spec.kind}) to book **{book}** with "
-           f"{allocation:.0%} of its cash. Replay it on **Paper Trading**.")
+           f"{allocation:.0%} of its cash."
+           + ("" if fixed else " Replay it on **Paper Trading**."))
     if out is not None:
         if fixed is None:
             ss["pt_book"] = book  # the Paper Trading page opens on it
@@ -87,7 +88,9 @@ def add_as_sleeve(spec: paper.SleeveSpec | None, *, key: str, book: str | None =
     status = _status(book) if book != NEW_BOOK else None
     taken = [s["name"] for s in (status or {}).get("sleeves", [])]
     free = paper.free_allocation(status) if status else 1.0
-    marker = (book, spec.kind, spec.name, tuple(spec.symbols), len(taken))
+    # a spec without symbols of its own follows the sidebar's dataset
+    follows = None if spec.symbols else active_dataset()
+    marker = (book, spec.kind, spec.name, tuple(spec.symbols), len(taken), follows)
     if ss.get(f"{key}_for") != marker:  # new spec or book: fresh defaults
         ss[f"{key}_for"] = marker
         ss[f"{key}_name"] = paper.unique_sleeve_name(spec.name, taken)

@@ -112,15 +112,15 @@ def new_book_form() -> None:
 
 def book_cards(status: dict[str, Any]) -> None:
     eq, cash0 = status["equity"], status["cash0"]
-    c = st.columns(6)
-    c[0].metric("Equity", f"{eq:,.2f}", delta=f"{eq - cash0:+,.2f}", border=True)
+    c = st.columns(5)
+    c[0].metric("Equity (USD)", f"{eq:,.0f}", delta=f"{eq - cash0:+,.2f}", border=True,
+                help=f"{eq:,.2f} USD at the clock's close.")
     c[1].metric("Return", components.fmt((eq / cash0 - 1) * 100, "pct"), border=True)
-    c[2].metric("Cash", f"{status['cash']:,.2f}", border=True)
-    c[3].metric("Clock", (status["clock"] or "not started")[:10], border=True,
-                help="The last bar the book has processed.")
-    c[4].metric("Open positions", f"{len(status['positions'])}", border=True,
+    c[2].metric("Cash (USD)", f"{status['cash']:,.0f}", border=True,
+                help="Unallocated cash plus every sleeve's cash.")
+    c[3].metric("Open positions", f"{len(status['positions'])}", border=True,
                 help=f"At most {status['limits']['max_positions']} book-wide.")
-    c[5].metric("Sleeves", f"{len(status['sleeves'])}", border=True)
+    c[4].metric("Sleeves", f"{len(status['sleeves'])}", border=True)
     lim = status["limits"]
     dll, corr = lim["daily_loss_limit_usd"], lim["correlation_limit"]
     dll_text = "off" if dll is None else f"{dll:,.0f} USD"
@@ -129,8 +129,8 @@ def book_cards(status: dict[str, Any]) -> None:
     st.caption(
         f"Limits: {lim['max_positions']} positions · max size "
         f"{lim['max_position_size']:.0%} of equity · daily loss {dll_text} · correlation "
-        f"{corr_text} · breaker {'on' if lim['breaker'] else 'off'} · start "
-        f"{(status['start'] or 'first stored bar')[:10]}")
+        f"{corr_text} · breaker {'on' if lim['breaker'] else 'off'} · "
+        f"{'from ' + status['start'][:10] if status['start'] else 'from the first bar'}")
 
 
 # --------------------------------------------------------------------------------- clock
@@ -164,7 +164,7 @@ def clock_controls(book: str) -> None:
     c[2].number_input("Bars", key="pt_bars", step=1, min_value=1)
     step = c[3].button("Step", key="pt_step", disabled=not info.can_step,
                        icon=":material/skip_next:")
-    where = (f"clock **{info.clock:%Y-%m-%d}**" if info.clock else "not started")
+    where = (f"Clock **{info.clock:%Y-%m-%d}**" if info.clock else "Clock: not started")
     span = (f" · bars stored up to {info.last:%Y-%m-%d}" if info.last else "")
     c[4].caption(f"{where}{span}" + (f" · :orange[{info.reason}]" if info.reason else ""))
     if not (replay or step):

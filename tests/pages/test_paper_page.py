@@ -224,3 +224,45 @@ def test_the_ai_analyst_page_offers_an_analyst_sleeve_where_the_kind_exists(app)
     assert_clean(at)
     (s,) = book_status("ai")["sleeves"]
     assert s["kind"] == "analyst" and s["symbols"] == ["SYN-TREND"]
+
+
+def test_the_browser_journey_step_by_step(app):
+    """What tests/browser/test_paper_browser.py does and reads, as AppTest sees it: the
+    symbols follow the sidebar, the default target replays a year, and the texts it waits
+    for are on the page."""
+    at = open_page(app, "paper_trading")
+    at = _create_book(at, "demo")
+    at.session_state["dataset"] = "SYN-TREND"
+    at = at.run()
+    assert at.multiselect(key="pt_add_symbols").value == ["SYN-TREND"]  # follows the sidebar
+    at.number_input(key="pt_add_alloc").set_value(50.0)
+    at.button(key="pt_add_btn").click()
+    at = at.run()
+    at.session_state["dataset"] = "SYN-RANGE"
+    at = at.run()
+    at.selectbox(key="pt_new_strategy").set_value("rsi")
+    at = at.run()
+    assert at.multiselect(key="pt_add_symbols").value == ["SYN-RANGE"]
+    assert at.text_input(key="pt_add_name").value == "rsi"
+    assert at.number_input(key="pt_add_alloc").value == pytest.approx(50.0)
+    at.button(key="pt_add_btn").click()
+    at = at.run()
+    assert_clean(at)
+    assert at.date_input(key="pt_to").value == date(2016, 1, 2)  # a year after 2015-01-02
+    at.button(key="pt_replay").click()
+    at = at.run()
+    assert_clean(at)
+    assert any("Processed 261 bars" in s.value for s in at.success)
+    captions = [c.value for c in at.caption]
+    assert any("Clock **2016-01-01**" in c for c in captions)
+    assert any("Unrealised P&L +299.43 USD" in c for c in captions)
+    assert any(c.startswith("max_position_size:") for c in captions)
+    at.button(key="pt_pause_sma_cross").click()
+    at = at.run()
+    assert any("paused by hand on the Paper Trading page" in c.value for c in at.caption)
+    at.button(key="pt_resume_sma_cross").click()
+    at = at.run()
+    at.button(key="pt_rec_btn").click()
+    at = at.run()
+    assert_clean(at)
+    assert any("differences: paper" in w.value for w in at.warning)
