@@ -138,7 +138,8 @@ def signals_for(kind: str, config: dict[str, Any], frame: pl.DataFrame) -> np.nd
         return sig
     if kind == "analyst":
         raise ParameterError("an analyst sleeve's signals are its decisions, made bar by bar "
-                             "in a replay; replay them with engine.paper.analyst_backtest")
+                             "in a replay; replay them as signals with "
+                             "engine.paper.analyst_backtest(book, sleeve)")
     if kind == "ensemble":
         from engine.paper.ensemble import vote
 
