@@ -74,12 +74,10 @@ def ece(probs: Sequence[float], outcomes: Sequence[bool | int], bins: int = 10
     if not p.size:
         return None
     idx = np.minimum((p * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            total += m.sum() / p.size * abs(y[m].mean() - p[m].mean())
-    return float(total)
+    # (n_b / N)·|mean y_b − mean p_b| = |Σ_b y − Σ_b p| / N
+    sum_y = np.bincount(idx, weights=y, minlength=bins)
+    sum_p = np.bincount(idx, weights=p, minlength=bins)
+    return float(np.abs(sum_y - sum_p).sum() / p.size)
 
 
 def bootstrap_ci(stat: Callable[[np.ndarray, np.ndarray], float | None],
@@ -91,8 +89,10 @@ def bootstrap_ci(stat: Callable[[np.ndarray, np.ndarray], float | None],
     if p.size < 2:
         return None
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, p.size, size=(n_boot, p.size))
-    vals = np.array([stat(p[i], y[i]) for i in idx], dtype=float)
+    vals = np.empty(n_boot)
+    for b in range(n_boot):  # one resample at a time: memory O(n), not O(n_boot · n)
+        i = rng.integers(0, p.size, size=p.size)
+        vals[b] = stat(p[i], y[i])
     a = (1.0 - level) / 2.0
     lo, hi = np.quantile(vals, [a, 1.0 - a])
     return float(lo), float(hi)
