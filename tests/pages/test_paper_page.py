@@ -266,3 +266,47 @@ def test_the_browser_journey_step_by_step(app):
     at = at.run()
     assert_clean(at)
     assert any("differences: paper" in w.value for w in at.warning)
+
+
+def test_the_figures_draw_what_the_engine_returned():
+    import numpy as np
+
+    from ui.paper_charts import correlation_heatmap, equity_figure, reconcile_figure
+
+    eq = {"time": ["2018-01-02T00:00:00", "2018-01-03T00:00:00"], "equity": [100.0, 101.0],
+          "sleeves": {"a": {"time": ["2018-01-02T00:00:00", "2018-01-03T00:00:00"],
+                            "equity": [50.0, 51.0]}}}
+    hold = {"time": eq["time"], "equity": [100.0, 99.0], "sleeves": {"a": [50.0, 49.0]}}
+    fig = equity_figure(eq, hold)
+    assert [t.name for t in fig.data] == ["Book", "Buy & hold (book)", "Sleeve a", "B&H a"]
+    assert list(fig.data[1].y) == [100.0, 99.0] and fig.data[3].visible == "legendonly"
+    assert [t.name for t in equity_figure(eq, hold, sleeves=False).data] == [
+        "Book", "Buy & hold (book)"]
+    m = [[1.0, 0.5], [0.5, 1.0]]
+    heat = correlation_heatmap(["X", "Y"], m, window=60, limit=0.8)
+    np.testing.assert_array_equal(heat.data[0].z, np.array(m))
+    assert heat.data[0].text[0][1] == "0.50" and "limit 0.8" in heat.layout.title.text
+    nan = correlation_heatmap(["X", "Y"], [[1.0, float("nan")], [float("nan"), 1.0]],
+                              window=60)
+    assert nan.data[0].text[0][1] == "—"
+    rec = reconcile_figure({"time": eq["time"], "equity": [1.0, 2.0]},
+                           {"time": eq["time"], "equity": [1.0, 3.0]})
+    assert [t.name for t in rec.data] == ["Backtest", "Paper"]
+    assert list(rec.data[0].y) == [1.0, 3.0]
+
+
+def test_the_correlation_tab_draws_the_open_positions(app):
+    from datetime import datetime
+
+    from engine.paper import BookSettings, add_sleeve, create_book, step_book
+
+    create_book("c", BookSettings(start=datetime(2018, 1, 1)))
+    for name, sym in (("t", "SYN-TREND"), ("v", "SYN-VOLATILE")):
+        add_sleeve("c", name, "strategy", [sym],
+                   {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}}, 0.4)
+    step_book("c", to="2018-05-31")  # both hold a position here
+    at = open_page(app, "paper_trading")
+    assert_clean(at)
+    assert any("last 60 close-to-close returns up to 2018-05-31" in c.value
+               for c in at.caption)
+    assert not any("heatmap needs open positions" in c.value for c in at.caption)

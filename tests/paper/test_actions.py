@@ -246,14 +246,8 @@ def test_position_correlations_are_the_risk_managers_numbers():
     from engine.market import load_dataset
     from engine.paper import open_positions
 
-    # a date with both sleeves holding a position (found once on these bundled bars)
-    for day in ("2018-03-29", "2018-05-31", "2018-08-31", "2018-10-31", "2018-12-31",
-                "2019-03-29", "2019-06-28"):
-        step_book("b", to=day) if book_exists() else _two_sleeve_book(day)
-        if len({p["symbol"] for p in open_positions("b")}) == 2:
-            break
-    else:
-        pytest.fail("no date with both sleeves in a position")
+    _two_sleeve_book("2018-05-31")  # both sleeves hold a position at this clock
+    assert sorted(p["symbol"] for p in open_positions("b")) == ["SYN-TREND", "SYN-VOLATILE"]
     doc = a.position_correlations("b")
     assert sorted(doc["labels"]) == ["SYN-TREND", "SYN-VOLATILE"] and doc["window"] == 60
     clock = book_status("b")["clock"]
@@ -264,8 +258,3 @@ def test_position_correlations_are_the_risk_managers_numbers():
     m = np.array(doc["matrix"])
     assert m[0, 1] == pytest.approx(want, abs=1e-12) and m[0, 0] == 1.0
 
-
-def book_exists() -> bool:
-    from engine.paper import list_books
-
-    return any(b.name == "b" for b in list_books())
