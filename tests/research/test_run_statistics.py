@@ -122,3 +122,35 @@ def test_evolve_and_history_json_carry_the_figures(capsys):
     hist = json.loads(capsys.readouterr().out)
     assert hist == out["history"]
     assert hist[-1]["pbo"] == st.pbo and hist[0]["pbo"] is None  # computed at generation 1
+
+
+def test_a_portfolio_matrix_is_each_portfolio_backtests_equity_returns():
+    from engine.backtest import run_portfolio
+    from engine.backtest.portfolio import align_frames
+
+    frames = align_frames({s: load_dataset(s, end="2016-06-30")
+                           for s in ("SYN-TREND", "SYN-RANGE")})
+    params = [{"sma_short": 8, "sma_long": 30, "max_positions": 2}]
+    s = BacktestSettings(cash=10_000)
+    m = returns_matrix(frames, "genome", params, s)
+    eq = run_portfolio(frames, "genome", params[0], s).equity.get_column("equity").to_numpy()
+    np.testing.assert_array_equal(m[:, 0], eq[1:] / eq[:-1] - 1.0)
+    closes = [f.get_column("close").to_numpy() for f in frames.values()]
+    np.testing.assert_allclose(buy_hold_returns(frames),
+                               np.mean([c[1:] / c[:-1] - 1.0 for c in closes], axis=0))
+
+
+def test_too_few_bars_for_the_blocks_leave_pbo_empty_with_the_reason():
+    """48 bars, none held out → 47 in-sample returns: 16 blocks of 2 bars fit, 24 blocks
+    (1 bar each) do not — PBO is None and the note says why; the gate then rests on the SPA
+    p-value alone."""
+    cfg = ev.EvolutionConfig(symbols=["SYN-TREND"], start="2015-01-01", end="2015-03-10",
+                             oos_fraction=0.0, population_size=6, generations=0, seed=2,
+                             backend="inline",
+                             fitness_threshold=None, elite_size=1)
+    rid = ev.run_evolution(cfg).run_id
+    assert run_statistics(rid).pbo is not None and run_statistics(rid).n_bars == 47
+    st = run_statistics(rid, n_blocks=24)
+    assert st.pbo is None and st.n_splits is None
+    assert any("47 bars cut into 24 blocks leave 1 bar(s) per block" in n for n in st.notes)
+    assert st.spa_pvalue is not None
