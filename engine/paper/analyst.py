@@ -28,7 +28,9 @@ Config ``{"provider": "offline" | "anthropic", "every": N, "prompt", "short"}``.
   ``paper_decisions`` row (:class:`~engine.paper.tables.PaperDecision`) linking it to the
   order it caused. A link is written as soon as the answer comes, before the bar's
   transaction, so a bar processed again (after a kill, or a failed transaction) reuses it:
-  the analyst is never asked twice for the same sleeve, symbol and bar.
+  the analyst is never asked twice for the same sleeve, symbol and bar. An answer recorded
+  but not yet linked when the process died (an unlinked ``paper`` row of that symbol,
+  close, provider and prompt) is adopted rather than bought again.
 
 :func:`engine.paper.decisions.analyst_backtest` replays the recorded decisions as signals
 through the same compiled step from a flat start — no analyst call, no cost — and must
@@ -175,24 +177,28 @@ class AnalystSource:
         from engine.risk import RiskLimits, check
 
         provider = self.config.get("provider", "offline")
-        if provider == "anthropic" and self._client is None:
-            self._client = client_for(provider)
-        frame = self.frames[symbol]
-        history = frame.slice(0, int(np.searchsorted(self.frame_ts[symbol],
-                                                     np.datetime64(when, "us"), side="right")))
+        prompt = self.config.get("prompt", PROMPT)
         link = PaperDecision(book_id=self.book.id, sleeve_id=self.sleeve.id, symbol=symbol,
                              as_of=when)
-        try:
-            doc = llm.analyze(symbol=symbol, as_of=when, provider=provider,
-                              client=self._client, prompt=self.config.get("prompt", PROMPT),
-                              df=history, record=True, source="paper", cfg=self.cfg)
-        except ParameterError as exc:  # too little history before this bar
-            link.error = str(exc)[:500]
-            return link, None
-        link.cost_usd = float(doc.get("cost_usd") or 0.0)
-        dec = doc.get("decision")
+        found = self._orphan(symbol, when, provider, prompt)
+        if found is None:
+            if provider == "anthropic" and self._client is None:
+                self._client = client_for(provider)
+            frame = self.frames[symbol]
+            history = frame.slice(0, int(np.searchsorted(
+                self.frame_ts[symbol], np.datetime64(when, "us"), side="right")))
+            try:
+                doc = llm.analyze(symbol=symbol, as_of=when, provider=provider,
+                                  client=self._client, prompt=prompt, df=history, record=True,
+                                  source="paper", cfg=self.cfg)
+            except ParameterError as exc:  # too little history before this bar
+                link.error = str(exc)[:500]
+                return link, None
+            found = (doc.get("decision"), doc.get("signal"), doc.get("decision_id"),
+                     float(doc.get("cost_usd") or 0.0), doc.get("error"))
+        dec, signal, link.decision_id, link.cost_usd, error = found
         if dec is None:
-            link.error = str(doc.get("error") or "no decision")[:500]
+            link.error = str(error or "no decision")[:500]
             return link, None
         verdict = check(SimpleNamespace(**dec), portfolio, RiskLimits.from_config(self.cfg))
         reasons = list(verdict.reasons)
@@ -200,8 +206,7 @@ class AnalystSource:
         if dec["decision"] != "HOLD" and dec["confidence"] < min_conf:
             reasons.append(f"confidence {dec['confidence']:.0f} is below the {min_conf:.0f} "
                            "needed for a signal")
-        side = {"BUY": 1, "SELL": -1}.get(doc.get("signal") or "", 0)
-        link.decision_id = doc.get("decision_id")
+        side = {"BUY": 1, "SELL": -1}.get(signal or "", 0)
         link.decision = dec["decision"]
         link.side = side
         link.enter = bool(side != 0 and verdict.approved)
@@ -213,6 +218,32 @@ class AnalystSource:
             link.error = "; ".join(reasons)[:500]
         return link, {"risk_approved": verdict.approved, "risk_reasons": reasons,
                       "actionable": link.enter}
+
+    def _orphan(self, symbol: str, when: datetime, provider: str, prompt: str
+                ) -> tuple[dict[str, Any], str | None, str, float, None] | None:
+        """A decision recorded for this symbol and close that no sleeve linked — a process
+        killed between the analyst's answer and its link — adopted instead of asking again."""
+        from sqlmodel import col
+
+        from engine.db import read_scope
+        from engine.llm.tables import AIDecision
+
+        linked = select(PaperDecision.decision_id).where(col(PaperDecision.decision_id)
+                                                         .is_not(None))
+        with read_scope() as s:
+            row = s.exec(select(AIDecision).where(
+                AIDecision.source == "paper", AIDecision.ticker == symbol,
+                AIDecision.as_of == when, AIDecision.provider == provider,
+                AIDecision.prompt_name == prompt, col(AIDecision.id).not_in(linked),
+            ).order_by(col(AIDecision.timestamp))).first()
+        if row is None:
+            return None
+        dec = {"decision": row.decision, "confidence": row.confidence,
+               "stop_loss": row.stop_loss, "take_profit": row.take_profit,
+               "position_size_suggestion": row.position_size}
+        confident = row.confidence >= self.cfg.consensus.min_confidence
+        signal = row.decision if row.decision != "HOLD" and confident else None
+        return dec, signal, row.id, float(row.total_cost or 0.0), None
 
 
 def _rewrite_verdict(session: Any, decision_id: str, verdict: dict[str, Any]) -> None:

@@ -232,6 +232,39 @@ def test_a_rerun_reuses_recorded_decisions_and_never_asks_again(isolated_lab, mo
     assert con.execute("SELECT COUNT(*) FROM ai_decisions").fetchone()[0] == n_rows
 
 
+def test_an_answer_recorded_but_not_linked_is_adopted_not_bought_again(isolated_lab,
+                                                                       monkeypatch):
+    real = engine.llm.analyze
+    calls: list[datetime] = []
+
+    def dies_after_the_fourth_answer(**kw):
+        doc = real(**kw)  # the ai_decisions row is written here
+        calls.append(kw["as_of"])
+        if len(calls) == 4:
+            raise RuntimeError("killed before the link was written")
+        return doc
+
+    monkeypatch.setattr(engine.llm, "analyze", dies_after_the_fourth_answer)
+    for name in ("whole", "broken"):
+        _book(name)
+        add_sleeve(name, "ai", "analyst", ["SYN-TREND"], {"every": 5})
+    with pytest.raises(RuntimeError, match="killed before the link"):
+        step_book("broken", to="2021-04-30")
+    monkeypatch.setattr(engine.llm, "analyze", real)
+    con = _db(isolated_lab)
+    assert con.execute("SELECT COUNT(*) FROM paper_decisions").fetchone()[0] == 3
+    step_book("broken", to="2021-04-30")
+    step_book("whole", to="2021-04-30")
+    n = con.execute("SELECT COUNT(*) FROM paper_decisions WHERE book_id = "
+                    "(SELECT id FROM paper_books WHERE name = 'whole')").fetchone()[0]
+    # the fourth answer was adopted by its link: one ai_decisions row per decision
+    assert con.execute("SELECT COUNT(*) FROM ai_decisions").fetchone()[0] == 2 * n
+    linked = con.execute("SELECT COUNT(DISTINCT decision_id) FROM paper_decisions "
+                         "WHERE decision_id IS NOT NULL").fetchone()[0]
+    assert linked == 2 * n
+    assert _ledger(con, "broken") == _ledger(con, "whole")
+
+
 def _ledger(con: sqlite3.Connection, book: str) -> dict[str, list[tuple]]:
     bid = con.execute("SELECT id FROM paper_books WHERE name = ?", (book,)).fetchone()[0]
     skip = {"id", "book_id", "sleeve_id", "created_at", "decision_id", "order_id"}
