@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import polars as pl
 import pytest
@@ -26,6 +27,9 @@ def isolated_lab(tmp_path, monkeypatch):
     from engine import scheduler
 
     scheduler.shutdown()  # a page or job may have started the process-wide scheduler
+    pool = sys.modules.get("engine.evolution.pool")
+    if pool is not None:  # the evolution's worker pool outlives runs, not tests
+        pool.shutdown_pool()
     db.dispose_all()
     reset_settings()
 

@@ -137,8 +137,10 @@ def new_run_form(datasets: list[Any]) -> None:
         c[3].number_input("Commission %", 0.0, 5.0, step=0.01, format="%.3f",
                           key="ev_commission_pct")
         c[4].checkbox("Allow short", key="ev_short")
-        c[5].selectbox("Backend", ["process", "inline", "ray"], key="ev_backend",
-                       help="process: worker processes (default); inline: in this process; "
+        c[5].selectbox("Backend", ["auto", "process", "inline", "ray"], key="ev_backend",
+                       help="auto (default): worker processes when a generation is big "
+                            "enough to pay for them, else this process; process: worker "
+                            "processes (kept for the next run); inline: in this process; "
                             "ray: STRATLAB_RAY_ADDRESS or a local Ray.")
     st.button("Create run", key="ev_create_btn", type="primary", on_click=_create,
               disabled=not ss["ev_symbols"])

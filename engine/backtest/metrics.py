@@ -57,6 +57,23 @@ def periods_per_year(timestamps: pl.Series) -> float:
     return (n - 1) / (span / (365.25 * 86400.0))
 
 
+def metrics_dicts(rows: np.ndarray, ppy: float) -> list[dict[str, float | int]]:
+    """:func:`metrics_dict` of every row of a batch's metric matrix, converted in bulk."""
+    ints = [j for j, name in enumerate(KERNEL_METRICS) if name in _INT_METRICS]
+    j_mdd, j_cagr = KERNEL_METRICS.index("max_drawdown_pct"), KERNEL_METRICS.index("cagr_pct")
+    names, ppy = tuple(KERNEL_METRICS), float(ppy)
+    out = []
+    for values in rows.tolist():  # Python floats
+        for j in ints:
+            values[j] = int(values[j])
+        d = dict(zip(names, values, strict=True))
+        mdd = values[j_mdd]
+        d["calmar"] = float(values[j_cagr] / abs(mdd)) if mdd < 0 else 0.0
+        d["periods_per_year"] = ppy
+        out.append(d)
+    return out
+
+
 def metrics_dict(row: np.ndarray, ppy: float) -> dict[str, float | int]:
     """Name the kernel's metric array and add the derived ones."""
     out: dict[str, float | int] = {}

@@ -26,7 +26,7 @@ import polars as pl
 from engine.backtest import kernel
 from engine.backtest.bank import IndicatorBank
 from engine.backtest.enums import N_KERNEL_METRICS, N_STATS, new_trades
-from engine.backtest.metrics import metrics_dict, periods_per_year
+from engine.backtest.metrics import metrics_dict, metrics_dicts, periods_per_year
 from engine.backtest.results import BacktestResult, BacktestSettings, equity_frame, trades_frame
 from engine.backtest.strategies import Strategy, get_strategy
 from engine.errors import DataError, ParameterError
@@ -163,6 +163,10 @@ class BatchResult:
 
     def metrics_of(self, i: int) -> dict[str, float | int]:
         return metrics_dict(self.metrics[i], self.periods_per_year)
+
+    def all_metrics(self) -> list[dict[str, float | int]]:
+        """``[metrics_of(i) for i in range(n)]``, converted in bulk."""
+        return metrics_dicts(self.metrics, self.periods_per_year)
 
     def records(self) -> list[dict[str, Any]]:
         return [{"params": p, "metrics": self.metrics_of(i)} for i, p in enumerate(self.params)]

@@ -38,7 +38,9 @@ def register(subparsers) -> None:
                    default=None, help="elite size per island")
     p.add_argument("--threshold", type=types.threshold_or_none, default=None,
                    help="stop once the best fitness reaches this ('none' disables)")
-    p.add_argument("--backend", choices=["process", "inline", "ray"], default=None)
+    p.add_argument("--backend", choices=["auto", "process", "inline", "ray"], default=None,
+                   help="auto (default): worker processes for big generations, this process "
+                        "for small ones")
     p.add_argument("--workers", type=types.bounded_int(1, 1024, 4), default=None)
     p.add_argument("--start", default=None, metavar="DATE")
     p.add_argument("--end", default=None, metavar="DATE")

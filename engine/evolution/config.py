@@ -52,7 +52,7 @@ def _env(field: str) -> Any:
 
 
 def _default_backend() -> str:
-    return "ray" if get_settings().default("evolution", "ray_address") else "process"
+    return "ray" if get_settings().default("evolution", "ray_address") else "auto"
 
 
 def _fresh_seed() -> int:
@@ -72,7 +72,7 @@ _FIX = {
     "islands": "use 1..64 islands",
     "migration_interval": "use 1 or more generations",
     "migration_size": "use 0 or more, fewer than the island's population",
-    "backend": "use process, inline or ray",
+    "backend": "use auto, process, inline or ray",
     "objective": "use single or multi",
 }
 
@@ -114,7 +114,8 @@ class EvolutionConfig(BaseModel):
     sbx_eta: float = 15.0
     mutation_eta: float = 20.0
     seed: int = Field(default_factory=_fresh_seed)
-    backend: Literal["process", "inline", "ray"] = Field(default_factory=_default_backend)
+    backend: Literal["auto", "process", "inline", "ray"] = Field(
+        default_factory=_default_backend)
     workers: int | None = None
     cash: float = 10_000.0
     commission: float = 0.0

@@ -9,15 +9,15 @@ walk-forward folds, ``"fold0"`` … ``"fold{K-1}"``.
 **Backends** (``EvolutionConfig.backend``), all with ``evaluate(param_sets) ->
 {window: [metrics, ...]}`` in the order given, so results never depend on the backend:
 
-- ``process`` (default): a ``ProcessPoolExecutor`` with the ``forkserver`` context (never
-  ``fork``: the app process has threads), created once per :func:`~engine.evolution.evolve`
-  call; each worker receives the windows once in its initializer; a generation is split
-  into one share per worker — grouped by MACD periods so each worker's indicator cache
+- ``auto`` (default): ``process`` or ``inline`` by the size of a generation
+  (:func:`choose_backend`).
+- ``process``: the process's shared worker pool (:mod:`engine.evolution.pool`), started
+  once and reused by every run; each worker receives the run's windows once; a generation is
+  split into one share per worker — grouped by MACD periods so each worker's indicator cache
   covers its own part of the indicator space — and the results are reassembled in input
-  order. Workers use ``cores // workers`` numba threads each. Workers die with their
-  parent (``engine.processes.die_with_parent``: a parent-death signal on Linux and a
-  watchdog thread everywhere), and each pool is written down under ``<data dir>/pools`` so
-  the next start ends the workers of a pool whose owner was killed.
+  order. Workers use ``cores // workers`` numba threads each, die with their parent
+  (``engine.processes.die_with_parent``), and the pool is written down under
+  ``<data dir>/pools`` so the next start ends the workers of a pool whose owner was killed.
 - ``inline``: the same evaluator in this process (numba-parallel over the batch).
 - ``ray``: one actor per worker, each built from the windows put in the object store once;
   connects to ``STRATLAB_RAY_ADDRESS`` when set, else uses the Ray already initialised in
@@ -26,10 +26,9 @@ walk-forward folds, ``"fold0"`` … ``"fold{K-1}"``.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,9 +37,9 @@ import polars as pl
 
 from engine.config import get_settings
 from engine.errors import DataError, ParameterError
+from engine.evolution import pool
 from engine.evolution.config import EvolutionConfig
-from engine.evolution.worker import Evaluator, RayEvalActor, eval_chunk, init_worker, warm_up
-from engine.processes import current_owner, forget_pool, reap_stale_pools, record_pool
+from engine.evolution.worker import Evaluator, RayEvalActor
 
 #: Fewest bars a window may have (indicators need warm-up).
 MIN_WINDOW_BARS = 30
@@ -170,16 +169,7 @@ def _merge(parts: list[dict[str, list[dict]]]) -> dict[str, list[dict]]:
     return merged
 
 
-def _mp_context():
-    methods = mp.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["engine.evolution.worker", "engine.backtest.runner"])
-        return ctx
-    return mp.get_context("spawn")
-
-
-def _affinity(param_sets: Sequence[Mapping[str, Any]], k: int) -> list[list[int]]:
+def affinity(param_sets: Sequence[Mapping[str, Any]], k: int) -> list[list[int]]:
     """Positions per worker, grouped by MACD periods (the most varied indicator), so each
     worker's indicator cache holds its own share of the MACD combinations."""
     groups: list[list[int]] = [[] for _ in range(k)]
@@ -190,49 +180,51 @@ def _affinity(param_sets: Sequence[Mapping[str, Any]], k: int) -> list[list[int]
 
 
 class ProcessBackend:
-    """Worker processes (forkserver/spawn, never fork) created once per evolve call.
+    """The process's shared worker pool (:mod:`engine.evolution.pool`: started once, reused
+    by every run), given this run's windows once per worker.
 
-    One single-worker ``ProcessPoolExecutor`` per worker, so a worker always receives the
-    same share of the indicator space (grouped by MACD periods) and its indicator cache
-    stays useful from one generation to the next; results are reassembled in input order.
+    A generation is split by :func:`affinity`, one share per worker, and the results are
+    reassembled in input order. A pool whose worker died is replaced (once) when the run
+    starts; during a run the failure ends the run like any other.
     """
 
     name = "process"
 
     def __init__(self, cfg: EvolutionConfig, windows: Windows) -> None:
-        reap_stale_pools()  # workers a killed evolve left behind
-        cores = os.cpu_count() or 1
-        self.workers = cfg.workers or cores
-        threads = max(1, cores // self.workers)
-        ctx = _mp_context()
-        self.pool_record = None
-        self.pools = [ProcessPoolExecutor(
-            max_workers=1, mp_context=ctx, initializer=init_worker,
-            initargs=(windows.frames, _settings_dict(cfg), threads, current_owner()),
-        ) for _ in range(self.workers)]
-        # start every worker now (each loads the data once) and write the pool down
-        self.pids = [f.result() for f in [p.submit(warm_up) for p in self.pools]]
-        self.pool_record = record_pool("evolution", self.pids)
+        settings = _settings_dict(cfg)
+        self.key = f"{windows.fingerprint}|{sorted(settings.items())}|{sorted(windows.frames)}"
+        for attempt in (1, 2):
+            self.pool = pool.shared_pool(cfg.workers)
+            try:
+                self.pool.load(self.key, windows.frames, settings)
+                break
+            except BrokenProcessPool:
+                pool.discard_pool(self.pool)
+                if attempt == 2:
+                    raise
+        self.workers = self.pool.n
 
     def evaluate(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, list[dict]]:
         if not param_sets:
             return {}
         params = [dict(p) for p in param_sets]
-        groups = _affinity(params, self.workers)
-        futures = [(g, pool.submit(eval_chunk, [params[i] for i in g]))
-                   for g, pool in zip(groups, self.pools, strict=False) if g]
+        groups = affinity(params, self.workers)
+        futures = [(g, self.pool.submit(i, self.key, [params[j] for j in g]))
+                   for i, g in enumerate(groups) if g]
         merged: dict[str, list] = {}
-        for g, fut in futures:
-            for name, rows in fut.result().items():
-                slot = merged.setdefault(name, [None] * len(params))
-                for i, row in zip(g, rows, strict=False):
-                    slot[i] = row
+        try:
+            for g, fut in futures:
+                for name, rows in fut.result().items():
+                    slot = merged.setdefault(name, [None] * len(params))
+                    for i, row in zip(g, rows, strict=True):
+                        slot[i] = row
+        except BrokenProcessPool:
+            pool.discard_pool(self.pool)  # the next run starts a fresh one
+            raise
         return merged
 
     def close(self) -> None:
-        for p in self.pools:
-            p.shutdown(wait=True, cancel_futures=True)
-        forget_pool(self.pool_record)
+        """Nothing to end: the pool stays for the next run (``pool.shutdown_pool``)."""
 
 
 class RayBackend:
@@ -270,8 +262,28 @@ class RayBackend:
         self.actors = []
 
 
+#: ``auto`` uses worker processes from this much work per generation (individuals × bars ×
+#: symbols of the in-sample window) and 2+ cores; below it the run stays in this process,
+#: where the compiled kernel already runs on every core and nothing is sent between
+#: processes (measured: benchmarks/README.md, "Evolution").
+AUTO_PROCESS_WORK = 1_000_000
+
+
+def choose_backend(cfg: EvolutionConfig, windows: Windows) -> str:
+    """The backend a run uses: ``ray`` when ``STRATLAB_RAY_ADDRESS`` is set, the config's
+    otherwise; ``auto`` is ``process`` for a generation of at least :data:`AUTO_PROCESS_WORK`
+    bar-evaluations on a machine with 2+ cores, else ``inline``."""
+    if get_settings().default("evolution", "ray_address"):
+        return "ray"
+    if cfg.backend != "auto":
+        return cfg.backend
+    frames = windows.frames["is"]
+    bars = next(iter(frames.values())).height
+    work = max(cfg.island_sizes) * len(cfg.island_sizes) * bars * len(frames)
+    return "process" if (os.cpu_count() or 1) >= 2 and work >= AUTO_PROCESS_WORK else "inline"
+
+
 def make_backend(cfg: EvolutionConfig, windows: Windows):
-    """The backend the config asks for (``STRATLAB_RAY_ADDRESS`` forces ``ray``)."""
-    name = "ray" if get_settings().default("evolution", "ray_address") else cfg.backend
-    cls = {"inline": InlineBackend, "process": ProcessBackend, "ray": RayBackend}[name]
-    return cls(cfg, windows)
+    """The backend :func:`choose_backend` names, ready to evaluate."""
+    cls = {"inline": InlineBackend, "process": ProcessBackend, "ray": RayBackend}
+    return cls[choose_backend(cfg, windows)](cfg, windows)

@@ -106,6 +106,8 @@ def in_bounds(genes: Sequence[Any]) -> bool:
     return all(genes[a] < genes[b] for a, b in CONSTRAINTS)
 
 
+_LOW = np.asarray(LOW)
+_SPAN = np.asarray(UP) - _LOW
 #: Standard deviation of a uniform variable on [0, 1].
 _UNIFORM_STD = 1.0 / math.sqrt(12.0)
 
@@ -118,8 +120,6 @@ def diversity(population: Sequence[Sequence[Any]]) -> float:
     """
     if len(population) < 2:
         return 0.0
-    x = np.asarray([[float(v) for v in ind] for ind in population], dtype=np.float64)
-    lo = np.asarray(LOW)
-    span = np.asarray(UP) - lo
-    z = (x - lo) / span
+    x = np.array(population, dtype=np.float64)  # individuals are lists of numbers
+    z = (x - _LOW) / _SPAN
     return float(np.mean(z.std(axis=0)) / _UNIFORM_STD)

@@ -102,7 +102,7 @@ class Operators:
         Returns per offspring (crossed with its pair mate, genes changed at all); changed
         ones need evaluating.
         """
-        before = [list(ind) for ind in offspring]
+        before = [ind[:] for ind in offspring]  # a slice is a plain list
         crossed = [False] * len(offspring)
         for i in range(1, len(offspring), 2):
             if self.rng.random() < crossover_rate:
@@ -111,7 +111,7 @@ class Operators:
         for ind in offspring:
             self._mut(ind, self.mutation_eta, LOW, UP, mutation_rate)
             repair(ind)
-        return crossed, [list(ind) != b for ind, b in zip(offspring, before, strict=False)]
+        return crossed, [ind[:] != b for ind, b in zip(offspring, before, strict=False)]
 
     # ---------------------------------------------------------------- selection
     def tournament(self, population: Sequence, k: int) -> list:

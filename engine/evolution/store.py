@@ -134,8 +134,13 @@ def claim(run_id: int, target: int) -> EvolutionRun:
 
 
 def requested_action(run_id: int) -> str | None:
-    with session_scope() as s:
-        return _get(s, run_id).requested_action
+    """The pause/stop request waiting for the run (one column, read without a write lock)."""
+    with read_scope() as s:
+        found = s.exec(select(EvolutionRun.id, EvolutionRun.requested_action)
+                       .where(EvolutionRun.id == run_id)).first()
+    if found is None:
+        raise RunNotFound(f"no evolution run {run_id}; see `python -m engine evolution list`")
+    return found[1]
 
 
 def finish(run_id: int, status: str, error: str = "", seconds: float = 0.0) -> None:
@@ -171,18 +176,21 @@ def set_request(run_id: int, action: str | None, *, allowed: tuple[str, ...],
 # ------------------------------------------------------------------------ generations
 def commit_generation(run_id: int, *, generation: int, stats: list[dict[str, Any]],
                       individuals: list[dict[str, Any]], checkpoint: dict[str, Any],
-                      run_updates: dict[str, Any]) -> None:
-    """Write one generation — statistics, individuals, checkpoint, run row — atomically."""
+                      run_updates: dict[str, Any]) -> str | None:
+    """Write one generation — statistics, individuals, checkpoint, run row — atomically.
+
+    ``individuals`` are rows ready to store: finite numbers, JSON columns as documents or
+    :class:`~engine.db.EncodedJSON` (the runner encodes each individual's once). Returns the
+    run's pending pause/stop request, read in the same transaction."""
     now = utcnow()
     with session_scope() as s:
         if stats:
-            s.execute(insert(EvolutionGeneration),
-                      [clean({**r, "run_id": run_id, "generation": generation})
-                       | {"created_at": now} for r in stats])
-        if individuals:  # one executemany; the JSON columns may come encoded (EncodedJSON)
-            bulk_insert(s, EvolutionIndividual.__table__,
+            bulk_insert(s, EvolutionGeneration.__table__,
                         [clean({**r, "run_id": run_id, "generation": generation})
-                         | {"created_at": now} for r in individuals])
+                         | {"created_at": now} for r in stats])
+        if individuals:  # one executemany; rows come clean, their JSON encoded (EncodedJSON)
+            extra = {"run_id": run_id, "generation": generation, "created_at": now}
+            bulk_insert(s, EvolutionIndividual.__table__, [r | extra for r in individuals])
         s.execute(delete(EvolutionCheckpoint).where(EvolutionCheckpoint.run_id == run_id))
         s.execute(insert(EvolutionCheckpoint.__table__), [{
             "run_id": run_id, "generation": generation, "state": encode_json(checkpoint),
@@ -191,6 +199,9 @@ def commit_generation(run_id: int, *, generation: int, stats: list[dict[str, Any
                    for k, v in run_updates.items()}
         s.execute(update(EvolutionRun).where(EvolutionRun.id == run_id).values(
             **updates, generations_done=generation, updated_at=now))
+        # the pause/stop request as of this commit, so the loop needs no read of its own
+        return s.exec(select(EvolutionRun.requested_action)
+                      .where(EvolutionRun.id == run_id)).first()
 
 
 def load_checkpoint(run_id: int) -> dict[str, Any] | None:

@@ -53,7 +53,7 @@ class WindowEvaluator:
         # the genes were repaired (engine.evolution.genome.repair): complete, typed, in range
         batch = run_batch(self.data, "genome", param_sets, self.settings, bank=self.bank,
                           validated=True)
-        return [batch.metrics_of(i) for i in range(len(param_sets))]
+        return batch.all_metrics()
 
 
 class Evaluator:
@@ -68,15 +68,13 @@ class Evaluator:
 
 
 # ------------------------------------------------------------------ process-pool worker
-_EVALUATOR: Evaluator | None = None
+#: The datasets this worker holds (key → evaluator), oldest first (engine.evolution.pool).
+_EVALUATORS: dict[str, Evaluator] = {}
 
 
-def init_worker(windows: Mapping[str, Mapping[str, Any]], settings: dict[str, Any],
-                numba_threads: int, owner: Any = None) -> None:
+def init_process(numba_threads: int, owner: Any = None) -> None:
     """Process-pool initializer: die with the parent (``owner``: the process that created
-    the pool, see :func:`engine.processes.die_with_parent`), then load the run's data once
-    per worker."""
-    global _EVALUATOR
+    the pool, see :func:`engine.processes.die_with_parent`) and set numba's thread count."""
     from engine.processes import die_with_parent
 
     die_with_parent(owner)
@@ -86,15 +84,25 @@ def init_worker(windows: Mapping[str, Mapping[str, Any]], settings: dict[str, An
     import numba
 
     numba.set_num_threads(max(1, min(numba_threads, numba.config.NUMBA_NUM_THREADS)))
+
+
+def load_dataset(key: str, windows: Mapping[str, Mapping[str, Any]],
+                 settings: dict[str, Any], keep: int) -> None:
+    """Hold a run's windows under ``key`` (keeping the ``keep`` most recent datasets)."""
     from engine.backtest.runner import BacktestSettings
 
-    _EVALUATOR = Evaluator(windows, BacktestSettings(**settings))
+    _EVALUATORS.pop(key, None)
+    _EVALUATORS[key] = Evaluator(windows, BacktestSettings(**settings))
+    while len(_EVALUATORS) > keep:
+        _EVALUATORS.pop(next(iter(_EVALUATORS)))
 
 
-def eval_chunk(param_sets: list[dict[str, Any]]) -> dict[str, list[dict]]:
-    """Evaluate one chunk of the population in a worker (after :func:`init_worker`)."""
-    assert _EVALUATOR is not None, "init_worker did not run"
-    return _EVALUATOR.evaluate(param_sets)
+def eval_chunk(key: str, param_sets: list[dict[str, Any]]) -> dict[str, list[dict]]:
+    """Evaluate one share of a generation on dataset ``key`` (after :func:`load_dataset`)."""
+    evaluator = _EVALUATORS.get(key)
+    if evaluator is None:
+        raise RuntimeError(f"worker {os.getpid()} has no dataset {key!r} loaded")
+    return evaluator.evaluate(param_sets)
 
 
 def warm_up(_: object = None) -> int:

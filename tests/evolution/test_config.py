@@ -15,7 +15,7 @@ def test_seed_defaults(monkeypatch):
     c = EvolutionConfig(symbols=["X"])
     assert (c.population_size, c.mutation_rate, c.crossover_rate, c.elite_size,
             c.generations, c.fitness_threshold) == (50, 0.1, 0.8, 5, 100, 0.8)
-    assert c.backend == "process" and c.oos_fraction == 0.3 and c.fitness == "sharpe_score"
+    assert c.backend == "auto" and c.oos_fraction == 0.3 and c.fitness == "sharpe_score"
 
 
 def test_environment_overrides_at_creation(monkeypatch):

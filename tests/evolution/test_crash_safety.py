@@ -160,13 +160,50 @@ def test_a_worker_whose_parent_dies_exits_without_any_clean_up():
     _wait_for(lambda: not pid_running(pid), 10, f"worker {pid} to end with its parent")
 
 
-def test_evolution_pool_records_go_away_after_a_clean_run():
-    from engine.evolution import EvolutionConfig, create_run, evolve
+def test_the_worker_pool_is_reused_across_runs_and_its_record_goes_away_at_shutdown():
+    """Issue 11: a second run finds the workers the first started (same pids, no start-up);
+    the pool is written down while it lives and its record removed when it is shut down."""
+    import json
 
-    cfg = EvolutionConfig(symbols="SYN-TREND", population_size=4, generations=0,
-                          backend="process", workers=1, seed=3, elite_size=1)
-    evolve(create_run(cfg))
+    from engine.evolution import EvolutionConfig, create_run, evolve, pool
+
+    def cfg(seed):
+        return EvolutionConfig(symbols="SYN-TREND", population_size=4, generations=1,
+                               backend="process", workers=1, seed=seed, elite_size=1)
+
+    evolve(create_run(cfg(3)))
+    first = pool.current_pool()
+    assert first is not None and len(first.pids) == 1 and pid_running(first.pids[0])
+    records = list(Path(get_settings().data_dir / "pools").glob("*.json"))
+    workers = json.loads(records[0].read_text())["workers"]
+    assert len(records) == 1 and [w["pid"] for w in workers] == first.pids
+    evolve(create_run(cfg(4)))  # another seed, the same data: the same worker, loaded once
+    assert pool.current_pool() is first and first.loaded == [first.loaded[0]]
+    pool.shutdown_pool()
+    assert pool.current_pool() is None
     assert list(Path(get_settings().data_dir / "pools").glob("*.json")) == []
+    _wait_for(lambda: not pid_running(first.pids[0]), 10, "the worker to end at shutdown")
+
+
+def test_a_pool_whose_worker_died_is_replaced_at_the_next_run():
+    import os
+    import signal
+
+    from engine.evolution import EvolutionConfig, create_run, evolve, pool, population
+
+    def run(seed):
+        return evolve(create_run(EvolutionConfig(
+            symbols="SYN-TREND", population_size=4, generations=1, backend="process",
+            workers=1, seed=seed, elite_size=1)))
+
+    a = run(5)
+    dead = pool.current_pool().pids[0]
+    os.kill(dead, signal.SIGKILL)
+    _wait_for(lambda: not pid_running(dead), 10, "the worker to die")
+    b = run(5)  # same seed: the same result from a fresh worker
+    assert pool.current_pool().pids[0] != dead
+    assert ([i.params for i in population(a.run_id)]
+            == [i.params for i in population(b.run_id)])
 
 
 # ------------------------------------------------------------ fitness failures (item 10)

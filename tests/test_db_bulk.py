@@ -1,0 +1,75 @@
+"""engine.db.bulk_insert and EncodedJSON: the evolution's fast write path stores exactly what
+SQLAlchemy's own insert stores (on SQLite here; tests/test_postgres.py runs an evolution on
+PostgreSQL through the same path)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+
+from engine import db
+from engine.db import EncodedJSON, bulk_insert, encode_json, session_scope
+
+meta = sa.MetaData()
+T = sa.Table("bulk_probe", meta, sa.Column("id", sa.Integer, primary_key=True),
+             sa.Column("n", sa.Integer), sa.Column("x", sa.Float), sa.Column("ok", sa.Boolean),
+             sa.Column("at", sa.DateTime), sa.Column("doc", sa.JSON), sa.Column("name", sa.String))
+
+
+@pytest.fixture
+def probe():
+    eng = db.get_engine()
+    meta.create_all(eng)
+    yield
+    meta.drop_all(eng)
+
+
+def _rows():
+    at = datetime(2024, 5, 6, 7, 8, 9, 123456)
+    return [
+        {"n": 1, "x": 0.5, "ok": True, "at": at, "doc": {"a": [1, 2.5, None]}, "name": "é"},
+        {"n": 2, "x": -3.0, "ok": False, "at": at, "doc": encode_json({"b": {"c": 1}}),
+         "name": None},
+        {"n": 3, "x": None, "ok": None, "at": None, "doc": None, "name": "z"},
+    ]
+
+
+def _read():
+    with session_scope() as s:
+        return [tuple(r) for r in s.execute(sa.select(T.c.n, T.c.x, T.c.ok, T.c.at, T.c.doc,
+                                                      T.c.name).order_by(T.c.n))]
+
+
+def test_bulk_insert_stores_what_sqlalchemys_insert_stores(probe):
+    with session_scope() as s:
+        s.execute(sa.insert(T), [r | {"doc": r["doc"] if type(r["doc"]) is not EncodedJSON
+                                      else {"b": {"c": 1}}} for r in _rows()])
+    reference = _read()
+    with session_scope() as s:
+        s.execute(sa.delete(T))
+    with session_scope() as s:
+        bulk_insert(s, T, _rows())
+    assert _read() == reference
+    assert reference[1][4] == {"b": {"c": 1}}  # an EncodedJSON document reads back decoded
+    assert reference[0][3] == datetime(2024, 5, 6, 7, 8, 9, 123456)
+
+
+def test_bulk_insert_is_part_of_the_sessions_transaction(probe):
+    with pytest.raises(RuntimeError, match="abort"):
+        with session_scope() as s:
+            bulk_insert(s, T, _rows())
+            raise RuntimeError("abort")
+    assert _read() == []
+
+
+def test_encode_json_is_strict_json():
+    import numpy as np
+
+    # NaN and infinities become null (PostgreSQL's JSON has no NaN); NumPy scalars values
+    assert encode_json({"a": math.nan, "b": -math.inf, "c": np.float64(1.25),
+                        "d": np.int64(7), "e": [1, "x"]}) == \
+        '{"a":null,"b":null,"c":1.25,"d":7,"e":[1,"x"]}'
+    assert type(encode_json([])) is EncodedJSON
