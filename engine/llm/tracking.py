@@ -37,6 +37,7 @@ from sqlmodel import col, delete, select
 from engine import db
 from engine.errors import StratLabError
 from engine.llm import scorecard
+from engine.llm.lookahead import side
 from engine.llm.prompts import LLMConfig, load_config
 from engine.llm.tables import AIDecision, AIPerformanceMetric
 from engine.risk import PortfolioState
@@ -261,19 +262,12 @@ def accuracy_report(*, seed: int = 0, cfg: LLMConfig | None = None) -> dict[str,
         "arms": scorecard.arms(rows, cfg),
         "arms_by_window": {
             w: scorecard.arms([r for r in rows if r.arm == "control"
-                               or scorecard_side(r) == w], cfg)
+                               or side(r.in_training_window) == w], cfg)
             for w in ("inside", "outside")},
         "paired": scorecard.paired(rows),
         "uncertainty": {"all": scorecard.uncertainty(rows, cfg, seed=seed),
                         "claude": scorecard.uncertainty(claude, cfg, seed=seed)},
     }
-
-
-def scorecard_side(r: AIDecision) -> str:
-    """The side of the training cutoff of ``r`` (``inside`` / ``outside`` / ``no_cutoff``)."""
-    from engine.llm.lookahead import side
-
-    return side(r.in_training_window)
 
 
 __all__ = ["JOB_ID", "accuracy_report", "aggregate_daily", "ensure_llm_jobs", "fill_outcomes",
