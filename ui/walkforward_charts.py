@@ -110,6 +110,8 @@ def gene_stability_chart(stability: Mapping[str, Any], *,
                          showlegend=False), row=1, col=2)
     fig.update_xaxes(range=[-0.05, 1.05], row=1, col=1)
     fig.update_yaxes(autorange="reversed")
-    base_layout(fig, 120 + 26 * len(names), title)
-    fig.update_layout(hovermode="closest")
+    base_layout(fig, 150 + 26 * len(names), title)
+    fig.update_layout(hovermode="closest", margin=dict(l=10, r=10, t=60, b=40),
+                      legend=dict(orientation="h", yanchor="top", y=-0.06, xanchor="left",
+                                  x=0))  # below the plots: the subplot titles stay clear
     return fig
