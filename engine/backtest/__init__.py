@@ -7,6 +7,7 @@ Public names::
     sweep(data, strategy, grid, settings) -> SweepResult
     sweep_holdout(data, strategy, grid, settings, holdout_fraction) -> HoldoutSweep
     run_portfolio(frames, strategy, params, settings, max_positions) -> BacktestResult
+    PortfolioBatch(frames, strategy, settings).metrics(param_sets)   (per-symbol banks kept)
     run_signals(data, signals, settings) -> BacktestResult     (precomputed signals)
     returns_matrix(data, strategy, param_sets, settings) -> (T-1, N) per-bar returns
     buy_hold_returns(data) -> (T-1,) the benchmark's per-bar returns
@@ -23,7 +24,7 @@ execution semantics), ``kernel`` (signals, single simulation, metrics, batch),
 from engine.backtest.defined import defined_metrics
 from engine.backtest.holdout import HoldoutSweep, sweep_holdout
 from engine.backtest.metrics import METRIC_NAMES
-from engine.backtest.portfolio import run_portfolio
+from engine.backtest.portfolio import PortfolioBatch, run_portfolio
 from engine.backtest.results import BacktestResult, BacktestSettings
 from engine.backtest.returns_matrix import buy_hold_returns, returns_matrix
 from engine.backtest.runner import (
@@ -43,6 +44,7 @@ __all__ = [
     "GENOME_PARAMS",
     "HoldoutSweep",
     "METRIC_NAMES",
+    "PortfolioBatch",
     "STRATEGIES",
     "SweepResult",
     "buy_hold_returns",

@@ -62,6 +62,42 @@ def align_frames(frames: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     return out
 
 
+def _arrays(aligned: Mapping[str, pl.DataFrame]) -> dict[str, np.ndarray]:
+    symbols = list(aligned)
+    return {c: np.ascontiguousarray(np.stack(
+        [aligned[s].get_column(c).cast(pl.Float64).to_numpy() for s in symbols]))
+        for c in ("open", "high", "low", "close")}
+
+
+def _simulate(arrays: Mapping[str, np.ndarray], sig: np.ndarray, strat, p: Mapping[str, Any],
+              settings: BacktestSettings, max_positions: int, basket: np.ndarray, ppy: float):
+    """The shared account over every symbol's signals: (metrics row, trade records, number
+    of trades, equity, positions open per bar)."""
+    sl, tp, size = trade_levels(strat, p, settings)
+    if size <= 0:
+        size = 1.0 / max_positions
+    eq = np.empty(sig.shape[1])
+    pos = np.empty(sig.shape)
+    stats = np.zeros(N_STATS)
+    records = new_trades(int(np.count_nonzero(sig)) + sig.shape[0])
+    n_tr = simulate_portfolio_nb(
+        arrays["open"], arrays["high"], arrays["low"], arrays["close"], sig,
+        settings.allow_short, sl, tp, size, max_positions, float(settings.cash),
+        float(settings.commission), not settings.fractional, eq, pos, stats, records,
+    )
+    npos = np.count_nonzero(pos, axis=0).astype(np.float64)
+    mrow = np.empty(N_KERNEL_METRICS)
+    kernel.metrics_nb(eq, npos, stats, float(settings.cash), basket, ppy, mrow)
+    return mrow, records, n_tr, eq, npos
+
+
+def _max_positions(p: Mapping[str, Any], n_symbols: int, given: int | None) -> int:
+    m = int(p.get("max_positions", n_symbols)) if given is None else given
+    if m < 1:
+        raise ParameterError(f"max_positions must be >= 1, got {m}")
+    return m
+
+
 def run_portfolio(
     frames: Mapping[str, pl.DataFrame],
     strategy: str,
@@ -79,34 +115,16 @@ def run_portfolio(
     settings = settings or BacktestSettings()
     strat = get_strategy(strategy)
     p = strat.resolve(params)
-    if max_positions is None:
-        max_positions = int(p.get("max_positions", len(frames)))
-    if max_positions < 1:
-        raise ParameterError(f"max_positions must be >= 1, got {max_positions}")
+    max_positions = _max_positions(p, len(frames), max_positions)
     aligned = align_frames(frames)
     symbols = list(aligned)
-    arrays = {c: np.ascontiguousarray(np.stack(
-        [aligned[s].get_column(c).cast(pl.Float64).to_numpy() for s in symbols]))
-        for c in ("open", "high", "low", "close")}
+    arrays = _arrays(aligned)
     sig = np.ascontiguousarray(np.stack([compute_signals(aligned[s], strat, p) for s in symbols]))
-    sl, tp, size = trade_levels(strat, p, settings)
-    if size <= 0:
-        size = 1.0 / max_positions
-    eq = np.empty(sig.shape[1])
-    pos = np.empty(sig.shape)
-    stats = np.zeros(N_STATS)
-    records = new_trades(int(np.count_nonzero(sig)) + len(symbols))
-    n_tr = simulate_portfolio_nb(
-        arrays["open"], arrays["high"], arrays["low"], arrays["close"], sig,
-        settings.allow_short, sl, tp, size, max_positions, float(settings.cash),
-        float(settings.commission), not settings.fractional, eq, pos, stats, records,
-    )
-    npos = np.count_nonzero(pos, axis=0).astype(np.float64)
     ts = aligned[symbols[0]].get_column("timestamp")
     basket = (arrays["close"] / arrays["close"][:, :1]).mean(axis=0)
     ppy = periods_per_year(ts)
-    mrow = np.empty(N_KERNEL_METRICS)
-    kernel.metrics_nb(eq, npos, stats, float(settings.cash), basket, ppy, mrow)
+    mrow, records, n_tr, eq, npos = _simulate(arrays, sig, strat, p, settings, max_positions,
+                                              basket, ppy)
     return BacktestResult(
         strategy=strat.name,
         params={**p, "max_positions": max_positions} if "max_positions" in p else p,
@@ -116,3 +134,68 @@ def run_portfolio(
         equity=equity_frame(ts, basket, eq, npos, settings.cash * basket),
         signals=sig,
     )
+
+
+class PortfolioBatch:
+    """Metrics of many parameter sets of one strategy on one aligned set of symbols, with an
+    indicator bank per symbol kept across calls (an evolution's portfolio windows).
+
+    What :func:`engine.backtest.run_batch` is for one symbol: each distinct indicator of a
+    call is computed once per symbol (and kept for the next call, bounded by
+    ``cache_bytes``), every parameter set's signals come from the bank through the compiled
+    signal kernel, and the account runs the same compiled portfolio step as
+    :func:`run_portfolio`, so ``metrics(sets)[i] == run_portfolio(frames, strategy, sets[i],
+    settings).metrics`` exactly (a test checks it).
+    """
+
+    def __init__(self, frames: Mapping[str, pl.DataFrame], strategy: str,
+                 settings: BacktestSettings | None = None, *,
+                 cache_bytes: int = 256 * 1024 * 1024) -> None:
+        from engine.backtest.bank import IndicatorBank
+
+        if len(frames) < 1:
+            raise ParameterError("a portfolio needs at least one symbol")
+        self.settings = settings or BacktestSettings()
+        self.strat = get_strategy(strategy)
+        self.aligned = align_frames(frames)
+        self.symbols = list(self.aligned)
+        self.arrays = _arrays(self.aligned)
+        self.cv = [(np.require(df.get_column("close").cast(pl.Float64).to_numpy(), np.float64,
+                               ("C", "W")),
+                    np.require(df.get_column("volume").cast(pl.Float64).to_numpy(), np.float64,
+                               ("C", "W"))) for df in self.aligned.values()]
+        ts = self.aligned[self.symbols[0]].get_column("timestamp")
+        self.basket = (self.arrays["close"] / self.arrays["close"][:, :1]).mean(axis=0)
+        self.ppy = periods_per_year(ts)
+        self.cache_bytes = cache_bytes
+        self._new_bank = IndicatorBank.build
+        self.banks = [IndicatorBank.build(df, []) for df in self.aligned.values()]
+
+    def metrics(self, param_sets, *, validated: bool = False) -> list[dict[str, float | int]]:
+        """One ``backtest`` metrics dict per parameter set, in order (``validated``: as
+        :func:`engine.backtest.run_batch`)."""
+        import itertools
+
+        strat = self.strat
+        resolved = list(param_sets) if validated else [strat.resolve(p) for p in param_sets]
+        if not resolved:
+            return []
+        n_bars = self.arrays["close"].shape[1]
+        for j, df in enumerate(self.aligned.values()):
+            if len(self.banks[j]) * n_bars * 8 > self.cache_bytes:
+                self.banks[j] = self._new_bank(df, [])  # bounded: restart the cache
+            self.banks[j].ensure(df, itertools.chain.from_iterable(
+                strat.indicator_keys(p) for p in resolved))
+        out = []
+        sig = np.empty((len(self.symbols), n_bars), np.int8)
+        for p in resolved:
+            for j, bank in enumerate(self.banks):
+                rows, vals = strat.pack(p, bank.index)
+                c, v = self.cv[j]
+                kernel.signals_nb(strat.kernel_id, bank.matrix, np.asarray(rows, np.int64),
+                                  np.asarray(vals, np.float64), c, v, sig[j])
+            m = _max_positions(p, len(self.symbols), None)
+            mrow = _simulate(self.arrays, sig, strat, p, self.settings, m, self.basket,
+                             self.ppy)[0]
+            out.append(metrics_dict(mrow, self.ppy))
+        return out

@@ -9,7 +9,9 @@ because a population re-uses most of its indicators from one generation to the n
 number comes from the same indicator expressions and compiled kernels as a single
 backtest, so the metrics equal ``run_backtest`` to the last digit (tests/evolution check
 it). The cache is bounded (``CACHE_BYTES`` per window; past it the bank restarts).
-Multi-symbol windows run ``run_portfolio`` once per parameter set.
+Multi-symbol windows get the same treatment through ``engine.backtest.PortfolioBatch``: a
+bank per symbol kept across generations, signals from the compiled signal kernel, the
+account in the compiled portfolio step — equal to ``run_portfolio`` to the last digit.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class WindowEvaluator:
         self.frames = dict(frames)
         self.settings = settings
         self.single = len(self.frames) == 1
+        self.portfolio = None  # multi-symbol: a PortfolioBatch (per-symbol banks), built once
         if self.single:
             from engine.backtest.bank import IndicatorBank
 
@@ -40,10 +43,12 @@ class WindowEvaluator:
         if not param_sets:
             return []
         if not self.single:
-            from engine.backtest.portfolio import run_portfolio
+            if self.portfolio is None:
+                from engine.backtest.portfolio import PortfolioBatch
 
-            return [run_portfolio(self.frames, "genome", p, self.settings).metrics
-                    for p in param_sets]
+                self.portfolio = PortfolioBatch(self.frames, "genome", self.settings,
+                                                cache_bytes=CACHE_BYTES)
+            return self.portfolio.metrics(param_sets, validated=True)
         from engine.backtest.runner import run_batch
 
         if len(self.bank) * self.data.height * 8 > CACHE_BYTES:

@@ -297,3 +297,34 @@ def test_portfolio_keeps_the_symbols_apart(goog):
     h = port.trades.filter(pl.col("symbol") == "H")
     assert g["entry_time"].equals(h["entry_time"]) and g["exit_time"].equals(h["exit_time"])
     assert (h["entry_price"] * 2).equals(g["entry_price"])
+
+
+# ----------------------------------------------------------------------------------------
+# the batch path an evolution's portfolio windows use (issue 11)
+
+def test_portfolio_batch_equals_run_portfolio_for_every_genome_and_call(goog):
+    """``PortfolioBatch`` (a bank per symbol kept across calls, signals from the bank)
+    gives ``run_portfolio``'s metrics exactly, for random genomes, over two calls that share
+    part of the indicator space, with stops, sizes and max_positions genes in play."""
+    import random
+
+    from engine.backtest import PortfolioBatch
+    from engine.evolution.genome import random_genes, to_params
+
+    a = goog.slice(0, 1200)
+    b = goog.slice(0, 1200).with_columns(  # a second symbol: the same dates, other prices
+        (pl.col(c) * (1 + 0.3 * pl.int_range(pl.len()).sin() / 10)).alias(c)
+        for c in ("open", "high", "low", "close"))
+    b = b.with_columns(pl.max_horizontal("open", "high", "close").alias("high"),
+                       pl.min_horizontal("open", "low", "close").alias("low"))
+    frames = {"A": a, "B": b}
+    settings_ = BacktestSettings(commission=0.001, allow_short=True)
+    rng = random.Random(11)
+    first = [to_params(random_genes(rng)) for _ in range(12)]
+    second = first[:5] + [to_params(random_genes(rng)) for _ in range(7)]
+    batch = PortfolioBatch(frames, "genome", settings_)
+    for sets in (first, second):
+        got = batch.metrics(sets, validated=True)
+        want = [run_portfolio(frames, "genome", p, settings_).metrics for p in sets]
+        assert got == want
+    assert any(m["n_trades"] > 0 for m in got)

@@ -31,7 +31,7 @@ def test_public_surface_is_pinned():
     assert sorted(bt.__all__) == sorted([
         "BacktestResult", "BacktestSettings", "BatchResult", "GENOME_PARAMS", "HoldoutSweep",
         "METRIC_NAMES", "STRATEGIES", "SweepResult", "get_strategy", "parse_grid",
-        "run_backtest", "run_batch", "run_portfolio", "run_signals", "sweep",
+        "PortfolioBatch", "run_backtest", "run_batch", "run_portfolio", "run_signals", "sweep",
         "sweep_holdout", "defined_metrics", "trade_levels", "returns_matrix",
         "buy_hold_returns"])
     assert all(hasattr(bt, name) for name in bt.__all__)
