@@ -141,6 +141,21 @@ def _progress_cb(bar: Any) -> Any:
     return cb
 
 
+def _is_live(book: str) -> bool:
+    try:
+        return book in paper.live_books()
+    except Exception:  # noqa: BLE001 - no scheduler: the toggle reads off
+        return False
+
+
+def _set_live(book: str) -> None:
+    on = bool(ss.get(f"pt_live_{book}"))
+    components.call_engine(
+        NOTICE, paper.set_live, book, on,
+        ok=f"**{book}** is {'on' if on else 'off'} the live schedule (weekdays 22:30 UTC: "
+           "download, then step)." if on else f"**{book}** is off the live schedule.")
+
+
 def clock_controls(book: str) -> None:
     """Replay to a date (with a progress bar fed by step_book's on_progress) or step N
     bars. Runs in the page's script run, so the sections below read the new ledger."""
@@ -164,6 +179,10 @@ def clock_controls(book: str) -> None:
     c[2].number_input("Bars", key="pt_bars", step=1, min_value=1)
     step = c[3].button("Step", key="pt_step", disabled=not info.can_step,
                        icon=":material/skip_next:")
+    ss[f"pt_live_{book}"] = _is_live(book)  # the scheduler's job store says
+    c[4].toggle("Live schedule", key=f"pt_live_{book}", on_change=_set_live, args=(book,),
+                help="Weekdays at 22:30 UTC the scheduler downloads new daily bars for the "
+                     "book's downloaded symbols and steps it (bundled samples never change).")
     where = (f"Clock **{info.clock:%Y-%m-%d}**" if info.clock else "Clock: not started")
     span = (f" · bars stored up to {info.last:%Y-%m-%d}" if info.last else "")
     c[4].caption(f"{where}{span}" + (f" · :orange[{info.reason}]" if info.reason else ""))

@@ -7,6 +7,7 @@ Public names::
     pause_sleeve(book, sleeve, reason), resume_sleeve(book, sleeve)
     step_book(book, to=DATE | bars=N, on_progress) -> StepResult     (the replay clock)
     refresh(book=None, session=None) -> {"downloaded", "skipped", "books"}  (live: download, step)
+    set_live(book, on) -> live books, live_books()   (the scheduled live job: schedule)
     book_status(book), book_trades(book, sleeve), book_events(book), open_positions(book)
     book_equity(book) -> {"time", "equity", per-sleeve columns}      (equity snapshots)
     reconcile(book, sleeve) -> {"identical", "paper_trades", "backtest_trades", "differences"}
@@ -65,6 +66,7 @@ from engine.paper.ledger import book_events, book_status, book_trades, open_posi
 from engine.paper.live import refresh
 from engine.paper.reconcile import reconcile, sleeve_backtest
 from engine.paper.replay import StepResult, step_book
+from engine.paper.schedule import live_books, set_live
 from engine.paper.strategy import backtest_ensemble
 
 
@@ -112,11 +114,13 @@ __all__ = [
     "ensemble_vote",
     "get_book",
     "list_books",
+    "live_books",
     "open_positions",
     "pause_sleeve",
     "reconcile",
     "refresh",
     "resume_sleeve",
+    "set_live",
     "sleeve_backtest",
     "sleeve_decisions",
     "step_book",

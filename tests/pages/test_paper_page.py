@@ -310,3 +310,20 @@ def test_the_correlation_tab_draws_the_open_positions(app):
     assert any("last 60 close-to-close returns up to 2018-05-31" in c.value
                for c in at.caption)
     assert not any("heatmap needs open positions" in c.value for c in at.caption)
+
+
+def test_the_live_schedule_toggle_puts_the_book_on_the_scheduled_job(app):
+    from engine.paper import add_sleeve, create_book, live_books
+
+    create_book("live")
+    add_sleeve("live", "a", "strategy", ["SYN-TREND"], {"strategy": "sma_cross"}, 0.5)
+    at = open_page(app, "paper_trading")
+    assert at.toggle(key="pt_live_live").value is False
+    at.toggle(key="pt_live_live").set_value(True)
+    at = at.run()
+    assert_clean(at)
+    assert live_books() == ["live"]
+    assert at.toggle(key="pt_live_live").value is True
+    at.toggle(key="pt_live_live").set_value(False)
+    at = at.run()
+    assert live_books() == []

@@ -135,5 +135,7 @@ def test_public_surface_is_pinned():
         "buy_and_hold", "clock_info", "ensemble_spec", "free_allocation",
         "position_correlations", "sleeve_config_from_analyst", "sleeve_config_from_backtest",
         "sleeve_config_from_promoted", "sleeve_config_from_version", "sleeve_controls",
-        "unique_sleeve_name"])
+        "unique_sleeve_name",
+        # engine.paper.schedule (the live clock)
+        "live_books", "set_live"])
     assert all(hasattr(paper, name) for name in paper.__all__)
