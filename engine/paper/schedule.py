@@ -24,6 +24,9 @@ LIVE_JOB_ID = "paper-live"
 LIVE_FUNC = "engine.paper.schedule:live_job"
 #: Weekdays at 22:30 UTC, after the US close (daily bars are final by then).
 LIVE_CRON = {"day_of_week": "mon-fri", "hour": 22, "minute": 30}
+#: A run missed while the app was closed still runs (once: coalesced) when it starts within
+#: 12 hours — the next morning — instead of waiting for the next weekday.
+LIVE_GRACE_S = 12 * 3600
 
 
 def live_job(books: list[str]) -> dict[str, Any]:
@@ -74,5 +77,5 @@ def set_live(book: str, on: bool, *, scheduler: Any = None) -> list[str]:
     else:
         schedule(LIVE_FUNC, job_id=LIVE_JOB_ID, trigger="cron", args=[books],
                  name="paper desk: download daily bars, step live books", scheduler=sched,
-                 **LIVE_CRON)
+                 misfire_grace_time=LIVE_GRACE_S, **LIVE_CRON)
     return books

@@ -83,6 +83,7 @@ def test_the_cli_puts_a_book_on_the_persistent_schedule_and_takes_it_off(
         assert list(job.args) == [["a", "b"]]
         assert "day_of_week='mon-fri'" in str(job.trigger)
         assert "hour='22'" in str(job.trigger)
+        assert job.misfire_grace_time == 12 * 3600 and job.coalesce is True
         assert live_books(s) == ["a", "b"]
         assert len(s.get_jobs()) == 1
     off = cli("paper", "live", "b", "off", "--json")
