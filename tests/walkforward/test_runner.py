@@ -118,3 +118,22 @@ def test_too_few_bars_is_refused_at_creation(small):
     with pytest.raises(StratLabError, match=r"not enough bars for 20 windows"):
         wf.create_analysis(small(windows=20))
     assert wf.list_analyses() == []
+
+
+def test_an_analysis_whose_process_died_shows_as_interrupted_and_resumes(small):
+    import subprocess
+    import sys
+
+    from sqlalchemy import update
+
+    from engine.db import session_scope
+    from engine.walkforward.tables import WalkForwardAnalysis
+
+    aid = wf.create_analysis(small(windows=2))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    with session_scope() as s:  # as a killed `walkforward` leaves it: running, owner gone
+        s.execute(update(WalkForwardAnalysis).where(WalkForwardAnalysis.id == aid)
+                  .values(status="running", owner_pid=int(dead.stdout)))
+    assert wf.get_analysis(aid).status == "interrupted"
+    assert wf.run_analysis(aid).status == "completed"
