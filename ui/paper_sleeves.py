@@ -80,18 +80,19 @@ def _compare(book: str, sleeve: str, clock: str | None) -> None:
 
 
 def reconcile_section(status: dict[str, Any]) -> None:
-    one = [s["name"] for s in status["sleeves"] if len(s["symbols"]) == 1]
-    if not one:
-        st.caption("Backtest vs paper compares one-symbol sleeves; add one.")
+    names = [s["name"] for s in status["sleeves"]]
+    if not names:
+        st.caption("Add a sleeve first.")
         return
     c = st.columns([2, 1, 4], vertical_alignment="bottom")
-    sleeve = c[0].selectbox("Sleeve", one, key="pt_rec_sleeve")
+    sleeve = c[0].selectbox("Sleeve", names, key="pt_rec_sleeve")
     if c[1].button("Compare", key="pt_rec_btn", disabled=status["clock"] is None,
                    icon=":material/compare_arrows:"):
         _compare(status["book"], sleeve, status["clock"])
     c[2].caption("The sleeve's trades against `backtest` of its definition on the same bars "
-                 "(`--trade-start` its start, `--cash` its starting cash). Identical for a "
-                 "sleeve at allocation 1 whose book vetoed or resized nothing.")
+                 "(`--trade-start` its start, `--cash` its starting cash; several symbols: "
+                 "the portfolio backtest). Identical for a sleeve at allocation 1 whose book "
+                 "vetoed or resized nothing.")
     got = ss.get("pt_rec")
     if not got or got["key"] != (status["book"], sleeve, status["clock"]):
         return

@@ -327,3 +327,23 @@ def test_the_live_schedule_toggle_puts_the_book_on_the_scheduled_job(app):
     at.toggle(key="pt_live_live").set_value(False)
     at = at.run()
     assert live_books() == []
+
+
+def test_backtest_vs_paper_of_a_two_symbol_sleeve_lists_its_differences(app):
+    from datetime import datetime
+
+    from engine.paper import BookSettings, add_sleeve, create_book, reconcile, step_book
+
+    create_book("m", BookSettings(start=datetime(2018, 1, 1)))
+    add_sleeve("m", "pair", "strategy", ["SYN-TREND", "SYN-RANGE"], {"strategy": "sma_cross"},
+               0.5)
+    step_book("m", to="2018-12-31")
+    at = open_page(app, "paper_trading")
+    at.button(key="pt_rec_btn").click()
+    at = at.run()
+    assert_clean(at)
+    rec = reconcile("m", "pair")
+    assert not rec["identical"]  # the seed's 10 % cap resized its entries
+    assert any(f"{len(rec['differences'])} differences: paper" in w.value for w in at.warning)
+    diffs = table(at, "Cause")
+    assert list(diffs["Field"]) == [d["field"] for d in rec["differences"]]
