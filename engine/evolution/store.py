@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import delete, insert, update
 from sqlmodel import col, select
 
@@ -273,9 +274,12 @@ def fitness_failures(run_id: int) -> dict[int, dict[str, Any]]:
     are absent). The errors are kept in each row's ``objectives["fitness_error"]``."""
     out: dict[int, dict[str, Any]] = {}
     with read_scope() as s:
+        # only rows whose JSON text names the key are decoded (a run's every row would be)
         q = (select(EvolutionIndividual.generation, EvolutionIndividual.objectives)
              .where(EvolutionIndividual.run_id == run_id,
-                    EvolutionIndividual.evaluated == True)  # noqa: E712
+                    EvolutionIndividual.evaluated == True,  # noqa: E712
+                    sa.cast(EvolutionIndividual.objectives, sa.Text)
+                    .like('%"fitness_error"%'))
              .order_by(col(EvolutionIndividual.id)))
         for generation, objectives in s.exec(q).all():
             error = (objectives or {}).get("fitness_error")

@@ -261,4 +261,8 @@ def test_an_occasional_fitness_failure_is_counted_and_shown(small, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["fitness_failures"] == 3
     assert {"generation", "best", "mean", "worst", "diversity"} <= set(rows[1])
-    assert rows == summary.to_dict()["history"]
+    # the CLI's rows also carry the run statistics (issue 13; null where not computed)
+    stats = ("pbo", "spa_pvalue", "min_backtest_years")
+    assert all(k in r for r in rows for k in stats)
+    assert [{k: v for k, v in r.items() if k not in stats} for r in rows] == \
+        summary.to_dict()["history"]
