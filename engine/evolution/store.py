@@ -9,11 +9,12 @@ creation time differs). Every state but ``running``/``stopping`` can be evolved 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from engine import processes
@@ -192,17 +193,31 @@ def commit_generation(run_id: int, *, generation: int, stats: list[dict[str, Any
         if individuals:  # one executemany; rows come clean, their JSON encoded (EncodedJSON)
             extra = {"run_id": run_id, "generation": generation, "created_at": now}
             bulk_insert(s, EvolutionIndividual.__table__, [r | extra for r in individuals])
-        s.execute(delete(EvolutionCheckpoint).where(EvolutionCheckpoint.run_id == run_id))
-        s.execute(insert(EvolutionCheckpoint.__table__), [{
+        s.execute(_DELETE_CHECKPOINT, {"rid": run_id})
+        bulk_insert(s, EvolutionCheckpoint.__table__, [{
             "run_id": run_id, "generation": generation, "state": encode_json(checkpoint),
             "created_at": now}])
-        updates = {k: encode_json(v) if type(v) is dict else clean(v)
-                   for k, v in run_updates.items()}
-        s.execute(update(EvolutionRun).where(EvolutionRun.id == run_id).values(
-            **updates, generations_done=generation, updated_at=now))
+        values = {k: encode_json(v) if type(v) is dict else clean(v)
+                  for k, v in run_updates.items()}
+        values.update(generations_done=generation, updated_at=now)
+        s.execute(_update_run(tuple(values)), {"rid": run_id, **{f"v_{k}": v
+                                                                 for k, v in values.items()}})
         # the pause/stop request as of this commit, so the loop needs no read of its own
-        return s.exec(select(EvolutionRun.requested_action)
-                      .where(EvolutionRun.id == run_id)).first()
+        return s.execute(_PENDING_ACTION, {"rid": run_id}).scalar()
+
+
+# Statements built once: a generation's commit runs them every generation.
+_RUNS = EvolutionRun.__table__
+_DELETE_CHECKPOINT = delete(EvolutionCheckpoint.__table__).where(
+    EvolutionCheckpoint.__table__.c.run_id == sa.bindparam("rid"))
+_PENDING_ACTION = sa.select(_RUNS.c.requested_action).where(_RUNS.c.id == sa.bindparam("rid"))
+
+
+@functools.lru_cache(maxsize=8)
+def _update_run(columns: tuple[str, ...]) -> sa.Update:
+    """``UPDATE evolution_runs SET <columns> WHERE id = :rid`` (bound as ``v_<column>``)."""
+    return update(_RUNS).where(_RUNS.c.id == sa.bindparam("rid")).values(
+        {c: sa.bindparam(f"v_{c}", type_=_RUNS.c[c].type) for c in columns})
 
 
 def load_checkpoint(run_id: int) -> dict[str, Any] | None:
