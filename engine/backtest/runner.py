@@ -203,12 +203,13 @@ def run_batch(
     out = np.empty((m, N_KERNEL_METRICS))
     if m == 0:
         return BatchResult(strat.name, [], out, ppy, 0.0)
-    keys = itertools.chain.from_iterable(strat.indicator_keys(p) for p in resolved)
+    keys_of = [strat.indicator_keys(p) for p in resolved]
+    keys = itertools.chain.from_iterable(keys_of)
     if bank is None:
         bank = IndicatorBank.build(data, keys)
     else:
         bank.ensure(data, keys)
-    packed = [strat.pack(p, bank.index) for p in resolved]
+    packed = [strat.pack(p, bank.index, k) for p, k in zip(resolved, keys_of, strict=True)]
     width_r = max(len(r) for r, _ in packed) or 1
     width_v = max(len(v) for _, v in packed) or 1
     rows = np.zeros((m, width_r), np.int64)

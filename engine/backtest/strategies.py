@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,10 +159,11 @@ class Strategy:
             ("vol_sma", p["volume_sma"]),
         ]
 
-    def pack(self, p: Mapping[str, Any], index: Mapping[IndicatorKey, int]
-             ) -> tuple[list[int], list[float]]:
-        """Bank rows and float values for :func:`~engine.backtest.kernel.signals_nb`."""
-        rows = [index[k] for k in self.indicator_keys(p)]
+    def pack(self, p: Mapping[str, Any], index: Mapping[IndicatorKey, int],
+             keys: Sequence[IndicatorKey] | None = None) -> tuple[list[int], list[float]]:
+        """Bank rows and float values for :func:`~engine.backtest.kernel.signals_nb`
+        (``keys``: ``indicator_keys(p)`` when the caller has them already)."""
+        rows = [index[k] for k in (keys if keys is not None else self.indicator_keys(p))]
         if self.name == "rsi":
             vals = [p["oversold"], p["overbought"]]
         elif self.name == "bollinger":
