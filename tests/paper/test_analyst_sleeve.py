@@ -278,18 +278,22 @@ def _ledger(con: sqlite3.Connection, book: str) -> dict[str, list[tuple]]:
 
 
 class FakeClaude:
-    """Stands for the Claude client: a BUY 3 % stop / 5 % target on every context, counted."""
+    """Stands for the Claude client, counted: by default a BUY with a 3 % stop and a 5 %
+    target of the close on every context; ``script(n)`` gives call n's (side, size)."""
 
-    def __init__(self):
+    def __init__(self, script=None):
         self.contexts: list = []
+        self.script = script or (lambda n: ("BUY", 0.05))
         cfg = load_config()
         self.model_id = cfg.model(cfg.prompt("master_analyst").model_preference).id
 
     def call(self, prompt, ctx, *, model_key=None, proposal=""):
+        side, size = self.script(len(self.contexts))
         self.contexts.append(ctx)
         p = ctx.price
-        out = Decision(decision="BUY", confidence=80, entry_price=p, stop_loss=round(p * 0.97, 4),
-                       take_profit=round(p * 1.05, 4), position_size_suggestion=0.05,
+        sl, tp = (p * 0.97, p * 1.05) if side == "BUY" else (p * 1.03, p * 0.95)
+        out = Decision(decision=side, confidence=80, entry_price=p, stop_loss=round(sl, 4),
+                       take_profit=round(tp, 4), position_size_suggestion=size,
                        reasoning="fake", timeframe="swing")
         return CallResult(prompt=prompt, prompt_version="test", model_key="fake",
                           model_id=self.model_id, provider="anthropic", status="ok",
@@ -342,6 +346,43 @@ def test_an_anthropic_sleeve_buys_each_decision_once(isolated_lab, monkeypatch):
         if tr["exit_reason"] == "take_profit":
             x = ts.index(datetime.fromisoformat(tr["exit_time"]))
             assert tr["exit_price"] == max(bars["open"][x], round(close * 1.05, 4))
+
+
+def test_an_entry_the_analysts_risk_check_refuses_is_vetoed_and_replayed_alike(
+        isolated_lab, monkeypatch):
+    import engine.paper.analyst as analyst
+
+    # BUY 0.15 (above the analyst's 0.1 maximum: refused), SELL, BUY 0.05, SELL, ...
+    fake = FakeClaude(lambda n: ("SELL", 0.05) if n % 2 else ("BUY", 0.15 if n % 4 == 0
+                                                              else 0.05))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-not-a-key")
+    monkeypatch.setattr(analyst, "client_for", lambda provider: fake)
+    _book()
+    add_sleeve("b", "ai", "analyst", ["SYN-TREND"], {"provider": "anthropic", "every": 5})
+    step_book("b", to="2021-12-31")
+    con = _db(isolated_lab)
+    refused = con.execute("SELECT * FROM paper_decisions WHERE side = 1 AND NOT enter "
+                          "ORDER BY as_of").fetchall()
+    assert refused and all(r["size_suggested"] == 0.15 for r in refused)
+    for r in refused:
+        d = con.execute("SELECT * FROM ai_decisions WHERE id = ?", (r["decision_id"],)).fetchone()
+        assert not d["risk_approved"] and not d["actionable"]
+        assert "position size 0.150 is above the maximum 0.100" in d["risk_reasons"]
+        o = con.execute("SELECT status FROM paper_orders WHERE id = ?", (r["order_id"],))
+        assert o.fetchone()[0] == "vetoed"
+    events = con.execute("SELECT rule, action, detail FROM paper_risk_events").fetchall()
+    assert [(e["rule"], e["action"]) for e in events] == [("analyst_risk", "refuse")] * len(
+        refused)
+    assert "above the maximum" in events[0]["detail"]
+    paper = book_trades("b", "ai")
+    back = analyst_backtest("b", "ai").to_dict()["trades"]
+    assert len(paper) >= 5
+    assert [{k: t[k] for k in KEYS} for t in paper] == [{k: t[k] for k in KEYS} for t in back]
+    buys = {r["as_of"] for r in con.execute("SELECT as_of FROM paper_decisions WHERE enter")}
+    ts = _bars("SYN-TREND")["timestamp"].to_list()
+    for t in paper:  # every trade was entered after an approved BUY
+        i = ts.index(datetime.fromisoformat(t["entry_time"]))
+        assert f"{ts[i - 1]:%Y-%m-%d %H:%M:%S.%f}" in buys
 
 
 def test_the_analysts_risk_check_counts_the_books_positions(isolated_lab):
