@@ -48,6 +48,10 @@ def sleeve_backtest(book_name: str, sleeve_name: str) -> Any:
     if book.clock is None:
         raise ParameterError(f"book {book_name!r} has processed no bars; run "
                              f"`python -m engine paper step {book_name} --bars N` first")
+    if sleeve.kind == "analyst" and len(sleeve.symbols) == 1:
+        from engine.paper.decisions import analyst_backtest
+
+        return analyst_backtest(book_name, sleeve_name)  # its recorded decisions, re-bought never
     if len(sleeve.symbols) > 1:
         return _portfolio_backtest(book, sleeve)
     frame = load_dataset(sleeve.symbols[0], end=book.clock)

@@ -186,6 +186,12 @@ def test_recorded_decisions_replayed_as_signals_reproduce_the_books_trades(
     assert abs(bt.metrics["final_equity"] - equity) <= 1e-9
     if short:
         assert any(t["size"] < 0 for t in paper)
+    # `paper reconcile` compares the same two: identical, still without asking anyone
+    from engine.paper import reconcile
+
+    rec = reconcile("b", "ai")
+    assert rec["identical"] and rec["differences"] == [] and len(analyze_calls) == asked
+    assert len(rec["paper_trades"]) == len(rec["backtest_trades"]) == len(paper)
 
 
 def test_a_rerun_reuses_recorded_decisions_and_never_asks_again(isolated_lab, monkeypatch,
