@@ -48,7 +48,12 @@ def sleeve_backtest(book_name: str, sleeve_name: str) -> Any:
     if book.clock is None:
         raise ParameterError(f"book {book_name!r} has processed no bars; run "
                              f"`python -m engine paper step {book_name} --bars N` first")
-    if sleeve.kind == "analyst" and len(sleeve.symbols) == 1:
+    if sleeve.kind == "analyst":
+        if len(sleeve.symbols) > 1:
+            raise ParameterError(
+                f"sleeve {sleeve_name!r} is an analyst sleeve on {len(sleeve.symbols)} symbols; "
+                "reconcile compares one-symbol analyst sleeves only (their recorded decisions "
+                "replayed): add one analyst sleeve per symbol to reconcile it")
         from engine.paper.decisions import analyst_backtest
 
         return analyst_backtest(book_name, sleeve_name)  # its recorded decisions, re-bought never
