@@ -18,7 +18,6 @@ import streamlit as st
 from engine import evolution as ev
 from engine import scheduler
 from engine import walkforward as wf
-from engine.walkforward.jobs import job_id
 from ui import components
 from ui import walkforward_charts as wc
 from ui.state import ensure
@@ -145,7 +144,7 @@ def new_analysis_form(datasets: list[Any]) -> None:
 
 def _job_queued(analysis_id: int) -> bool:
     try:
-        job = scheduler.get_scheduler().get_job(job_id(analysis_id))
+        job = scheduler.get_scheduler().get_job(wf.job_id(analysis_id))
         return job is not None and job.next_run_time is not None
     except Exception:  # noqa: BLE001 - no scheduler: nothing is queued
         return False

@@ -8,7 +8,7 @@ The public API — pages and the command line use only these names::
     create_analysis(config) -> int             a new analysis, its windows and runs
     run_analysis(analysis_id, on_progress=None) -> AnalysisInfo   run or resume
     run_walkforward(config, on_progress=None) -> AnalysisInfo     create and run
-    start_background(analysis_id) -> str       job id "walkforward-{id}"
+    start_background(analysis_id) -> str       job id "walkforward-{id}" (job_id(analysis_id))
     get_analysis(analysis_id) -> AnalysisInfo  list_analyses() -> list[AnalysisInfo]
     stitched_curve(analysis_id) -> Stitched    the stitched equity, trades and metrics
     document(info) -> dict                     the ``walkforward --json`` document
@@ -19,7 +19,7 @@ See docs/walkforward.md for the windows, the stitching rule, efficiency and gene
 from __future__ import annotations
 
 from engine.walkforward.config import WalkForwardConfig
-from engine.walkforward.jobs import start_background
+from engine.walkforward.jobs import job_id, start_background
 from engine.walkforward.runner import (
     create_analysis,
     document,
@@ -44,6 +44,7 @@ __all__ = [
     "create_analysis",
     "document",
     "get_analysis",
+    "job_id",
     "list_analyses",
     "run_analysis",
     "run_walkforward",

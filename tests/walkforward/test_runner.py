@@ -13,7 +13,7 @@ def test_public_names():
     assert sorted(wf.__all__) == sorted([
         "AnalysisInfo", "AnalysisNotFound", "Stitched", "WalkForwardConfig", "WindowInfo",
         "WindowSpan", "WindowTrading", "create_analysis", "document", "get_analysis",
-        "list_analyses", "run_analysis", "run_walkforward", "split_windows",
+        "job_id", "list_analyses", "run_analysis", "run_walkforward", "split_windows",
         "start_background", "stitched_curve",
     ])
     assert all(hasattr(wf, name) for name in wf.__all__)
