@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import operator
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,13 +130,26 @@ def bulk_insert(session: Session, table: sa.Table, rows: list[dict]) -> None:
     sql = (f"INSERT INTO {q.format_table(table)} ({', '.join(q.quote(n) for n in names)}) "
            f"VALUES ({', '.join([mark] * len(names))})")
 
-    def value(v, proc):
-        if v is None or proc is None or type(v) is EncodedJSON:
-            return v
-        return proc(v)
-
-    conn.exec_driver_sql(sql, [tuple(value(r[n], p) for n, p in zip(names, procs, strict=True))
-                               for r in rows])
+    get = operator.itemgetter(*names)
+    convert = [(j, p) for j, p in enumerate(procs) if p is not None]
+    params = []
+    memo: dict[int, tuple[object, object]] = {}  # a value shared by every row: convert once
+    for r in rows:
+        t = get(r) if len(names) > 1 else (r[names[0]],)
+        if convert:
+            t = list(t)
+            for j, proc in convert:
+                v = t[j]
+                if v is None or type(v) is EncodedJSON:
+                    continue
+                seen = memo.get(j)
+                if seen is not None and seen[0] is v:
+                    t[j] = seen[1]
+                else:
+                    t[j] = proc(v)
+                    memo[j] = (v, t[j])
+        params.append(tuple(t))
+    conn.exec_driver_sql(sql, params)
 
 
 def make_engine(url: str) -> Engine:
