@@ -172,9 +172,12 @@ def add_sleeve(book_name: str, name: str, kind: str, symbols: list[str], config:
                                  "pick another name")
         used = sum(s.allocation for s in existing)
         if used + allocation > 1 + 1e-9:
+            free = max(0.0, 1 - used)
+            fix = (f"lower --allocation to at most {free:g}" if free > 1e-9 else
+                   "the book is fully allocated: add the sleeve to another book (or create "
+                   "one), or give the first sleeves a smaller --allocation")
             raise ParameterError(
-                f"allocations would sum to {used + allocation:g} > 1 (already {used:g}); "
-                f"lower --allocation to at most {max(0.0, 1 - used):g}")
+                f"allocations would sum to {used + allocation:g} > 1 (already {used:g}); {fix}")
         cash = book.cash0 * allocation
         if cash > book.cash + 1e-6:
             raise ParameterError(f"the book has {book.cash:,.2f} unallocated cash, the sleeve "
