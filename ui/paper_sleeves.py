@@ -62,6 +62,15 @@ def sleeves_table(status: dict[str, Any]) -> None:
 
 # ------------------------------------------------------------------- backtest vs paper
 
+def _value_text(v: Any) -> str:
+    """A difference's value as the table shows it: prices and P&L to 4 decimals."""
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.4f}".rstrip("0").rstrip(".")
+    return str(v)
+
+
 def _compare(book: str, sleeve: str, clock: str | None) -> None:
     def both() -> dict[str, Any]:
         rec = paper.reconcile(book, sleeve)
@@ -117,9 +126,7 @@ def reconcile_section(status: dict[str, Any]) -> None:
         st.dataframe(pl.DataFrame({
             "Trade": [d["trade"] for d in rec["differences"]],
             "Field": [d["field"] for d in rec["differences"]],
-            "Paper": ["—" if d["paper"] is None else str(d["paper"])
-                      for d in rec["differences"]],
-            "Backtest": ["—" if d["backtest"] is None else str(d["backtest"])
-                         for d in rec["differences"]],
+            "Paper": [_value_text(d["paper"]) for d in rec["differences"]],
+            "Backtest": [_value_text(d["backtest"]) for d in rec["differences"]],
             "Cause": [d["cause"] for d in rec["differences"]]}, strict=False),
             hide_index=True, width="stretch", key="pt_rec_diffs")

@@ -123,8 +123,20 @@ def _portfolio_backtest(book: Any, sleeve: Any) -> Any:
         equity=equity_frame(ts, basket, eq, npos, sleeve.cash0 * basket), signals=sig)
 
 
+def _number_text(v: Any) -> str:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, int) or float(v).is_integer():
+        return f"{v:,.0f}"
+    return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.4g}"
+
+
 def _event_text(e: dict[str, Any], others: list[str]) -> str:
-    text = f"{e['rule']} ({e['action']}): {e['detail']}"
+    """``rule (action): name value, …`` — the risk event's numbers, readable."""
+    detail = e["detail"]
+    if isinstance(detail, dict):
+        detail = ", ".join(f"{k} {_number_text(v)}" for k, v in detail.items())
+    text = f"{e['rule']} ({e['action']}): {detail}"
     if e["rule"] in BOOK_WIDE and others:
         text += f" — a book-wide limit shared with sleeve(s) {', '.join(others)}"
     return text

@@ -146,7 +146,12 @@ def go(page, title: str) -> None:
 def pick(page, label: str, option_text: str) -> None:
     """Pick the first option containing ``option_text`` in the selectbox ``label``."""
     page.get_by_role("combobox", name=label, exact=True).click()
-    page.get_by_role("option").filter(has_text=option_text).first.click()
+    wanted = page.get_by_role("option").filter(has_text=option_text).first
+    try:
+        wanted.wait_for(timeout=5_000)
+    except Exception:  # a virtualised or slow-to-open list: filter it down, as a user would
+        page.keyboard.type(option_text)
+    wanted.click()
     settle(page)
 
 

@@ -223,11 +223,18 @@ def _go(page, title: str) -> None:
     page.get_by_role("heading", name=title).first.wait_for()
 
 
-def _number(page, label: str, value: int) -> None:
-    box = page.get_by_role("spinbutton", name=label, exact=True)  # not a tab of that name
+def _number(page, label: str, value: int, scope=None) -> None:
+    box = (scope or page).get_by_role("spinbutton", name=label,
+                                      exact=True)  # not a tab of that name
     box.fill(str(value))
     box.press("Enter")
     _settle(page)
+
+
+def _new_run_form(page):
+    """The Evolution page's "New evolution run" form (its Walk-forward tab has inputs of the
+    same names)."""
+    return page.get_by_role("group").filter(has_text="New evolution run").first
 
 
 def test_every_page_in_nav_renders(server, browser):
@@ -253,9 +260,10 @@ def test_evolution_ai_analyst_and_system(server, browser):
         _go(page, "Evolution")
         _no_exception(page, "Evolution (empty)")
         page.get_by_text("No evolution runs yet").first.wait_for()
-        _number(page, "Population", 8)
-        _number(page, "Elite size", 1)
-        _number(page, "Generations", 3)  # the run's target
+        form = _new_run_form(page)
+        _number(page, "Population", 8, form)
+        _number(page, "Elite size", 1, form)
+        _number(page, "Generations", 3, form)  # the run's target
         page.get_by_text("Stop early", exact=True).click()
         _settle(page)
         page.get_by_text("Multi-objective (NSGA-II)", exact=True).click()
@@ -355,9 +363,9 @@ def test_evolution_ai_analyst_and_system(server, browser):
         page.close()
 
 
-def _select(page, label: str, option: str) -> None:
-    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
-    page.get_by_label(label, exact=True).click()
+def _select(page, label: str, option: str, scope=None) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label`` (inside ``scope``)."""
+    (scope or page).get_by_label(label, exact=True).click()
     wanted = page.get_by_role("option", name=option).first
     try:
         wanted.wait_for(timeout=3_000)
@@ -446,19 +454,20 @@ def test_reload_deep_link_inputs_exports_and_promoted_strategy(server, browser):
         # a tiny single-objective run of its own (inline backend: no worker processes),
         # evolved from the page, then its best individual promoted
         _go(page, "Evolution")
-        if not page.get_by_role("spinbutton", name="Population", exact=True).is_visible():
+        form = _new_run_form(page)
+        if not form.get_by_role("spinbutton", name="Population", exact=True).is_visible():
             page.get_by_text("New evolution run").first.click()  # open when runs exist
             _settle(page)
         if page.get_by_label("Fitness threshold", exact=True).is_enabled():
             page.get_by_text("Stop early", exact=True).click()  # evolve the full target
             _settle(page)
-        _number(page, "Population", 8)
-        _number(page, "Elite size", 1)
-        _number(page, "Generations", 1)
+        _number(page, "Population", 8, form)
+        _number(page, "Elite size", 1, form)
+        _number(page, "Generations", 1, form)
         page.get_by_text("Advanced: islands, costs, backend").first.click()
         _settle(page)
-        _select(page, "Backend", "inline")
-        box = page.get_by_label("Name (optional)", exact=True)
+        _select(page, "Backend", "inline", form)
+        box = form.get_by_label("Name (optional)", exact=True)
         box.fill("journey")
         box.press("Enter")
         _settle(page)

@@ -69,7 +69,7 @@ def test_a_veto_in_one_symbol_changes_the_other_through_the_shared_cash(cli):
     d0 = rec["differences"][0]
     # the first difference: an entry the backtest made and the book refused
     assert d0["field"] == "entry_time" and d0["paper"] is None and d0["backtest"]
-    assert d0["cause"] == "max_positions (refuse): {'open_positions': 1, 'limit': 1}"
+    assert d0["cause"] == "max_positions (refuse): open_positions 1, limit 1"
     vetoed = d0["symbol"]
     other = next(s for s in ("SYN-TREND", "SYN-RANGE") if s != vetoed)
     # the other symbol's first difference has no event of its own: the cash it shares
