@@ -489,7 +489,7 @@ def test_reload_deep_link_inputs_exports_and_promoted_strategy(server, browser):
         if anyway.count():  # the run's PBO or SPA p-value asks for a confirmation
             anyway.first.click()
             _settle(page)
-        page.get_by_role("button", name="Promote").click()
+        page.get_by_role("button", name="Promote", exact=True).click()
         _settle(page)
         page.get_by_text(f"Promoted individual {uid} as").first.wait_for()
 
