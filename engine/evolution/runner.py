@@ -130,18 +130,11 @@ class _Run:
 
     # ------------------------------------------------------------------ individuals
     def new(self, genes: list, *, born: int, parents: list[int]) -> Any:
-        ind = self.cls(genes)
-        ind.uid = self.next_uid
-        self.next_uid += 1
-        ind.born, ind.parents = born, parents
-        ind.is_m, ind.oos_m, ind.folds, ind.score = {}, None, [], None
-        ind.evaluated_at, ind.fitness_error = born, ""
-        ind.row_json, ind.params = None, None
-        return ind
+        return self.renew(self.cls(genes), born=born, parents=parents)
 
     def renew(self, ind: Any, *, born: int, parents: list[int]) -> Any:
-        """``ind`` (a clone whose genes variation changed) as a new, unevaluated individual:
-        what :meth:`new` would make of its genes, without building a second object."""
+        """``ind`` as a new, unevaluated individual with the next uid: a fresh one, or a clone
+        whose genes variation changed (no second object is built for it)."""
         del ind.fitness.values
         ind.uid = self.next_uid
         self.next_uid += 1

@@ -23,123 +23,33 @@ browser.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.browser.support import (  # skips this module without Chromium or playwright
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    launch,
+    no_exception,
+    serve,
+    settle,
+    shot,
+    start_browser,
+    sync_api,
+    terminate,
+)
+
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parents[2]
-#: Full-page screenshots of every page (CI keeps test-artifacts/ as an artefact).
-ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)", allow_module_level=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(data_dir: Path) -> dict[str, str]:
-    env = {**os.environ, "STRATLAB_DATA_DIR": str(data_dir),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    for var in ("DATABASE_URL", "ANTHROPIC_API_KEY", "POPULATION_SIZE", "MAX_GENERATIONS",
-                "ELITE_SIZE", "FITNESS_THRESHOLD", "STREAMLIT_SERVER_FILE_WATCHER_TYPE"):
-        env.pop(var, None)
-    return env
-
-
-def _launch(port: int, data_dir: Path, log_path: Path, *extra: str) -> subprocess.Popen:
-    """``streamlit run app.py`` from the project folder (so .streamlit/config.toml applies),
-    waited on until healthy; fails with the server log if it does not come up."""
-    log = open(log_path, "a")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", *extra],
-        cwd=ROOT, env=_env(data_dir), stdout=log, stderr=subprocess.STDOUT,
-    )
-    log.close()
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                        timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            _terminate(proc)
-            pytest.fail("streamlit did not start:\n" + log_path.read_text())
-        time.sleep(0.3)
-
-
-def _terminate(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app on a free port with an isolated data directory (one start for the whole
     module); always stopped."""
-    tmp_path = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    proc = _launch(port, tmp_path / "lab", tmp_path / "streamlit.log",
-                   "--server.fileWatcherType", "none")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _terminate(proc)
-
-
-def _settle(page, timeout: float = 60_000) -> None:
-    """Wait for the app to load and its script run to finish."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
-    page.wait_for_function(
-        "() => { const a = document.querySelector(\"[data-testid='stApp']\");"
-        " return a && a.getAttribute('data-test-script-state') !== 'running'"
-        " && !document.querySelector(\"[data-testid='stStatusWidget']\"); }",
-        timeout=timeout,
-    )
-    page.wait_for_timeout(400)  # let Plotly draw
-
-
-def _no_exception(page, where: str) -> None:
-    n = page.locator("[data-testid='stException']").count()
-    if n:
-        text = page.locator("[data-testid='stException']").first.inner_text()
-        pytest.fail(f"{where}: {n} exception element(s) on the page:\n{text}")
-
-
-def _shot(page, name: str) -> None:
-    """Screenshot the whole page: Streamlit scrolls inside its main block, so the viewport
-    is stretched to the content's height for the shot and restored afterwards."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    size = page.viewport_size
-    height = page.evaluate(
-        "() => Math.max(...[\"[data-testid='stMain']\", \"[data-testid='stAppViewContainer']\"]"
-        ".map(s => document.querySelector(s)).filter(Boolean).map(e => e.scrollHeight), 0)"
-    )
-    page.set_viewport_size({"width": size["width"], "height": int(min(max(height, 800), 8000))})
-    page.wait_for_timeout(600)  # Plotly re-lays out on resize
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    page.set_viewport_size(size)
+    yield from serve(tmp_path_factory, "browser", "--server.fileWatcherType", "none")
 
 
 def test_every_page_and_one_backtest(server):
@@ -149,77 +59,72 @@ def test_every_page_and_one_backtest(server):
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.set_default_timeout(60_000)
             page.goto(server)
-            _settle(page)
+            settle(page)
             assert page.get_by_role("heading", name="Strategy Lab").first.is_visible()
-            _no_exception(page, "Overview")
-            _shot(page, "01_overview")
+            no_exception(page, "Overview")
+            shot(page, "01_overview")
 
             nav = page.locator("[data-testid='stSidebarNav']")
             nav.get_by_text("Market Data", exact=True).click()
-            _settle(page)
+            settle(page)
             page.get_by_role("heading", name="Market Data").first.wait_for()
             page.locator(".js-plotly-plot").first.wait_for()
-            _no_exception(page, "Market Data")
-            _shot(page, "02_market_data")
+            no_exception(page, "Market Data")
+            shot(page, "02_market_data")
 
             nav.get_by_text("Backtest", exact=True).click()
-            _settle(page)
+            settle(page)
             page.get_by_role("heading", name="Backtest").first.wait_for()
-            _no_exception(page, "Backtest")
+            no_exception(page, "Backtest")
             page.get_by_role("button", name="Run backtest").click()
             page.locator("[data-testid='stMetric']").first.wait_for(timeout=90_000)
-            _settle(page, timeout=90_000)
+            settle(page, timeout=90_000)
             labels = page.locator("[data-testid='stMetricLabel']").all_inner_texts()
             assert any("Total return" in t for t in labels), labels
             assert any("Sharpe" in t for t in labels), labels
             assert page.locator(".js-plotly-plot").count() >= 2  # linked panels + monthly
-            _no_exception(page, "Backtest after a run")
-            _shot(page, "03_backtest")
+            no_exception(page, "Backtest after a run")
+            shot(page, "03_backtest")
 
             page.get_by_role("tab", name="Parameter sweep").click()
             page.get_by_role("button", name="Run sweep").click()
             # in the open tab (the Results tab's monthly heatmap is hidden, not gone)
             page.get_by_role("tabpanel").locator(".js-plotly-plot .heatmaplayer") \
                 .first.wait_for(timeout=60_000)
-            _settle(page)
-            _no_exception(page, "Backtest after a sweep")
-            _shot(page, "04_sweep")
+            settle(page)
+            no_exception(page, "Backtest after a sweep")
+            shot(page, "04_sweep")
 
             page.get_by_role("tab", name="Saved runs").click()
             page.get_by_role("button", name="Reopen").click()
-            _settle(page)
+            settle(page)
             page.get_by_text("same results").first.wait_for()
-            _no_exception(page, "Backtest after reopening a run")
+            no_exception(page, "Backtest after reopening a run")
 
             nav.get_by_text("Overview", exact=True).click()
-            _settle(page)
-            _no_exception(page, "Overview after a run")
-            _shot(page, "05_overview_after_run")
+            settle(page)
+            no_exception(page, "Overview after a run")
+            shot(page, "05_overview_after_run")
         finally:
             browser.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    yield from start_browser()
 
 
 def _open(browser, url: str):
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.set_default_timeout(60_000)
     page.goto(url)
-    _settle(page)
+    settle(page)
     return page
 
 
 def _go(page, title: str) -> None:
     page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
-    _settle(page)
+    settle(page)
     page.get_by_role("heading", name=title).first.wait_for()
 
 
@@ -228,7 +133,7 @@ def _number(page, label: str, value: int, scope=None) -> None:
                                       exact=True)  # not a tab of that name
     box.fill(str(value))
     box.press("Enter")
-    _settle(page)
+    settle(page)
 
 
 def _new_run_form(page):
@@ -245,10 +150,10 @@ def test_every_page_in_nav_renders(server, browser):
         for nav in NAV:
             page.locator("[data-testid='stSidebarNav']").get_by_text(nav.title,
                                                                     exact=True).click()
-            _settle(page)
-            _no_exception(page, nav.title)
+            settle(page)
+            no_exception(page, nav.title)
             assert page.locator("h1").count() >= 1, f"{nav.title}: no title"
-            _shot(page, f"page_{NAV.index(nav):02d}_{nav.key}")
+            shot(page, f"page_{NAV.index(nav):02d}_{nav.key}")
     finally:
         page.close()
 
@@ -258,18 +163,18 @@ def test_evolution_ai_analyst_and_system(server, browser):
     try:
         # Evolution: a tiny run from the form, evolved in the background from the page
         _go(page, "Evolution")
-        _no_exception(page, "Evolution (empty)")
+        no_exception(page, "Evolution (empty)")
         page.get_by_text("No evolution runs yet").first.wait_for()
         form = _new_run_form(page)
         _number(page, "Population", 8, form)
         _number(page, "Elite size", 1, form)
         _number(page, "Generations", 3, form)  # the run's target
         page.get_by_text("Stop early", exact=True).click()
-        _settle(page)
+        settle(page)
         page.get_by_text("Multi-objective (NSGA-II)", exact=True).click()
-        _settle(page)
+        settle(page)
         page.get_by_role("button", name="Create run").click()
-        _settle(page)
+        settle(page)
         page.get_by_text("Run #1 created").first.wait_for()
         _number(page, "N", 2)
         page.get_by_role("button", name="Evolve 2 generations").click()
@@ -278,20 +183,20 @@ def test_evolution_ai_analyst_and_system(server, browser):
         try:
             page.get_by_text("Generation 2 of 3").first.wait_for(timeout=120_000)
         except Exception:
-            _shot(page, "fail_evolution_progress")
+            shot(page, "fail_evolution_progress")
             raise
         page.locator("[data-testid='stMarkdownContainer']", has_text="completed") \
             .first.wait_for(timeout=60_000)
-        _settle(page, timeout=90_000)
+        settle(page, timeout=90_000)
         page.get_by_role("heading", name="Inspect an individual").first.wait_for()
         page.get_by_text("Verdict:").first.wait_for(timeout=60_000)
         # defect 6: the Run picker's label is the finished run's, not "created · 0"
         run_label = _shown(_selectbox(page, "Run"))
         assert "completed" in run_label and "2 of 3 generations" in run_label, run_label
-        _settle(page)
-        _no_exception(page, "Evolution after evolving")
+        settle(page)
+        no_exception(page, "Evolution after evolving")
         assert page.locator(".js-plotly-plot").count() >= 2  # history + inspector equity
-        _shot(page, "06_evolution")
+        shot(page, "06_evolution")
         # Pareto front: click a front member other than the inspected one → inspector
         page.get_by_role("tab", name="Pareto front").click()
         shown = page.locator("p", has_text="Individual #").first.inner_text()
@@ -323,7 +228,7 @@ def test_evolution_ai_analyst_and_system(server, browser):
             page.mouse.click(x, y)
             deadline = time.monotonic() + 60
             while True:  # the inspector follows the clicked (hovered) front member
-                _settle(page)
+                settle(page)
                 shown = page.locator("p", has_text="Individual #").first.inner_text()
                 uid = int(shown.split("#", 1)[1].split()[0])
                 if uid != current:
@@ -331,25 +236,25 @@ def test_evolution_ai_analyst_and_system(server, browser):
                 assert time.monotonic() < deadline, "clicking a Pareto point changed nothing"
                 page.wait_for_timeout(500)
             assert uid in uids, (uid, uids)
-            _no_exception(page, "Evolution after picking a Pareto point")
-            _shot(page, "07_evolution_pareto_pick")
+            no_exception(page, "Evolution after picking a Pareto point")
+            shot(page, "07_evolution_pareto_pick")
         page.get_by_role("tab", name="Parameters").click()
         page.locator(".js-plotly-plot").nth(3).wait_for()
-        _settle(page)
-        _no_exception(page, "Evolution tabs")
-        _shot(page, "08_evolution_parameters")
+        settle(page)
+        no_exception(page, "Evolution tabs")
+        shot(page, "08_evolution_parameters")
 
         # AI Analyst: one offline analysis (no API key), its decision card says offline
         _go(page, "AI Analyst")
         page.get_by_text("Offline analyst").first.wait_for()
         page.get_by_role("button", name="Analyse").click()
-        _settle(page, timeout=90_000)
+        settle(page, timeout=90_000)
         card = page.locator("[data-testid='stMarkdownContainer']", has_text="Final decision")
         card.first.wait_for()
         assert "offline" in card.first.inner_text()
         assert "offline" in page.locator("h3").filter(has_text="as of").first.inner_text()
-        _no_exception(page, "AI Analyst after an analysis")
-        _shot(page, "09_ai_analyst_offline")
+        no_exception(page, "AI Analyst after an analysis")
+        shot(page, "09_ai_analyst_offline")
 
         # System: the evolution job's run, the scheduler, the GPU line
         _go(page, "System")
@@ -357,8 +262,8 @@ def test_evolution_ai_analyst_and_system(server, browser):
         body = page.locator("[data-testid='stMain']").inner_text()
         assert "running" in body  # the scheduler card
         assert "CPU only" in body or " GB" in body
-        _no_exception(page, "System")
-        _shot(page, "10_system")
+        no_exception(page, "System")
+        shot(page, "10_system")
     finally:
         page.close()
 
@@ -372,7 +277,7 @@ def _select(page, label: str, option: str, scope=None) -> None:
     except sync_api.TimeoutError:  # a long, virtualised list renders only its first options:
         page.keyboard.type(option.split(" · ")[0])  # filter it down, as a user would
     wanted.click()
-    _settle(page)
+    settle(page)
 
 
 def _selectbox(page, label: str):
@@ -417,26 +322,26 @@ def test_reload_deep_link_inputs_exports_and_promoted_strategy(server, browser):
         sidebar = page.locator("[data-testid='stSidebar']")
         assert "SYN-RANGE" in _shown(_selectbox(sidebar, "Dataset"))
         page.reload()
-        _settle(page)
+        settle(page)
         assert "dataset=SYN-RANGE" in page.url
         assert "SYN-RANGE" in _shown(_selectbox(sidebar, "Dataset"))
         _go(page, "Market Data")
         assert "SYN-RANGE" in _shown(_selectbox(sidebar, "Dataset"))
         assert "dataset=SYN-RANGE" in page.url
         _go(page, "Backtest")
-        _shot(page, "20_backtest_deep_link_reloaded")
+        shot(page, "20_backtest_deep_link_reloaded")
 
         # defect 8: 150 % stop-loss: the reason is shown and Run is disabled
         _number(page, "Stop-loss %", 150)
         page.get_by_text("must be in [0, 100)").first.wait_for()
         assert page.get_by_role("button", name="Run backtest").is_disabled()
-        _shot(page, "21_backtest_out_of_range_input")
+        shot(page, "21_backtest_out_of_range_input")
         _number(page, "Stop-loss %", 0)
         assert not page.get_by_role("button", name="Run backtest").is_disabled()
 
         page.get_by_role("button", name="Run backtest").click()
         page.locator("[data-testid='stMetric']").first.wait_for(timeout=90_000)
-        _settle(page, timeout=90_000)
+        settle(page, timeout=90_000)
         n_trades = int(_card(page, "Trades").replace(",", ""))
         with page.expect_download() as dl:
             page.get_by_role("button", name="Download trades (CSV)").click()
@@ -449,7 +354,7 @@ def test_reload_deep_link_inputs_exports_and_promoted_strategy(server, browser):
         final = float(eq[-1]["equity"])
         total = _card(page, "Total return")  # "12.34 %" = (final / 10,000 - 1) · 100
         assert f"{(final / 10_000 - 1) * 100:,.2f} %" == total, (final, total)
-        _shot(page, "22_backtest_linked_charts")
+        shot(page, "22_backtest_linked_charts")
 
         # a tiny single-objective run of its own (inline backend: no worker processes),
         # evolved from the page, then its best individual promoted
@@ -457,66 +362,66 @@ def test_reload_deep_link_inputs_exports_and_promoted_strategy(server, browser):
         form = _new_run_form(page)
         if not form.get_by_role("spinbutton", name="Population", exact=True).is_visible():
             page.get_by_text("New evolution run").first.click()  # open when runs exist
-            _settle(page)
+            settle(page)
         if page.get_by_label("Fitness threshold", exact=True).is_enabled():
             page.get_by_text("Stop early", exact=True).click()  # evolve the full target
-            _settle(page)
+            settle(page)
         _number(page, "Population", 8, form)
         _number(page, "Elite size", 1, form)
         _number(page, "Generations", 1, form)
         page.get_by_text("Advanced: islands, costs, backend").first.click()
-        _settle(page)
+        settle(page)
         _select(page, "Backend", "inline", form)
         box = form.get_by_label("Name (optional)", exact=True)
         box.fill("journey")
         box.press("Enter")
-        _settle(page)
+        settle(page)
         page.get_by_role("button", name="Create run").click()
-        _settle(page)
+        settle(page)
         page.get_by_text("created (seed").first.wait_for()
         page.get_by_role("button", name="Start background evolution").click()
         page.get_by_text("Generation 1 of 1").first.wait_for(timeout=180_000)
         page.get_by_text("Verdict:").first.wait_for(timeout=90_000)
-        _settle(page, timeout=90_000)
+        settle(page, timeout=90_000)
         assert "journey" in _shown(_selectbox(page, "Run"))
         shown = page.locator("p", has_text="Individual #").first.inner_text()
         uid = int(shown.split("#", 1)[1].split()[0])
         box = page.get_by_label("Strategy name", exact=True)
         box.fill("browser-evolved")
         box.press("Enter")
-        _settle(page)
+        settle(page)
         anyway = page.get_by_text("Promote anyway", exact=True)
         if anyway.count():  # the run's PBO or SPA p-value asks for a confirmation
             anyway.first.click()
-            _settle(page)
+            settle(page)
         page.get_by_role("button", name="Promote", exact=True).click()
-        _settle(page)
+        settle(page)
         page.get_by_text(f"Promoted individual {uid} as").first.wait_for()
 
         _go(page, "Backtest")
         _select(page, "Strategy", "browser-evolved · promoted (genome)")
         page.get_by_text("Loaded the promoted strategy").first.wait_for()
         page.get_by_role("button", name="Run backtest").click()
-        _settle(page, timeout=90_000)
+        settle(page, timeout=90_000)
         same = page.get_by_text("Same in-sample numbers as the evolution stored")
         same.first.wait_for(timeout=60_000)
         text = same.first.inner_text()
         assert f"total return {_card(page, 'Total return')}" in text, text
-        _no_exception(page, "Backtest of a promoted strategy")
-        _shot(page, "23_backtest_promoted_in_sample")
+        no_exception(page, "Backtest of a promoted strategy")
+        shot(page, "23_backtest_promoted_in_sample")
         page.get_by_role("button", name="Out-of-sample window").click()
-        _settle(page)
+        settle(page)
         page.get_by_role("button", name="Run backtest").click()
-        _settle(page, timeout=90_000)
+        settle(page, timeout=90_000)
         page.get_by_text("Same out-of-sample numbers").first.wait_for(timeout=60_000)
 
         # Overview cards are links as a whole: a click on a card's blurb opens its page
         page.locator("[data-testid='stSidebarNav']").get_by_text("Overview", exact=True).click()
-        _settle(page)
+        settle(page)
         blurb = page.get_by_text("Candlesticks, indicators, regimes").first
         box = blurb.bounding_box()
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        _settle(page)
+        settle(page)
         page.get_by_role("heading", name="Market Data").first.wait_for()
         assert "dataset=SYN-RANGE" in page.url  # the active dataset follows
     finally:
@@ -527,27 +432,27 @@ def test_neural_models_trains_a_tiny_model_from_the_ui(server, browser):
     page = _open(browser, server)
     try:
         _go(page, "Neural Models")
-        _no_exception(page, "Neural Models (empty)")
+        no_exception(page, "Neural Models (empty)")
         _number(page, "Epochs", 2)
         _select(page, "Batch size", "128")
         _select(page, "Model size", "Small (fast, for trying out)")
         page.get_by_role("button", name="Train").click()
         # the job trains in a subprocess; the page polls the run and shows the result
         page.get_by_text("Test period").first.wait_for(timeout=240_000)
-        _settle(page, timeout=90_000)
+        settle(page, timeout=90_000)
         body = page.locator("[data-testid='stMain']").inner_text()
         assert "Test accuracy" in body and "Logistic baseline" in body
         assert "cpu" in body.lower()  # which device trained it
         page.locator(".js-plotly-plot").nth(2).wait_for()  # loss, confusion, equity...
-        _no_exception(page, "Neural Models after training")
-        _shot(page, "11_neural_models")
+        no_exception(page, "Neural Models after training")
+        shot(page, "11_neural_models")
 
         # the new version is in the registry
         _go(page, "Model Registry")
         page.get_by_text("1 of 1 versions").first.wait_for()
         assert page.get_by_text("No model versions yet").count() == 0
-        _no_exception(page, "Model Registry with a version")
-        _shot(page, "12_model_registry")
+        no_exception(page, "Model Registry with a version")
+        shot(page, "12_model_registry")
     finally:
         page.close()
 
@@ -571,16 +476,16 @@ def test_deep_link_after_a_restart_renders_inside_the_shell(browser, tmp_path):
     flag — so it also checks .streamlit/config.toml's ``fileWatcherType = "none"`` holds."""
     from ui.components import NAV
 
-    port, lab, log = _free_port(), tmp_path / "lab", tmp_path / "streamlit.log"
-    _terminate(_launch(port, lab, log))  # a first start creates the lab, then stops
-    proc = _launch(port, lab, log)  # the restart: no session has called st.navigation yet
+    port, lab, log = free_port(), tmp_path / "lab", tmp_path / "streamlit.log"
+    terminate(launch(port, lab, log))  # a first start creates the lab, then stops
+    proc = launch(port, lab, log)  # the restart: no session has called st.navigation yet
     try:
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(60_000)
         try:
             page.goto(f"http://127.0.0.1:{port}/backtest")  # the very first request
-            _settle(page)
-            _no_exception(page, "Backtest opened by a deep link after a restart")
+            settle(page)
+            no_exception(page, "Backtest opened by a deep link after a restart")
             assert page.url.endswith("/backtest")
             page.get_by_role("heading", name="Backtest", level=1).wait_for()
             assert page.locator("h1").first.inner_text().strip() == "Backtest"
@@ -595,11 +500,11 @@ def test_deep_link_after_a_restart_renders_inside_the_shell(browser, tmp_path):
             sync_api.expect(picker).to_have_count(1)
             sync_api.expect(picker.locator("[data-testid='stWidgetLabel']")).to_have_text(
                 "Dataset")
-            _shot(page, "13_deep_link_backtest_after_restart")
+            shot(page, "13_deep_link_backtest_after_restart")
             # the config's fileWatcherType = "none": a script has run, and no inotify
             # watcher was opened (with "auto" watchdog holds one per server process)
             assert _inotify_fds(proc.pid) == 0, log.read_text()[-2000:]
         finally:
             page.close()
     finally:
-        _terminate(proc)
+        terminate(proc)
