@@ -1,6 +1,7 @@
 """What every browser test shares: the app started on a free port with its own data
-directory, Chromium, waiting for a script run to settle, the exception check and full-page
-screenshots (``test-artifacts/screenshots/``, git-ignored; CI keeps them as an artefact).
+directory, Chromium, waiting for a script run to settle, the exception check, full-page
+screenshots (``test-artifacts/screenshots/``, git-ignored; CI keeps them as an artefact) and
+Streamlit widgets found by their labels (number inputs, selectboxes, metric cards).
 
 Importing this module skips the importing test module cleanly when Chromium or the
 playwright package is missing; it never downloads a browser.
@@ -133,3 +134,74 @@ def serve(tmp_path_factory, name: str, *extra: str):
         yield f"http://127.0.0.1:{port}"
     finally:
         terminate(proc)
+
+
+# ------------------------------------------------------------ widgets, by their labels
+
+def open_page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    settle(page)
+    return page
+
+
+def go(page, title: str) -> None:
+    page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
+    settle(page)
+    page.get_by_role("heading", name=title).first.wait_for()
+
+
+def number(page, label: str, value: int, scope=None) -> None:
+    box = (scope or page).get_by_role("spinbutton", name=label,
+                                      exact=True)  # not a tab of that name
+    box.fill(str(value))
+    box.press("Enter")
+    settle(page)
+
+
+def new_run_form(page):
+    """The Evolution page's "New evolution run" form (its Walk-forward tab has inputs of the
+    same names)."""
+    return page.get_by_role("group").filter(has_text="New evolution run").first
+
+
+def select(page, label: str, option: str, scope=None) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label`` (inside ``scope``)."""
+    (scope or page).get_by_label(label, exact=True).click()
+    wanted = page.get_by_role("option", name=option).first
+    try:
+        wanted.wait_for(timeout=3_000)
+    except sync_api.TimeoutError:  # a long, virtualised list renders only its first options:
+        page.keyboard.type(option.split(" · ")[0])  # filter it down, as a user would
+    wanted.click()
+    settle(page)
+
+
+def selectbox(page, label: str):
+    """The Streamlit selectbox container labelled exactly ``label`` (its text is the label
+    and the selected option's label)."""
+    import re
+
+    root = getattr(page, "page", page)  # a Locator (e.g. the sidebar) or the Page
+    return page.locator("[data-testid='stSelectbox']").filter(
+        has=root.locator("[data-testid='stWidgetLabel']",
+                         has_text=re.compile(rf"^{re.escape(label)}$"))).first
+
+
+def selectbox_text(box) -> str:
+    """What a selectbox shows: its text, its input's value and the accessible names of its
+    parts (Streamlit versions draw the selected option in different ones)."""
+    parts = [box.inner_text()]
+    for el in box.locator("input, [aria-label], [title]").all():
+        parts += [el.get_attribute("aria-label") or "", el.get_attribute("title") or ""]
+        if el.evaluate("e => e.tagName") == "INPUT":
+            parts.append(el.input_value())
+    return " | ".join(p for p in parts if p)
+
+
+def card(page, label: str) -> str:
+    """The value of the st.metric card labelled ``label``."""
+    card = page.locator("[data-testid='stMetric']").filter(
+        has=page.locator("[data-testid='stMetricLabel']", has_text=label)).first
+    return card.locator("[data-testid='stMetricValue']").inner_text().strip()

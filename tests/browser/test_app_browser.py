@@ -10,11 +10,9 @@ No exception element on any page. One more test starts, stops and restarts its o
 exactly as a user does and opens a deep link (``/backtest``) first: it must render inside
 the shell with its sidebar (the reason pages live in ``app_pages/``), and no file watcher
 may run (``.streamlit/config.toml``). Screenshots go to ``test-artifacts/`` (git-ignored).
-Issue 10's journeys: a reload on a deep link with a non-default dataset (``?dataset=``),
-an out-of-range input blocking the run, the trades and equity CSVs downloaded and checked
-against the cards, a run made for 3 generations evolved by 2 reading "2 of 3" with fresh
-picker labels, and a strategy promoted on Evolution reproducing its in-sample and
-out-of-sample numbers on Backtest. Full-page screenshots of every page go to
+A run made for 3 generations evolved by 2 reads "2 of 3" with fresh picker labels (issue
+10; its other journeys are in test_journeys_browser.py). Full-page screenshots of every page
+go to
 ``test-artifacts/screenshots/`` (git-ignored; CI keeps them as an artefact).
 Skipped cleanly when Chromium or the playwright package is missing; never downloads a
 browser.
@@ -32,8 +30,15 @@ from tests.browser.support import (  # skips this module without Chromium or pla
     CHROMIUM,
     CHROMIUM_ARGS,
     free_port,
+    go,
     launch,
+    new_run_form,
     no_exception,
+    number,
+    open_page,
+    select,
+    selectbox,
+    selectbox_text,
     serve,
     settle,
     shot,
@@ -114,38 +119,10 @@ def browser():
     yield from start_browser()
 
 
-def _open(browser, url: str):
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    settle(page)
-    return page
-
-
-def _go(page, title: str) -> None:
-    page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
-    settle(page)
-    page.get_by_role("heading", name=title).first.wait_for()
-
-
-def _number(page, label: str, value: int, scope=None) -> None:
-    box = (scope or page).get_by_role("spinbutton", name=label,
-                                      exact=True)  # not a tab of that name
-    box.fill(str(value))
-    box.press("Enter")
-    settle(page)
-
-
-def _new_run_form(page):
-    """The Evolution page's "New evolution run" form (its Walk-forward tab has inputs of the
-    same names)."""
-    return page.get_by_role("group").filter(has_text="New evolution run").first
-
-
 def test_every_page_in_nav_renders(server, browser):
     from ui.components import NAV
 
-    page = _open(browser, server)
+    page = open_page(browser, server)
     try:
         for nav in NAV:
             page.locator("[data-testid='stSidebarNav']").get_by_text(nav.title,
@@ -159,16 +136,16 @@ def test_every_page_in_nav_renders(server, browser):
 
 
 def test_evolution_ai_analyst_and_system(server, browser):
-    page = _open(browser, server)
+    page = open_page(browser, server)
     try:
         # Evolution: a tiny run from the form, evolved in the background from the page
-        _go(page, "Evolution")
+        go(page, "Evolution")
         no_exception(page, "Evolution (empty)")
         page.get_by_text("No evolution runs yet").first.wait_for()
-        form = _new_run_form(page)
-        _number(page, "Population", 8, form)
-        _number(page, "Elite size", 1, form)
-        _number(page, "Generations", 3, form)  # the run's target
+        form = new_run_form(page)
+        number(page, "Population", 8, form)
+        number(page, "Elite size", 1, form)
+        number(page, "Generations", 3, form)  # the run's target
         page.get_by_text("Stop early", exact=True).click()
         settle(page)
         page.get_by_text("Multi-objective (NSGA-II)", exact=True).click()
@@ -176,7 +153,7 @@ def test_evolution_ai_analyst_and_system(server, browser):
         page.get_by_role("button", name="Create run").click()
         settle(page)
         page.get_by_text("Run #1 created").first.wait_for()
-        _number(page, "N", 2)
+        number(page, "N", 2)
         page.get_by_role("button", name="Evolve 2 generations").click()
         # the fragment polls the run; when it is done the whole page is redrawn
         # defect 5: evolving 2 of a run made for 3 leaves its target at 3 ("2 of 3")
@@ -191,7 +168,7 @@ def test_evolution_ai_analyst_and_system(server, browser):
         page.get_by_role("heading", name="Inspect an individual").first.wait_for()
         page.get_by_text("Verdict:").first.wait_for(timeout=60_000)
         # defect 6: the Run picker's label is the finished run's, not "created · 0"
-        run_label = _shown(_selectbox(page, "Run"))
+        run_label = selectbox_text(selectbox(page, "Run"))
         assert "completed" in run_label and "2 of 3 generations" in run_label, run_label
         settle(page)
         no_exception(page, "Evolution after evolving")
@@ -245,7 +222,7 @@ def test_evolution_ai_analyst_and_system(server, browser):
         shot(page, "08_evolution_parameters")
 
         # AI Analyst: one offline analysis (no API key), its decision card says offline
-        _go(page, "AI Analyst")
+        go(page, "AI Analyst")
         page.get_by_text("Offline analyst").first.wait_for()
         page.get_by_role("button", name="Analyse").click()
         settle(page, timeout=90_000)
@@ -257,7 +234,7 @@ def test_evolution_ai_analyst_and_system(server, browser):
         shot(page, "09_ai_analyst_offline")
 
         # System: the evolution job's run, the scheduler, the GPU line
-        _go(page, "System")
+        go(page, "System")
         page.get_by_text("evolution-1", exact=True).first.wait_for()
         body = page.locator("[data-testid='stMain']").inner_text()
         assert "running" in body  # the scheduler card
@@ -268,174 +245,14 @@ def test_evolution_ai_analyst_and_system(server, browser):
         page.close()
 
 
-def _select(page, label: str, option: str, scope=None) -> None:
-    """Pick ``option`` in the Streamlit selectbox labelled ``label`` (inside ``scope``)."""
-    (scope or page).get_by_label(label, exact=True).click()
-    wanted = page.get_by_role("option", name=option).first
-    try:
-        wanted.wait_for(timeout=3_000)
-    except sync_api.TimeoutError:  # a long, virtualised list renders only its first options:
-        page.keyboard.type(option.split(" · ")[0])  # filter it down, as a user would
-    wanted.click()
-    settle(page)
-
-
-def _selectbox(page, label: str):
-    """The Streamlit selectbox container labelled exactly ``label`` (its text is the label
-    and the selected option's label)."""
-    import re
-
-    root = getattr(page, "page", page)  # a Locator (e.g. the sidebar) or the Page
-    return page.locator("[data-testid='stSelectbox']").filter(
-        has=root.locator("[data-testid='stWidgetLabel']",
-                         has_text=re.compile(rf"^{re.escape(label)}$"))).first
-
-
-def _shown(box) -> str:
-    """What a selectbox shows: its text, its input's value and the accessible names of its
-    parts (Streamlit versions draw the selected option in different ones)."""
-    parts = [box.inner_text()]
-    for el in box.locator("input, [aria-label], [title]").all():
-        parts += [el.get_attribute("aria-label") or "", el.get_attribute("title") or ""]
-        if el.evaluate("e => e.tagName") == "INPUT":
-            parts.append(el.input_value())
-    return " | ".join(p for p in parts if p)
-
-
-def _card(page, label: str) -> str:
-    """The value of the st.metric card labelled ``label``."""
-    card = page.locator("[data-testid='stMetric']").filter(
-        has=page.locator("[data-testid='stMetricLabel']", has_text=label)).first
-    return card.locator("[data-testid='stMetricValue']").inner_text().strip()
-
-
-def test_reload_deep_link_inputs_exports_and_promoted_strategy(server, browser):
-    """Issue 10's journeys: a reload on a deep link keeps a non-default dataset (#11); an
-    out-of-range input blocks the run with its reason (#8); the trades and equity CSVs
-    download with the page's numbers; a strategy promoted on Evolution, picked in the
-    Backtest Strategy list, reproduces the evolution's in-sample numbers (#4)."""
-    import csv
-    import io
-
-    page = _open(browser, f"{server}/backtest?dataset=SYN-RANGE")
-    try:
-        sidebar = page.locator("[data-testid='stSidebar']")
-        assert "SYN-RANGE" in _shown(_selectbox(sidebar, "Dataset"))
-        page.reload()
-        settle(page)
-        assert "dataset=SYN-RANGE" in page.url
-        assert "SYN-RANGE" in _shown(_selectbox(sidebar, "Dataset"))
-        _go(page, "Market Data")
-        assert "SYN-RANGE" in _shown(_selectbox(sidebar, "Dataset"))
-        assert "dataset=SYN-RANGE" in page.url
-        _go(page, "Backtest")
-        shot(page, "20_backtest_deep_link_reloaded")
-
-        # defect 8: 150 % stop-loss: the reason is shown and Run is disabled
-        _number(page, "Stop-loss %", 150)
-        page.get_by_text("must be in [0, 100)").first.wait_for()
-        assert page.get_by_role("button", name="Run backtest").is_disabled()
-        shot(page, "21_backtest_out_of_range_input")
-        _number(page, "Stop-loss %", 0)
-        assert not page.get_by_role("button", name="Run backtest").is_disabled()
-
-        page.get_by_role("button", name="Run backtest").click()
-        page.locator("[data-testid='stMetric']").first.wait_for(timeout=90_000)
-        settle(page, timeout=90_000)
-        n_trades = int(_card(page, "Trades").replace(",", ""))
-        with page.expect_download() as dl:
-            page.get_by_role("button", name="Download trades (CSV)").click()
-        rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
-        assert len(rows) == n_trades
-        assert {"entry_time", "exit_time", "entry_price", "exit_price", "pnl"} <= set(rows[0])
-        with page.expect_download() as dl:
-            page.get_by_role("button", name="Download equity curve (CSV)").click()
-        eq = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
-        final = float(eq[-1]["equity"])
-        total = _card(page, "Total return")  # "12.34 %" = (final / 10,000 - 1) · 100
-        assert f"{(final / 10_000 - 1) * 100:,.2f} %" == total, (final, total)
-        shot(page, "22_backtest_linked_charts")
-
-        # a tiny single-objective run of its own (inline backend: no worker processes),
-        # evolved from the page, then its best individual promoted
-        _go(page, "Evolution")
-        form = _new_run_form(page)
-        if not form.get_by_role("spinbutton", name="Population", exact=True).is_visible():
-            page.get_by_text("New evolution run").first.click()  # open when runs exist
-            settle(page)
-        if page.get_by_label("Fitness threshold", exact=True).is_enabled():
-            page.get_by_text("Stop early", exact=True).click()  # evolve the full target
-            settle(page)
-        _number(page, "Population", 8, form)
-        _number(page, "Elite size", 1, form)
-        _number(page, "Generations", 1, form)
-        page.get_by_text("Advanced: islands, costs, backend").first.click()
-        settle(page)
-        _select(page, "Backend", "inline", form)
-        box = form.get_by_label("Name (optional)", exact=True)
-        box.fill("journey")
-        box.press("Enter")
-        settle(page)
-        page.get_by_role("button", name="Create run").click()
-        settle(page)
-        page.get_by_text("created (seed").first.wait_for()
-        page.get_by_role("button", name="Start background evolution").click()
-        page.get_by_text("Generation 1 of 1").first.wait_for(timeout=180_000)
-        page.get_by_text("Verdict:").first.wait_for(timeout=90_000)
-        settle(page, timeout=90_000)
-        assert "journey" in _shown(_selectbox(page, "Run"))
-        shown = page.locator("p", has_text="Individual #").first.inner_text()
-        uid = int(shown.split("#", 1)[1].split()[0])
-        box = page.get_by_label("Strategy name", exact=True)
-        box.fill("browser-evolved")
-        box.press("Enter")
-        settle(page)
-        anyway = page.get_by_text("Promote anyway", exact=True)
-        if anyway.count():  # the run's PBO or SPA p-value asks for a confirmation
-            anyway.first.click()
-            settle(page)
-        page.get_by_role("button", name="Promote", exact=True).click()
-        settle(page)
-        page.get_by_text(f"Promoted individual {uid} as").first.wait_for()
-
-        _go(page, "Backtest")
-        _select(page, "Strategy", "browser-evolved · promoted (genome)")
-        page.get_by_text("Loaded the promoted strategy").first.wait_for()
-        page.get_by_role("button", name="Run backtest").click()
-        settle(page, timeout=90_000)
-        same = page.get_by_text("Same in-sample numbers as the evolution stored")
-        same.first.wait_for(timeout=60_000)
-        text = same.first.inner_text()
-        assert f"total return {_card(page, 'Total return')}" in text, text
-        no_exception(page, "Backtest of a promoted strategy")
-        shot(page, "23_backtest_promoted_in_sample")
-        page.get_by_role("button", name="Out-of-sample window").click()
-        settle(page)
-        page.get_by_role("button", name="Run backtest").click()
-        settle(page, timeout=90_000)
-        page.get_by_text("Same out-of-sample numbers").first.wait_for(timeout=60_000)
-
-        # Overview cards are links as a whole: a click on a card's blurb opens its page
-        page.locator("[data-testid='stSidebarNav']").get_by_text("Overview", exact=True).click()
-        settle(page)
-        blurb = page.get_by_text("Candlesticks, indicators, regimes").first
-        box = blurb.bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        settle(page)
-        page.get_by_role("heading", name="Market Data").first.wait_for()
-        assert "dataset=SYN-RANGE" in page.url  # the active dataset follows
-    finally:
-        page.close()
-
-
 def test_neural_models_trains_a_tiny_model_from_the_ui(server, browser):
-    page = _open(browser, server)
+    page = open_page(browser, server)
     try:
-        _go(page, "Neural Models")
+        go(page, "Neural Models")
         no_exception(page, "Neural Models (empty)")
-        _number(page, "Epochs", 2)
-        _select(page, "Batch size", "128")
-        _select(page, "Model size", "Small (fast, for trying out)")
+        number(page, "Epochs", 2)
+        select(page, "Batch size", "128")
+        select(page, "Model size", "Small (fast, for trying out)")
         page.get_by_role("button", name="Train").click()
         # the job trains in a subprocess; the page polls the run and shows the result
         page.get_by_text("Test period").first.wait_for(timeout=240_000)
@@ -448,7 +265,7 @@ def test_neural_models_trains_a_tiny_model_from_the_ui(server, browser):
         shot(page, "11_neural_models")
 
         # the new version is in the registry
-        _go(page, "Model Registry")
+        go(page, "Model Registry")
         page.get_by_text("1 of 1 versions").first.wait_for()
         assert page.get_by_text("No model versions yet").count() == 0
         no_exception(page, "Model Registry with a version")
