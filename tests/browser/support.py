@@ -80,12 +80,15 @@ def terminate(proc: subprocess.Popen) -> None:
 
 
 def settle(page, timeout: float = 60_000) -> None:
-    """Wait for the app to load and its script run to finish."""
+    """Wait for the app to load and its script run to finish — including the removal of
+    the previous run's stale elements (``data-stale="true"``), which a rerun leaves beside
+    the new ones for a moment (two tab bars, two buttons of one name)."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
     page.wait_for_function(
         "() => { const a = document.querySelector(\"[data-testid='stApp']\");"
         " return a && a.getAttribute('data-test-script-state') !== 'running'"
-        " && !document.querySelector(\"[data-testid='stStatusWidget']\"); }",
+        " && !document.querySelector(\"[data-testid='stStatusWidget']\")"
+        " && !document.querySelector(\"[data-stale='true']\"); }",
         timeout=timeout,
     )
     page.wait_for_timeout(400)  # let Plotly draw

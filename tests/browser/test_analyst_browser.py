@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -24,28 +23,24 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.support import (  # skips this module without Chromium or playwright
+    ROOT,
+    free_port,
+    no_exception,
+    settle,
+    shot,
+    start_browser,
+)
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: Idle budget: the share of one core an open, idle tab may cost the server (defect 1: a
 #: file watcher over a virtualenv cost a whole core).
 IDLE_CPU_SHARE = 0.05
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)", allow_module_level=True)
 
 
 # ---------------------------------------------------------------------------- the server
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def launch(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
     """``streamlit run app.py`` from the project folder (its .streamlit/config.toml applies:
@@ -95,47 +90,10 @@ def server(tmp_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    yield from start_browser()
 
 
 # ------------------------------------------------------------------------------ helpers
-
-def settle(page, timeout: float = 60_000) -> None:
-    """Wait for the script run to finish (and Plotly to draw)."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
-    page.wait_for_function(
-        "() => { const a = document.querySelector(\"[data-testid='stApp']\");"
-        " return a && a.getAttribute('data-test-script-state') !== 'running'"
-        " && !document.querySelector(\"[data-testid='stStatusWidget']\"); }",
-        timeout=timeout)
-    page.wait_for_timeout(400)
-
-
-def no_exception(page, where: str) -> None:
-    n = page.locator("[data-testid='stException']").count()
-    if n:
-        text = page.locator("[data-testid='stException']").first.inner_text()
-        pytest.fail(f"{where}: {n} exception element(s) on the page:\n{text}")
-
-
-def shot(page, name: str) -> None:
-    """A full-page screenshot: the viewport is stretched to the content's height (Streamlit
-    scrolls inside its main block) and restored."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    size = page.viewport_size
-    height = page.evaluate(
-        "() => Math.max(...[\"[data-testid='stMain']\", \"[data-testid='stAppViewContainer']\"]"
-        ".map(s => document.querySelector(s)).filter(Boolean).map(e => e.scrollHeight), 0)")
-    page.set_viewport_size({"width": size["width"], "height": int(min(max(height, 800), 9000))})
-    page.wait_for_timeout(700)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    page.set_viewport_size(size)
-
 
 def go(page, title: str) -> None:
     page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
