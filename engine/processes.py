@@ -141,6 +141,19 @@ def _pool_dir(folder=None):
     return get_settings().data_dir / "pools"
 
 
+def mp_context(preload: tuple[str, ...] = ()):
+    """The start method for worker pools: ``forkserver`` (preloading ``preload``) where the
+    platform has it, else ``spawn`` — never ``fork``, since the app process has threads."""
+    import multiprocessing as mp
+
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        if preload:
+            ctx.set_forkserver_preload(list(preload))
+        return ctx
+    return mp.get_context("spawn")
+
+
 def record_pool(kind: str, pids: list[int], folder=None):
     """Write down a worker pool (its owner and the workers' pids and start times) so that a
     later start can end the workers should the owner be killed without cleaning up

@@ -20,7 +20,6 @@ the next use. :func:`shutdown_pool` (also run at exit) ends it.
 from __future__ import annotations
 
 import atexit
-import multiprocessing as mp
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -28,19 +27,16 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from engine.evolution import worker
-from engine.processes import current_owner, forget_pool, reap_stale_pools, record_pool
+from engine.processes import (
+    current_owner,
+    forget_pool,
+    mp_context,
+    reap_stale_pools,
+    record_pool,
+)
 
 #: Datasets (run data + settings) a worker keeps loaded; an older one is dropped.
 KEEP_LOADED = 2
-
-
-def mp_context():
-    """``forkserver`` (preloading the evaluator's modules) where available, else ``spawn``."""
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["engine.evolution.worker", "engine.backtest.runner"])
-        return ctx
-    return mp.get_context("spawn")
 
 
 class WorkerPool:
@@ -49,7 +45,7 @@ class WorkerPool:
     def __init__(self, n: int, threads: int) -> None:
         reap_stale_pools()  # workers a killed owner left behind
         self.n, self.threads = n, threads
-        ctx = mp_context()
+        ctx = mp_context(("engine.evolution.worker", "engine.backtest.runner"))
         self.executors = [ProcessPoolExecutor(max_workers=1, mp_context=ctx,
                                               initializer=worker.init_process,
                                               initargs=(threads, current_owner()))

@@ -133,24 +133,16 @@ def _evolve(cfg: WalkForwardConfig, analysis_id: int, pending: list[int]):
         yield from _evolve_ray(cfg, analysis_id, pending)
 
 
-def _mp_context():
-    import multiprocessing as mp
-
-    if "forkserver" in mp.get_all_start_methods():
-        return mp.get_context("forkserver")
-    return mp.get_context("spawn")
-
-
 def _evolve_processes(cfg: WalkForwardConfig, analysis_id: int, pending: list[int]):
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from engine.processes import current_owner
+    from engine.processes import current_owner, mp_context
 
     cores = os.cpu_count() or 1
     workers = min(cfg.workers or cores, len(pending))
     threads = max(1, cores // workers)
     env = lab_env()
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp_context(),
                                initializer=init_worker, initargs=(env, threads, current_owner()))
     try:
         futures = {pool.submit(evolve_window, analysis_id, k, env): k for k in pending}

@@ -198,17 +198,14 @@ def test_configure_cache_prunes_old_keys_and_respects_env(tmp_path, monkeypatch)
 
 # ----------------------------------------------------------------- the genome through the bank
 def _random_genomes(n: int, seed: int = 3) -> list[dict]:
-    from engine.backtest import GENOME_PARAMS
+    """Random genomes as the evolution draws them (uniform over each gene's range,
+    repaired)."""
+    import random
 
-    rng = np.random.default_rng(seed)
-    out: list[dict] = []
-    while len(out) < n:
-        g = {p.name: (int(rng.integers(p.low, p.high + 1)) if p.kind is int
-                      else float(rng.uniform(p.low, p.high))) for p in GENOME_PARAMS}
-        if (g["sma_short"] < g["sma_long"] and g["macd_fast"] < g["macd_slow"]
-                and g["rsi_oversold"] < g["rsi_overbought"]):
-            out.append(g)
-    return out
+    from engine.evolution.genome import random_genes, to_params
+
+    rng = random.Random(seed)
+    return [to_params(random_genes(rng)) for _ in range(n)]
 
 
 def test_genome_batch_equals_single_backtests_to_the_last_digit(goog):
