@@ -15,21 +15,20 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.browser.support import (  # skips this module without Chromium or playwright
-    ROOT,
     free_port,
+    go,
+    launch,
     no_exception,
     settle,
     shot,
     start_browser,
+    terminate,
 )
 
 pytestmark = pytest.mark.browser
@@ -39,53 +38,16 @@ pytestmark = pytest.mark.browser
 IDLE_CPU_SHARE = 0.05
 
 
-
 # ---------------------------------------------------------------------------- the server
-
-def launch(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """``streamlit run app.py`` from the project folder (its .streamlit/config.toml applies:
-    no file watcher), on a free port with its own data directory; waited on until healthy."""
-    env = {**os.environ, "STRATLAB_DATA_DIR": str(data_dir),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    for var in ("DATABASE_URL", "ANTHROPIC_API_KEY", "STREAMLIT_SERVER_FILE_WATCHER_TYPE"):
-        env.pop(var, None)
-    port = free_port()
-    with open(log_path, "a") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 40
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                        timeout=2) as r:
-                if r.status == 200:
-                    return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
-            pytest.fail("streamlit did not start:\n" + log_path.read_text())
-        time.sleep(0.3)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
 
 @pytest.fixture
 def server(tmp_path):
-    proc, url = launch(tmp_path / "lab", tmp_path / "streamlit.log")
+    port = free_port()
+    proc = launch(port, tmp_path / "lab", tmp_path / "streamlit.log")
     try:
-        yield proc, url
+        yield proc, f"http://127.0.0.1:{port}"
     finally:
-        stop(proc)
+        terminate(proc)
 
 
 @pytest.fixture(scope="module")
@@ -94,12 +56,6 @@ def browser():
 
 
 # ------------------------------------------------------------------------------ helpers
-
-def go(page, title: str) -> None:
-    page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
-    settle(page)
-    page.get_by_role("heading", name=title).first.wait_for()
-
 
 def pick(page, label: str, option_text: str) -> None:
     """Pick the first option containing ``option_text`` in the selectbox ``label``."""

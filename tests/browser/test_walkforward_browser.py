@@ -16,16 +16,22 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.support import (  # skips this module without Chromium or playwright
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    go,
     no_exception,
+    number,
+    open_page,
     serve,
     settle,
     shot,
-    sync_api,
+    start_browser,
 )
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from start_browser()
 
 
 @pytest.fixture(scope="module")
@@ -33,56 +39,41 @@ def server(tmp_path_factory):
     yield from serve(tmp_path_factory, "browser-wf")
 
 
-def _number(scope, page, label: str, value: int) -> None:
-    box = scope.get_by_role("spinbutton", name=label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    settle(page)
-
-
-def test_a_small_walkforward_from_the_tab(server):
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+def test_a_small_walkforward_from_the_tab(server, browser):
+    page = open_page(browser, server)
+    try:
+        go(page, "Evolution")
+        page.get_by_role("tab", name="Walk-forward").first.wait_for()
+        tab = page.get_by_role("tabpanel").first
+        tab.get_by_text("No walk-forward analyses yet").first.wait_for()
+        no_exception(page, "Evolution (empty)")
+        number(page, "Windows", 2, tab)
+        number(page, "In-sample bars", 300, tab)
+        number(page, "Out-of-sample bars", 100, tab)
+        number(page, "Population", 8, tab)
+        number(page, "Generations", 1, tab)
+        tab.get_by_text("windows use the last 500").first.wait_for()
+        tab.get_by_role("button", name="Start walk-forward").click()
+        settle(page)
+        page.get_by_text("Walk-forward #1 started").first.wait_for()
+        # the page now has evolution runs (one per window) and opens this tab first
+        tab = page.get_by_role("tabpanel").filter(has_text="Walk-forward #1").first
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.set_default_timeout(60_000)
-            page.goto(server)
-            settle(page)
-            page.locator("[data-testid='stSidebarNav']").get_by_text(
-                "Evolution", exact=True).click()
-            settle(page)
-            page.get_by_role("heading", name="Evolution").first.wait_for()
-            page.get_by_role("tab", name="Walk-forward").first.wait_for()
-            tab = page.get_by_role("tabpanel").first
-            tab.get_by_text("No walk-forward analyses yet").first.wait_for()
-            no_exception(page, "Evolution (empty)")
-            _number(tab, page, "Windows", 2)
-            _number(tab, page, "In-sample bars", 300)
-            _number(tab, page, "Out-of-sample bars", 100)
-            _number(tab, page, "Population", 8)
-            _number(tab, page, "Generations", 1)
-            tab.get_by_text("windows use the last 500").first.wait_for()
-            tab.get_by_role("button", name="Start walk-forward").click()
-            settle(page)
-            page.get_by_text("Walk-forward #1 started").first.wait_for()
-            # the page now has evolution runs (one per window) and opens this tab first
-            tab = page.get_by_role("tabpanel").filter(has_text="Walk-forward #1").first
-            try:
-                tab.get_by_text("2 of 2 windows evolved").first.wait_for(timeout=300_000)
-                tab.get_by_text("Stitched out-of-sample result").first.wait_for(
-                    timeout=120_000)
-            except Exception:
-                shot(page, "fail_walkforward_progress")
-                raise
-            settle(page, timeout=90_000)
-            no_exception(page, "Walk-forward after the analysis")
-            plots = tab.locator(".js-plotly-plot")
-            plots.filter(has_text="Stitched out-of-sample equity").first.wait_for()
-            plots.filter(has_text="Gene stability across windows").first.wait_for()
-            labels = tab.locator("[data-testid='stMetricLabel']").all_inner_texts()
-            assert any("Walk-forward efficiency" in t for t in labels), labels
-            assert any("Total return" in t for t in labels), labels
-            tab.get_by_role("heading", name="Windows").first.wait_for()  # the table's
-            shot(page, "walkforward_tab")
-        finally:
-            browser.close()
+            tab.get_by_text("2 of 2 windows evolved").first.wait_for(timeout=300_000)
+            tab.get_by_text("Stitched out-of-sample result").first.wait_for(
+                timeout=120_000)
+        except Exception:
+            shot(page, "fail_walkforward_progress")
+            raise
+        settle(page, timeout=90_000)
+        no_exception(page, "Walk-forward after the analysis")
+        plots = tab.locator(".js-plotly-plot")
+        plots.filter(has_text="Stitched out-of-sample equity").first.wait_for()
+        plots.filter(has_text="Gene stability across windows").first.wait_for()
+        labels = tab.locator("[data-testid='stMetricLabel']").all_inner_texts()
+        assert any("Walk-forward efficiency" in t for t in labels), labels
+        assert any("Total return" in t for t in labels), labels
+        tab.get_by_role("heading", name="Windows").first.wait_for()  # the table's
+        shot(page, "walkforward_tab")
+    finally:
+        page.close()
