@@ -58,14 +58,24 @@ def browser():
 # ------------------------------------------------------------------------------ helpers
 
 def pick(page, label: str, option_text: str) -> None:
-    """Pick the first option containing ``option_text`` in the selectbox ``label``."""
-    page.get_by_role("combobox", name=label, exact=True).click()
-    wanted = page.get_by_role("option").filter(has_text=option_text).first
-    try:
-        wanted.wait_for(timeout=5_000)
-    except Exception:  # a virtualised or slow-to-open list: filter it down, as a user would
-        page.keyboard.type(option_text)
-    wanted.click()
+    """Pick the first option containing ``option_text`` in the selectbox ``label``. The open
+    list can be re-drawn under the pointer (its option detached again and again, seen under
+    load): then close it and open it again, up to three times."""
+    for attempt in range(3):
+        page.get_by_role("combobox", name=label, exact=True).click()
+        wanted = page.get_by_role("option").filter(has_text=option_text).first
+        try:
+            wanted.wait_for(timeout=5_000)
+        except Exception:  # a virtualised or slow-to-open list: filter it down, as a user would
+            page.keyboard.type(option_text)
+        try:
+            wanted.click(timeout=15_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            settle(page)
     settle(page)
 
 
