@@ -44,6 +44,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import col, select
 
 from engine import db
+from engine.compat import guard_ast_parse
 from engine.config import get_settings
 from engine.errors import StratLabError
 from engine.scheduler_tables import JOBS_TABLE, JobRun
@@ -177,6 +178,7 @@ def get_scheduler() -> BackgroundScheduler:
         if _scheduler is not None and _scheduler_url != url:
             _stop_locked(wait=False)
         if _scheduler is None:
+            guard_ast_parse()  # its threads format tracebacks while pages are parsed
             sched = create_scheduler(url)
             run_startup_hooks()
             sched.start()
