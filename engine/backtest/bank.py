@@ -75,20 +75,26 @@ def _check_key(key: tuple) -> tuple[int, int, int, int]:
 
 
 def _float_column(data: pl.DataFrame, name: str) -> np.ndarray:
-    return np.require(data.get_column(name).cast(pl.Float64).fill_null(np.nan).to_numpy(),
-                      np.float64, ("C", "W"))
+    col = data.get_column(name).cast(pl.Float64)
+    if col.null_count():  # fill_null runs a lazy query (~5 ms): only when there are nulls
+        col = col.fill_null(np.nan)
+    return np.require(col.to_numpy(), np.float64, ("C", "W"))
 
 
-def compute_rows(data: pl.DataFrame, keys: list[tuple]) -> np.ndarray:
-    """A ``(len(keys), data.height)`` float64 matrix of the keys' indicators (compiled)."""
+def compute_rows(data: pl.DataFrame, keys: list[tuple], *, close: np.ndarray | None = None,
+                 volume: np.ndarray | None = None) -> np.ndarray:
+    """A ``(len(keys), data.height)`` float64 matrix of the keys' indicators (compiled);
+    ``close``/``volume``: the data's columns as float64 arrays when the caller has them."""
     n = data.height
     out = np.empty((len(keys), n))
     if not keys:
         return out
     spec = np.array([_check_key(k) for k in keys], np.int64).reshape(len(keys), 4)
-    close = _float_column(data, "close")
-    volume = (_float_column(data, "volume") if (spec[:, 0] == inb.K_VOL_SMA).any()
-              else close)
+    close = _float_column(data, "close") if close is None else close
+    if (spec[:, 0] == inb.K_VOL_SMA).any():
+        volume = _float_column(data, "volume") if volume is None else volume
+    else:
+        volume = close
     is_macd = spec[:, 0] >= inb.K_MACD_LINE
     periods = np.unique(spec[is_macd][:, 1:3]) if is_macd.any() else np.empty(0, np.int64)
     periods = np.ascontiguousarray(periods, np.int64)
@@ -115,6 +121,7 @@ class IndicatorBank:
     index: dict[tuple, int]
     max_bytes: int = DEFAULT_MAX_BYTES
     _buf: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, data: pl.DataFrame, keys: Iterable[tuple], *,
@@ -137,6 +144,8 @@ class IndicatorBank:
         """
         bound = self.max_bytes if max_bytes is None else max_bytes
         wanted = list(dict.fromkeys(keys))
+        if not self.index:
+            self._memo.clear()  # an empty bank is bound to no data yet
         if self.matrix.shape[1] != data.height:
             if self.index:
                 raise ValueError(
@@ -151,7 +160,9 @@ class IndicatorBank:
         if (len(self.index) + len(new)) * row_bytes > bound:
             self.matrix, self.index, self._buf, new = (np.empty((0, data.height)), {}, None,
                                                        wanted)
-        rows = compute_rows(data, new)
+        rows = compute_rows(data, new, close=self.memo(
+            data, "close", lambda: _float_column(data, "close")), volume=self.memo(
+            data, "volume", lambda: _float_column(data, "volume")))
         base = len(self.index)
         need = base + len(new)
         buf = self._buf
@@ -164,6 +175,22 @@ class IndicatorBank:
         buf[base:need] = rows
         self.matrix = buf[:need]
         self.index.update({k: base + i for i, k in enumerate(new)})
+
+    def rows_of(self, data: pl.DataFrame, keys: list[tuple]) -> np.ndarray:
+        """The bank rows of ``keys`` (int64, in order), computing the ones it lacks."""
+        self.ensure(data, keys)
+        index = self.index
+        return np.fromiter((index[k] for k in keys), np.int64, len(keys))
+
+    def memo(self, data: pl.DataFrame, name: str, compute):
+        """``compute()`` once per bank: arrays derived from the bank's one dataset (its
+        float columns, bars per year) are kept with it, so a bank reused by every generation
+        of an evolution converts them once. Keyed by ``name`` and the data's height (a bank
+        refuses other data anyway)."""
+        key = (name, data.height)
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def __len__(self) -> int:
         return len(self.index)

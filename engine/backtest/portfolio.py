@@ -37,6 +37,7 @@ import polars as pl
 from engine.backtest import kernel
 from engine.backtest.enums import N_KERNEL_METRICS, N_STATS, new_trades
 from engine.backtest.metrics import metrics_dict, periods_per_year
+from engine.backtest.packing import pack_batch, resolve_batch
 from engine.backtest.portfolio_kernel import simulate_portfolio_nb
 from engine.backtest.results import BacktestResult, BacktestSettings, equity_frame, trades_frame
 from engine.backtest.runner import compute_signals, trade_levels
@@ -174,26 +175,27 @@ class PortfolioBatch:
     def metrics(self, param_sets, *, validated: bool = False) -> list[dict[str, float | int]]:
         """One ``backtest`` metrics dict per parameter set, in order (``validated``: as
         :func:`engine.backtest.run_batch`)."""
-        import itertools
-
         strat = self.strat
-        resolved = list(param_sets) if validated else [strat.resolve(p) for p in param_sets]
+        resolved, cols = resolve_batch(strat, param_sets, validated=validated)
         if not resolved:
             return []
         n_bars = self.arrays["close"].shape[1]
+        packs = []
         for j, df in enumerate(self.aligned.values()):
             if len(self.banks[j]) * n_bars * 8 > self.cache_bytes:
                 self.banks[j] = self._new_bank(df, [])  # bounded: restart the cache
-            self.banks[j].ensure(df, itertools.chain.from_iterable(
-                strat.indicator_keys(p) for p in resolved))
+            bank = self.banks[j]
+            packs.append(pack_batch(strat, resolved, cols,
+                                    lambda keys, b=bank, d=df: b.rows_of(d, keys),
+                                    self.settings))
+        vals = packs[0].vals
         out = []
         sig = np.empty((len(self.symbols), n_bars), np.int8)
-        for p in resolved:
+        for i, p in enumerate(resolved):
             for j, bank in enumerate(self.banks):
-                rows, vals = strat.pack(p, bank.index)
                 c, v = self.cv[j]
-                kernel.signals_nb(strat.kernel_id, bank.matrix, np.asarray(rows, np.int64),
-                                  np.asarray(vals, np.float64), c, v, sig[j])
+                kernel.signals_nb(strat.kernel_id, bank.matrix, packs[j].rows[i], vals[i], c,
+                                  v, sig[j])
             m = _max_positions(p, len(self.symbols), None)
             mrow = _simulate(self.arrays, sig, strat, p, self.settings, m, self.basket,
                              self.ppy)[0]

@@ -17,7 +17,6 @@ the one symbol, or the mean of the symbols' returns (the equal-weight basket, re
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,8 +28,9 @@ from engine.backtest import kernel
 from engine.backtest.bank import IndicatorBank
 from engine.backtest.enums import N_STATS, TRADE_DTYPE
 from engine.backtest.kernel import signals_nb, simulate_nb
+from engine.backtest.packing import pack_batch, resolve_batch
 from engine.backtest.results import BacktestSettings
-from engine.backtest.runner import ohlcv_arrays, trade_levels
+from engine.backtest.runner import ohlcv_arrays
 from engine.backtest.strategies import get_strategy
 from engine.errors import ParameterError
 
@@ -78,7 +78,7 @@ def returns_matrix(
     settings = settings or BacktestSettings()
     frames = _frames(data)
     strat = get_strategy(strategy)
-    resolved = [strat.resolve(p) for p in param_sets]
+    resolved, cols = resolve_batch(strat, param_sets)
     if len(frames) > 1:
         return _portfolio_matrix(frames, strategy, resolved, settings)
     df = next(iter(frames.values()))
@@ -87,16 +87,9 @@ def returns_matrix(
     out = np.zeros((c.shape[0] - 1, m))
     if m == 0:
         return out
-    keys = itertools.chain.from_iterable(strat.indicator_keys(p) for p in resolved)
-    bank = IndicatorBank.build(df, keys)
-    packed = [strat.pack(p, bank.index) for p in resolved]
-    rows = np.zeros((m, max(len(r) for r, _ in packed) or 1), np.int64)
-    vals = np.zeros((m, max(len(x) for _, x in packed) or 1), np.float64)
-    for i, (r, x) in enumerate(packed):
-        rows[i, : len(r)] = r
-        vals[i, : len(x)] = x
-    levels = np.array([trade_levels(strat, p, settings) for p in resolved], np.float64)
-    sl, tp, size = (np.ascontiguousarray(levels[:, k]) for k in range(3))
+    bank = IndicatorBank.build(df, [])
+    packed = pack_batch(strat, resolved, cols, lambda keys: bank.rows_of(df, keys), settings)
+    rows, vals, sl, tp, size = packed.rows, packed.vals, packed.sl, packed.tp, packed.size
     with kernel.PARALLEL_LOCK:
         returns_batch_nb(strat.kernel_id, bank.matrix, rows, vals, o, h, lo, c, v,
                          settings.allow_short, sl, tp, size, float(settings.cash),

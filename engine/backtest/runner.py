@@ -14,7 +14,6 @@ and result types live in :mod:`engine.backtest.results`, grid sweeps in
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from engine.backtest import kernel
 from engine.backtest.bank import IndicatorBank
 from engine.backtest.enums import N_KERNEL_METRICS, N_STATS, new_trades
 from engine.backtest.metrics import metrics_dict, metrics_dicts, periods_per_year
+from engine.backtest.packing import pack_batch, resolve_batch
 from engine.backtest.results import BacktestResult, BacktestSettings, equity_frame, trades_frame
 from engine.backtest.strategies import Strategy, get_strategy
 from engine.errors import DataError, ParameterError
@@ -37,12 +37,17 @@ __all__ = ["BacktestResult", "BacktestSettings", "BatchResult", "compute_signals
            "trade_levels"]
 
 
-def ohlcv_arrays(data: pl.DataFrame) -> tuple[np.ndarray, ...]:
-    """Contiguous float64 open, high, low, close, volume arrays of a canonical frame."""
+def require_bars(data: pl.DataFrame) -> None:
+    """DataError unless the frame has the two bars a backtest needs."""
     if data.height < 2:
         raise DataError(
             f"a backtest needs at least 2 bars, got {data.height}; widen --start/--end"
         )
+
+
+def ohlcv_arrays(data: pl.DataFrame) -> tuple[np.ndarray, ...]:
+    """Contiguous float64 open, high, low, close, volume arrays of a canonical frame."""
+    require_bars(data)
     # np.require(..., "W") copies read-only views, so every caller hands numba the same
     # array type and the kernels compile once (read-only arrays are a separate signature).
     return tuple(
@@ -196,29 +201,20 @@ def run_batch(
     t0 = time.perf_counter()
     settings = settings or BacktestSettings()
     strat = get_strategy(strategy)
-    resolved = list(param_sets) if validated else [strat.resolve(p) for p in param_sets]
-    o, h, lo, c, v = ohlcv_arrays(data)
-    ppy = periods_per_year(data.get_column("timestamp"))
+    resolved, cols = resolve_batch(strat, param_sets, validated=validated)
+    require_bars(data)
     m = len(resolved)
-    out = np.empty((m, N_KERNEL_METRICS))
     if m == 0:
-        return BatchResult(strat.name, [], out, ppy, 0.0)
-    keys_of = [strat.indicator_keys(p) for p in resolved]
-    keys = itertools.chain.from_iterable(keys_of)
+        ppy = periods_per_year(data.get_column("timestamp"))
+        return BatchResult(strat.name, [], np.empty((0, N_KERNEL_METRICS)), ppy, 0.0)
     if bank is None:
-        bank = IndicatorBank.build(data, keys)
-    else:
-        bank.ensure(data, keys)
-    packed = [strat.pack(p, bank.index, k) for p, k in zip(resolved, keys_of, strict=True)]
-    width_r = max(len(r) for r, _ in packed) or 1
-    width_v = max(len(v) for _, v in packed) or 1
-    rows = np.zeros((m, width_r), np.int64)
-    vals = np.zeros((m, width_v), np.float64)
-    for i, (r, vv) in enumerate(packed):
-        rows[i, : len(r)] = r
-        vals[i, : len(vv)] = vv
-    levels = np.array([trade_levels(strat, p, settings) for p in resolved], np.float64)
-    sl, tp, size = (np.ascontiguousarray(levels[:, k]) for k in range(3))
+        bank = IndicatorBank.build(data, [])
+    packed = pack_batch(strat, resolved, cols, lambda keys: bank.rows_of(data, keys), settings)
+    rows, vals, sl, tp, size = packed.rows, packed.vals, packed.sl, packed.tp, packed.size
+    # converted once per bank: an evolution's bank serves every generation of a window
+    o, h, lo, c, v = bank.memo(data, "ohlcv", lambda: ohlcv_arrays(data))
+    ppy = bank.memo(data, "ppy", lambda: periods_per_year(data.get_column("timestamp")))
+    out = np.empty((m, N_KERNEL_METRICS))
     step = chunk_size if chunk_size > 0 else m
     for start in range(0, m, step):
         stop = min(m, start + step)

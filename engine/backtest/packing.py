@@ -1,0 +1,113 @@
+"""A batch of parameter sets as the compiled kernels' arrays, built a column at a time.
+
+Every batch path (``run_batch``, ``returns_matrix``, ``PortfolioBatch``) hands the kernels
+the same arrays: per parameter set the bank rows of its indicators, its float values and
+its stop-loss / take-profit / size fractions. Built one set at a time in Python that cost
+more than the compiled kernel for 1,000 genomes (issue 11), so here it is built from the
+parameters as columns: each of the strategy's key templates (``Strategy.key_spec``) becomes
+an integer code per set, ``np.unique`` finds the distinct indicators (a few hundred among
+7,000 genome keys), the bank computes the ones it lacks, and the rows are one fancy index.
+The result is exactly what ``Strategy.pack`` and ``trade_levels`` give set by set
+(tests/backtest/test_packing.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from engine.backtest.results import BacktestSettings
+from engine.backtest.strategies import IndicatorKey, Strategy
+
+__all__ = ["PackedBatch", "batch_columns", "distinct_keys", "pack_batch", "pack_levels",
+           "resolve_batch"]
+
+_BITS = 20  # each period of a key in 20 bits of its code (every range is below 2**20)
+
+
+@dataclass(frozen=True)
+class PackedBatch:
+    """The kernel's arrays for ``len(params)`` parameter sets of one strategy on one bank."""
+
+    params: list[dict[str, Any]]  # resolved, in the order given
+    rows: np.ndarray  # (m, n_keys) int64: bank row of each indicator key
+    vals: np.ndarray  # (m, max(1, n_values)) float64
+    sl: np.ndarray  # (m,) float64 fractions; 0 = off
+    tp: np.ndarray
+    size: np.ndarray  # 0 = all-in
+
+
+def resolve_batch(strat: Strategy, param_sets: Sequence[Mapping[str, Any]], *,
+                  validated: bool = False
+                  ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """The resolved sets and their columns; ``validated`` sets are taken as they are."""
+    if validated:
+        resolved = list(param_sets)
+        return resolved, batch_columns(strat, resolved)
+    resolved, cols = strat.resolve_many(param_sets)
+    return resolved, cols if cols is not None else batch_columns(strat, resolved)
+
+
+def batch_columns(strat: Strategy, resolved: Sequence[Mapping[str, Any]]
+                  ) -> dict[str, np.ndarray]:
+    """``{parameter: array}`` of resolved sets (int64 for whole-number parameters)."""
+    return {p.name: np.array([s[p.name] for s in resolved],
+                             np.int64 if p.kind is int else np.float64)
+            for p in strat.params}
+
+
+def distinct_keys(strat: Strategy, cols: Mapping[str, np.ndarray]
+                  ) -> tuple[list[IndicatorKey], list[tuple[int, np.ndarray]]]:
+    """The distinct indicator keys of a batch, and per key template ``(offset, inverse)``:
+    set ``i``'s key of that template is ``keys[offset + inverse[i]]``."""
+    keys: list[IndicatorKey] = []
+    parts: list[tuple[int, np.ndarray]] = []
+    for kind, *names in strat.key_spec:
+        code = np.zeros(len(cols[names[0]]), np.int64)
+        for j, n in enumerate(names):
+            code |= cols[n].astype(np.int64) << (_BITS * j)
+        uniq, inverse = np.unique(code, return_inverse=True)
+        mask = (1 << _BITS) - 1
+        parts.append((len(keys), inverse.reshape(-1)))
+        keys.extend((kind, *(int(c >> (_BITS * j)) & mask for j in range(len(names))))
+                    for c in uniq.tolist())
+    return keys, parts
+
+
+def pack_levels(strat: Strategy, cols: Mapping[str, np.ndarray], m: int,
+                settings: BacktestSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(stop-loss, take-profit, size) per set — ``trade_levels`` a column at a time: a
+    setting overrides the genes, the genes apply when ``settings.trade_genes``."""
+    genes = strat.name == "genome" and settings.trade_genes
+    out = []
+    for setting, gene in ((settings.stop_loss, "stop_loss"),
+                          (settings.take_profit, "take_profit"),
+                          (settings.size, "position_size")):
+        if setting is not None:
+            out.append(np.full(m, float(setting or 0.0)))
+        elif genes:
+            out.append(np.ascontiguousarray(cols[gene], np.float64))
+        else:
+            out.append(np.zeros(m))
+    return out[0], out[1], out[2]
+
+
+def pack_batch(strat: Strategy, resolved: list[dict[str, Any]],
+               cols: Mapping[str, np.ndarray], index_of, settings: BacktestSettings
+               ) -> PackedBatch:
+    """The kernel arrays; ``index_of(keys)`` makes sure a bank holds the keys and returns
+    their rows (``IndicatorBank.rows_of``)."""
+    m = len(resolved)
+    keys, parts = distinct_keys(strat, cols)
+    where = index_of(keys)
+    rows = np.zeros((m, max(1, len(parts))), np.int64)
+    for t, (offset, inverse) in enumerate(parts):
+        rows[:, t] = where[offset + inverse]
+    names = strat.value_names
+    vals = (np.column_stack([np.asarray(cols[n], np.float64) for n in names]) if names
+            else np.zeros((m, 1)))
+    sl, tp, size = pack_levels(strat, cols, m, settings)
+    return PackedBatch(resolved, rows, np.ascontiguousarray(vals), sl, tp, size)
