@@ -82,11 +82,14 @@ def _float_column(data: pl.DataFrame, name: str) -> np.ndarray:
 
 
 def compute_rows(data: pl.DataFrame, keys: list[tuple], *, close: np.ndarray | None = None,
-                 volume: np.ndarray | None = None) -> np.ndarray:
+                 volume: np.ndarray | None = None, out: np.ndarray | None = None
+                 ) -> np.ndarray:
     """A ``(len(keys), data.height)`` float64 matrix of the keys' indicators (compiled);
-    ``close``/``volume``: the data's columns as float64 arrays when the caller has them."""
+    ``close``/``volume``: the data's columns as float64 arrays when the caller has them;
+    ``out``: a C-contiguous matrix of that shape to fill (a bank's free rows)."""
     n = data.height
-    out = np.empty((len(keys), n))
+    if out is None:
+        out = np.empty((len(keys), n))
     if not keys:
         return out
     spec = np.array([_check_key(k) for k in keys], np.int64).reshape(len(keys), 4)
@@ -160,9 +163,6 @@ class IndicatorBank:
         if (len(self.index) + len(new)) * row_bytes > bound:
             self.matrix, self.index, self._buf, new = (np.empty((0, data.height)), {}, None,
                                                        wanted)
-        rows = compute_rows(data, new, close=self.memo(
-            data, "close", lambda: _float_column(data, "close")), volume=self.memo(
-            data, "volume", lambda: _float_column(data, "volume")))
         base = len(self.index)
         need = base + len(new)
         buf = self._buf
@@ -172,7 +172,10 @@ class IndicatorBank:
             grown = np.empty((cap, data.height))
             grown[:base] = self.matrix
             buf = self._buf = grown
-        buf[base:need] = rows
+        # computed straight into the bank's free rows (no second copy of the new rows)
+        compute_rows(data, new, out=buf[base:need], close=self.memo(
+            data, "close", lambda: _float_column(data, "close")), volume=self.memo(
+            data, "volume", lambda: _float_column(data, "volume")))
         self.matrix = buf[:need]
         self.index.update({k: base + i for i, k in enumerate(new)})
 

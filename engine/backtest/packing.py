@@ -13,6 +13,7 @@ The result is exactly what ``Strategy.pack`` and ``trade_levels`` give set by se
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,8 +73,8 @@ def distinct_keys(strat: Strategy, cols: Mapping[str, np.ndarray]
         uniq, inverse = np.unique(code, return_inverse=True)
         mask = (1 << _BITS) - 1
         parts.append((len(keys), inverse.reshape(-1)))
-        keys.extend((kind, *(int(c >> (_BITS * j)) & mask for j in range(len(names))))
-                    for c in uniq.tolist())
+        periods = [((uniq >> (_BITS * j)) & mask).tolist() for j in range(len(names))]
+        keys.extend(zip(itertools.repeat(kind, len(uniq)), *periods, strict=True))
     return keys, parts
 
 
