@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from engine.backtest import indicators_nb as inb
-from engine.backtest.numba_setup import PARALLEL_LOCK
+from engine.backtest.numba_setup import PARALLEL_LOCK, SERIAL_WORK
 from engine.market import indicators as ind
 
 #: The default bound on one bank's matrix (bytes).
@@ -105,6 +105,11 @@ def compute_rows(data: pl.DataFrame, keys: list[tuple], *, close: np.ndarray | N
     ema_index[periods] = np.arange(periods.size)
     emas = np.empty((periods.size, n))
     kind, p1, p2, p3 = (np.ascontiguousarray(spec[:, j]) for j in range(4))
+    if len(keys) * n < SERIAL_WORK:  # a few rows (a generation's new keys): no threads
+        if periods.size:
+            inb.emas_serial_nb(close, periods, emas)
+        inb.fill_bank_serial_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out)
+        return out
     with PARALLEL_LOCK:
         if periods.size:
             inb.emas_nb(close, periods, emas)

@@ -184,6 +184,34 @@ def emas_nb(close, periods, out):
         ema_nb(close, periods[i], out[i])
 
 
+@njit(cache=True)
+def emas_serial_nb(close, periods, out):
+    """:func:`emas_nb` on one thread (a few rows: no thread launch)."""
+    for i in range(periods.shape[0]):
+        ema_nb(close, periods[i], out[i])
+
+
+@njit(cache=True)
+def fill_row_nb(k, p1, p2, p3, close, volume, emas, ema_index, row):
+    """``row`` gets the indicator ``(k, p1, p2, p3)`` (see :func:`fill_bank_nb`)."""
+    if k == K_SMA:
+        sma_nb(close, p1, row)
+    elif k == K_STD:
+        std_nb(close, p1, row)
+    elif k == K_RSI:
+        rsi_nb(close, p1, row)
+    elif k == K_VOL_SMA:
+        sma_nb(volume, p1, row)
+    else:
+        ef = emas[ema_index[p1]]
+        es = emas[ema_index[p2]]
+        if k == K_MACD_LINE:
+            for t in range(close.shape[0]):
+                row[t] = ef[t] - es[t]
+        else:
+            macd_signal_row_nb(ef, es, p3, k == K_MACD_HIST, row)
+
+
 @njit(cache=True, parallel=True)
 def fill_bank_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out):
     """Row ``i`` of ``out`` gets the indicator ``(kind[i], p1[i], p2[i], p3[i])``.
@@ -191,23 +219,12 @@ def fill_bank_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out):
     ``emas`` holds EMA(close, p) in row ``ema_index[p]`` for every MACD period needed (each
     distinct EMA computed once, by :func:`emas_nb`), so a MACD row costs one more pass.
     """
-    m = close.shape[0]
     for i in prange(kind.shape[0]):
-        k = kind[i]
-        row = out[i]
-        if k == K_SMA:
-            sma_nb(close, p1[i], row)
-        elif k == K_STD:
-            std_nb(close, p1[i], row)
-        elif k == K_RSI:
-            rsi_nb(close, p1[i], row)
-        elif k == K_VOL_SMA:
-            sma_nb(volume, p1[i], row)
-        else:
-            ef = emas[ema_index[p1[i]]]
-            es = emas[ema_index[p2[i]]]
-            if k == K_MACD_LINE:
-                for t in range(m):
-                    row[t] = ef[t] - es[t]
-            else:
-                macd_signal_row_nb(ef, es, p3[i], k == K_MACD_HIST, row)
+        fill_row_nb(kind[i], p1[i], p2[i], p3[i], close, volume, emas, ema_index, out[i])
+
+
+@njit(cache=True)
+def fill_bank_serial_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out):
+    """:func:`fill_bank_nb` on one thread (a few rows: no thread launch)."""
+    for i in range(kind.shape[0]):
+        fill_row_nb(kind[i], p1[i], p2[i], p3[i], close, volume, emas, ema_index, out[i])

@@ -56,10 +56,11 @@ from engine.backtest.enums import (
 
 # numba's threading layer (workqueue) and its keyed on-disk cache are set up there, before
 # any kernel is compiled; every parallel kernel call goes through PARALLEL_LOCK.
-from engine.backtest.numba_setup import PARALLEL_LOCK
+from engine.backtest.numba_setup import PARALLEL_LOCK, SERIAL_WORK
 from engine.backtest.step import simulate_one_bars_nb
 
-__all__ = ["PARALLEL_LOCK", "metrics_nb", "run_batch_nb", "signals_nb", "simulate_nb"]
+__all__ = ["PARALLEL_LOCK", "SERIAL_WORK", "evaluate_one_nb", "metrics_nb", "run_batch_nb",
+           "run_batch_serial_nb", "signals_nb", "simulate_nb"]
 
 
 # --------------------------------------------------------------------------------------
@@ -251,6 +252,22 @@ def metrics_nb(equity, pos, stats, cash0, close, periods_per_year, out):
 # --------------------------------------------------------------------------------------
 # Batch: many parameter sets on one dataset, in parallel
 # --------------------------------------------------------------------------------------
+@njit(cache=True)
+def evaluate_one_nb(strategy, bank, rows, vals, open_, high, low, close, volume, allow_short,
+                    sl_frac, tp_frac, size_frac, cash0, commission, whole_units,
+                    periods_per_year, out):
+    """One parameter set of a batch: signals, simulation, metrics into ``out``."""
+    n = close.shape[0]
+    sig = np.empty(n, np.int8)
+    eq = np.empty(n)
+    pos = np.empty(n)
+    stats = np.zeros(N_STATS)
+    signals_nb(strategy, bank, rows, vals, close, volume, sig)
+    simulate_nb(open_, high, low, close, sig, allow_short, sl_frac, tp_frac, size_frac, cash0,
+                commission, whole_units, eq, pos, stats, False, np.empty(0, TRADE_DTYPE))
+    metrics_nb(eq, pos, stats, cash0, close, periods_per_year, out)
+
+
 @njit(cache=True, parallel=True)
 def run_batch_nb(strategy, bank, rows, vals, open_, high, low, close, volume, allow_short,
                  sl_frac, tp_frac, size_frac, cash0, commission, whole_units,
@@ -260,15 +277,18 @@ def run_batch_nb(strategy, bank, rows, vals, open_, high, low, close, volume, al
     ``sl_frac``, ``tp_frac`` and ``size_frac`` are per parameter set (the genome evolves
     them). The same signal, simulation and metric code as a single backtest runs here.
     """
-    m = rows.shape[0]
-    n = close.shape[0]
-    dummy = np.empty(0, TRADE_DTYPE)
-    for j in prange(m):
-        sig = np.empty(n, np.int8)
-        eq = np.empty(n)
-        pos = np.empty(n)
-        stats = np.zeros(N_STATS)
-        signals_nb(strategy, bank, rows[j], vals[j], close, volume, sig)
-        simulate_nb(open_, high, low, close, sig, allow_short, sl_frac[j], tp_frac[j],
-                    size_frac[j], cash0, commission, whole_units, eq, pos, stats, False, dummy)
-        metrics_nb(eq, pos, stats, cash0, close, periods_per_year, out[j])
+    for j in prange(rows.shape[0]):
+        evaluate_one_nb(strategy, bank, rows[j], vals[j], open_, high, low, close, volume,
+                        allow_short, sl_frac[j], tp_frac[j], size_frac[j], cash0, commission,
+                        whole_units, periods_per_year, out[j])
+
+
+@njit(cache=True)
+def run_batch_serial_nb(strategy, bank, rows, vals, open_, high, low, close, volume,
+                        allow_short, sl_frac, tp_frac, size_frac, cash0, commission,
+                        whole_units, periods_per_year, out):
+    """:func:`run_batch_nb` on one thread, for batches below ``SERIAL_WORK``."""
+    for j in range(rows.shape[0]):
+        evaluate_one_nb(strategy, bank, rows[j], vals[j], open_, high, low, close, volume,
+                        allow_short, sl_frac[j], tp_frac[j], size_frac[j], cash0, commission,
+                        whole_units, periods_per_year, out[j])

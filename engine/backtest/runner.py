@@ -218,12 +218,14 @@ def run_batch(
     step = chunk_size if chunk_size > 0 else m
     for start in range(0, m, step):
         stop = min(m, start + step)
-        with kernel.PARALLEL_LOCK:
-            kernel.run_batch_nb(
-                strat.kernel_id, bank.matrix, rows[start:stop], vals[start:stop], o, h, lo, c,
+        args = (strat.kernel_id, bank.matrix, rows[start:stop], vals[start:stop], o, h, lo, c,
                 v, settings.allow_short, sl[start:stop], tp[start:stop], size[start:stop],
                 float(settings.cash), float(settings.commission), not settings.fractional,
-                ppy, out[start:stop],
-            )
+                ppy, out[start:stop])
+        if (stop - start) * c.shape[0] < kernel.SERIAL_WORK:
+            kernel.run_batch_serial_nb(*args)  # a small batch: no thread launch
+        else:
+            with kernel.PARALLEL_LOCK:
+                kernel.run_batch_nb(*args)
         report(on_progress, stop, m, f"{stop}/{m} backtests")
     return BatchResult(strat.name, resolved, out, ppy, time.perf_counter() - t0)

@@ -8,16 +8,20 @@ could draw from it at any time, so a run never uses the global generator. Instea
 :func:`bind` makes a copy of a DEAP operator whose global name ``random`` resolves to the
 run's own ``random.Random`` (``types.FunctionType`` over the same code object): the exact
 DEAP algorithm, drawing only from the run's generator, with no global state touched and no
-lock needed. The generator's state is saved in every checkpoint (JSON), so a resumed run
-continues the very same sequence.
+lock needed. Variation draws its uniform numbers from a NumPy generator seeded by one draw
+of the same ``random.Random`` per island and generation. The generator's state is saved in
+every checkpoint (JSON), so a resumed run continues the very same sequence.
 
 **Operators** (bounds from the genome, see :mod:`engine.evolution.genome`):
 
-- crossover: ``deap.tools.cxSimulatedBinaryBounded`` (eta = ``sbx_eta``) on each pair of
-  parents with probability ``crossover_rate``;
-- mutation: ``deap.tools.mutPolynomialBounded`` (eta = ``mutation_eta``) on every
+- crossover: the formulas of ``deap.tools.cxSimulatedBinaryBounded`` (eta = ``sbx_eta``)
+  over the generation's gene matrix (:mod:`engine.evolution.variation`; a test keeps them
+  equal to DEAP's for the same uniform numbers) on each pair of parents with probability
+  ``crossover_rate``;
+- mutation: likewise ``deap.tools.mutPolynomialBounded`` (eta = ``mutation_eta``) on every
   offspring with per-gene probability = the current mutation rate;
-- then :func:`~engine.evolution.genome.repair` (clip, round integers, constraints);
+- then the repair of every row (clip, round integers, constraints: exactly
+  :func:`~engine.evolution.genome.repair`);
 - selection: tournament of ``tournament_size`` (``deap.tools.selTournament``) with
   elitism (the ``elite_size`` best survive unchanged) in single-objective mode;
   NSGA-II (``deap.tools.selNSGA2``) in multi-objective mode, with binary tournaments on
@@ -42,9 +46,11 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 from deap import base, creator, tools
 
-from engine.evolution.genome import LOW, UP, diversity, repair
+from engine.evolution import variation
+from engine.evolution.genome import diversity
 
 _lock = threading.Lock()
 
@@ -86,8 +92,6 @@ class Operators:
     def __init__(self, rng: random.Random, *, sbx_eta: float, mutation_eta: float,
                  tournament_size: int) -> None:
         self.rng = rng
-        self._cx = bind(tools.cxSimulatedBinaryBounded, rng)
-        self._mut = bind(tools.mutPolynomialBounded, rng)
         sel_random = bind(tools.selRandom, rng)
         self._sel_tournament = bind(tools.selTournament, rng, selRandom=sel_random)
         self.sbx_eta = sbx_eta
@@ -100,18 +104,30 @@ class Operators:
         """Crossover pairs and mutate every offspring in place; repair each.
 
         Returns per offspring (crossed with its pair mate, genes changed at all); changed
-        ones need evaluating.
+        ones need evaluating. The whole generation is varied as one gene matrix
+        (:mod:`engine.evolution.variation`: DEAP's formulas over arrays).
         """
-        before = [ind[:] for ind in offspring]  # a slice is a plain list
-        crossed = [False] * len(offspring)
-        for i in range(1, len(offspring), 2):
-            if self.rng.random() < crossover_rate:
-                self._cx(offspring[i - 1], offspring[i], self.sbx_eta, LOW, UP)
-                crossed[i - 1] = crossed[i] = True
-        for ind in offspring:
-            self._mut(ind, self.mutation_eta, LOW, UP, mutation_rate)
-            repair(ind)
-        return crossed, [ind[:] != b for ind, b in zip(offspring, before, strict=False)]
+        n = len(offspring)
+        if n == 0:
+            return [], []
+        before = np.array(offspring, np.float64)
+        pairs, g = n // 2, before.shape[1]
+        u_pair, u_gene, u_rand, u_order, m_gene, m_rand = variation.uniforms(
+            self.rng, (pairs,), (pairs, g), (pairs, g), (pairs, g), (n, g), (n, g))
+        x = before.copy()
+        crossed = [False] * n
+        on = u_pair < crossover_rate
+        if on.any():
+            first = np.arange(0, 2 * pairs, 2)[on]
+            x[first], x[first + 1] = variation.sbx(x[first], x[first + 1], self.sbx_eta,
+                                                   u_gene[on], u_rand[on], u_order[on])
+            for i in first.tolist():
+                crossed[i] = crossed[i + 1] = True
+        x = variation.repair_many(variation.polynomial(x, self.mutation_eta, mutation_rate,
+                                                       m_gene, m_rand))
+        for ind, genes in zip(offspring, variation.as_gene_lists(x), strict=True):
+            ind[:] = genes
+        return crossed, (x != before).any(axis=1).tolist()
 
     # ---------------------------------------------------------------- selection
     def tournament(self, population: Sequence, k: int) -> list:

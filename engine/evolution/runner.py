@@ -14,6 +14,9 @@ Generation 0 is the random initial population; each further generation, per isla
 6. ring migration every ``migration_interval`` generations (:mod:`engine.evolution.islands`);
 7. one transaction writes the generation's statistics, individuals and checkpoint.
 
+A generation runs with the cyclic garbage collector paused (:mod:`engine.gcpause`); it runs
+again between generations.
+
 Determinism: all randomness comes from one ``random.Random(seed)`` owned by the run
 (saved in every checkpoint); evaluation is a pure function of genome and data. So the same
 seed, data and config give the same populations on every backend, and a resumed run
@@ -41,6 +44,7 @@ from engine.evolution import store
 from engine.evolution.config import EvolutionConfig
 from engine.evolution.evaluate import Windows, load_windows, make_backend
 from engine.evolution.state import FitnessFailed, RunState
+from engine.gcpause import gc_paused
 from engine.progress import ProgressCallback, report
 
 __all__ = ["EvolutionSummary", "FitnessFailed", "evolve", "run_evolution", "summary"]
@@ -150,14 +154,16 @@ def evolve(run_id: int, generations: int | None = None, *,
                     break
                 if backend is None:
                     backend = make_backend(cfg, windows)
-                if run.generation < 0:
-                    run.initial(backend)
-                    fresh = {i.uid for pop in run.islands for i in pop}
-                else:
-                    last_uid = run.next_uid
-                    run.step(backend)
-                    fresh = {i.uid for pop in run.islands for i in pop if i.uid >= last_uid}
-                action = _commit(run_id, run, windows, fresh)
+                with gc_paused():  # a generation allocates much and frees it by refcount
+                    if run.generation < 0:
+                        run.initial(backend)
+                        fresh = {i.uid for pop in run.islands for i in pop}
+                    else:
+                        last_uid = run.next_uid
+                        run.step(backend)
+                        fresh = {i.uid for pop in run.islands for i in pop
+                                 if i.uid >= last_uid}
+                    action = _commit(run_id, run, windows, fresh)
                 done_now += 1
                 if on_progress is not None:  # it may take a while, or ask for a pause itself
                     report(on_progress, done_now, planned,

@@ -65,6 +65,9 @@ class RunState:
         self.best_doc: dict[str, Any] = {}
         self.fitness_failures = 0  # individuals whose fitness raised, all generations
         self.fitness_error = ""  # the latest such error
+        #: each island's diversity as recorded for the last generation (its population is
+        #: unchanged until the next step, which reads it instead of computing it again)
+        self._diversity: list[float] | None = None
 
     # ------------------------------------------------------------------ individuals
     def new(self, genes: list, *, born: int, parents: list[int]) -> Any:
@@ -148,9 +151,11 @@ class RunState:
     def step(self, backend) -> None:
         cfg, g = self.cfg, self.generation + 1
         fresh, offspring_of = [], []
+        divs = self._diversity or [diversity(pop) for pop in self.islands]
+        self._diversity = None
         for k, pop in enumerate(self.islands):
             n = len(pop)
-            self.rates[k] = adaptive_rate(cfg.mutation_rate, diversity(pop),
+            self.rates[k] = adaptive_rate(cfg.mutation_rate, divs[k],
                                           cfg.target_diversity, cfg.max_mutation_rate,
                                           cfg.adaptive_mutation)
             if self.multi:
@@ -207,10 +212,11 @@ class RunState:
         g = self.generation
         inds, stats = [], []
         everyone = []
+        divs = self._diversity = [diversity(pop) for pop in self.islands]
         for k, pop in enumerate(self.islands):
             scores = [i.score for i in pop]
             stats.append({"island": k, "best": max(scores), "mean": sum(scores) / len(scores),
-                          "worst": min(scores), "diversity": diversity(pop),
+                          "worst": min(scores), "diversity": divs[k],
                           "mutation_rate": self.rates[k] if g > 0 else None,
                           "evaluations": sum(1 for i in pop if i.uid in fresh_uids),
                           "n_individuals": len(pop)})
@@ -224,7 +230,8 @@ class RunState:
         scores = [i.score for i in everyone]
         rates = [self.rates[k] for k in range(len(self.islands))]
         combined = {"island": -1, "best": max(scores), "mean": sum(scores) / len(scores),
-                    "worst": min(scores), "diversity": diversity(everyone),
+                    "worst": min(scores),
+                    "diversity": diversity(everyone) if len(self.islands) > 1 else divs[0],
                     "mutation_rate": (sum(rates) / len(rates)) if g > 0 else None,
                     "evaluations": len(fresh_uids), "n_individuals": len(everyone)}
         rows = [combined] + (stats if len(self.islands) > 1 else [])
