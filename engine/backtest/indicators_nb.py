@@ -144,12 +144,13 @@ def macd_nb(ema_fast, ema_slow, signal, line, sig, hist):
 
 
 @njit(cache=True)
-def macd_signal_row_nb(ema_fast, ema_slow, signal, hist, out):
-    """The MACD signal line (or, with ``hist``, the histogram) in one pass, no allocation.
+def macd_seed_nb(ema_fast, ema_slow, signal, hist, out):
+    """The warm-up NaN and the seed of a MACD signal (or histogram) row; returns ``(seed_at,
+    prev)``: the bar of the seed and the signal line there (``seed_at >= len`` when the row
+    is never defined).
 
-    The same arithmetic as :func:`macd_nb`: the line's first ``signal`` defined values summed
-    with the compensated sum of :func:`sma_nb` (no value has left the window yet), divided
-    by ``signal``, then ``e_t = e_{t-1} + alpha·(line_t - e_{t-1})``.
+    The line's first ``signal`` defined values are summed with the compensated sum of
+    :func:`sma_nb` (no value has left the window yet) and divided by ``signal``.
     """
     m = ema_fast.shape[0]
     first = 0
@@ -159,7 +160,7 @@ def macd_signal_row_nb(ema_fast, ema_slow, signal, hist, out):
     for t in range(min(m, seed_at)):
         out[t] = np.nan
     if seed_at >= m:
-        return
+        return m, 0.0
     s = 0.0
     err_add = 0.0
     for t in range(first, seed_at + 1):
@@ -168,13 +169,71 @@ def macd_signal_row_nb(ema_fast, ema_slow, signal, hist, out):
         err_add = (ns - s) - y
         s = ns
     prev = s / signal
-    alpha = 2.0 / (signal + 1)
     line = ema_fast[seed_at] - ema_slow[seed_at]
     out[seed_at] = line - prev if hist else prev
-    for t in range(seed_at + 1, m):
+    return seed_at, prev
+
+
+@njit(cache=True)
+def macd_signal_row_nb(ema_fast, ema_slow, signal, hist, out):
+    """The MACD signal line (or, with ``hist``, the histogram) in one pass, no allocation.
+
+    The same arithmetic as :func:`macd_nb`: the seed of :func:`macd_seed_nb`, then
+    ``e_t = e_{t-1} + alpha·(line_t - e_{t-1})``.
+    """
+    seed_at, prev = macd_seed_nb(ema_fast, ema_slow, signal, hist, out)
+    alpha = 2.0 / (signal + 1)
+    for t in range(seed_at + 1, ema_fast.shape[0]):
         line = ema_fast[t] - ema_slow[t]
         prev = prev + alpha * (line - prev)
         out[t] = line - prev if hist else prev
+
+
+@njit(cache=True)
+def macd_signal_rows4_nb(f0, s0, g0, h0, o0, f1, s1, g1, h1, o1, f2, s2, g2, h2, o2,
+                         f3, s3, g3, h3, o3):
+    """Four :func:`macd_signal_row_nb` rows at once, bit for bit the same values.
+
+    Each row's recurrence is a chain of dependent operations (subtract, multiply, add: the
+    CPU waits for each result); four independent chains in one loop keep it busy instead —
+    the bank's ~700 MACD rows for 1,000 genomes in about a third of the time.
+    """
+    m = f0.shape[0]
+    a0, p0 = macd_seed_nb(f0, s0, g0, h0, o0)
+    a1, p1 = macd_seed_nb(f1, s1, g1, h1, o1)
+    a2, p2 = macd_seed_nb(f2, s2, g2, h2, o2)
+    a3, p3 = macd_seed_nb(f3, s3, g3, h3, o3)
+    al0, al1, al2, al3 = 2.0 / (g0 + 1), 2.0 / (g1 + 1), 2.0 / (g2 + 1), 2.0 / (g3 + 1)
+    start = min(m, max(max(a0, a1), max(a2, a3)) + 1)
+    for t in range(a0 + 1, start):  # each row up to the shared start
+        line = f0[t] - s0[t]
+        p0 = p0 + al0 * (line - p0)
+        o0[t] = line - p0 if h0 else p0
+    for t in range(a1 + 1, start):
+        line = f1[t] - s1[t]
+        p1 = p1 + al1 * (line - p1)
+        o1[t] = line - p1 if h1 else p1
+    for t in range(a2 + 1, start):
+        line = f2[t] - s2[t]
+        p2 = p2 + al2 * (line - p2)
+        o2[t] = line - p2 if h2 else p2
+    for t in range(a3 + 1, start):
+        line = f3[t] - s3[t]
+        p3 = p3 + al3 * (line - p3)
+        o3[t] = line - p3 if h3 else p3
+    for t in range(start, m):
+        l0 = f0[t] - s0[t]
+        l1 = f1[t] - s1[t]
+        l2 = f2[t] - s2[t]
+        l3 = f3[t] - s3[t]
+        p0 = p0 + al0 * (l0 - p0)
+        p1 = p1 + al1 * (l1 - p1)
+        p2 = p2 + al2 * (l2 - p2)
+        p3 = p3 + al3 * (l3 - p3)
+        o0[t] = l0 - p0 if h0 else p0
+        o1[t] = l1 - p1 if h1 else p1
+        o2[t] = l2 - p2 if h2 else p2
+        o3[t] = l3 - p3 if h3 else p3
 
 
 @njit(cache=True, parallel=True)
@@ -212,19 +271,68 @@ def fill_row_nb(k, p1, p2, p3, close, volume, emas, ema_index, row):
             macd_signal_row_nb(ef, es, p3, k == K_MACD_HIST, row)
 
 
+@njit(cache=True)
+def _plan_nb(kind):
+    """Work items of a bank fill: MACD signal/histogram rows in groups of four (the last
+    group padded with its own last row), then every other row alone. Returns (macd rows,
+    their count, other rows, their count)."""
+    macd = np.empty(kind.shape[0], np.int64)
+    other = np.empty(kind.shape[0], np.int64)
+    n_macd = 0
+    n_other = 0
+    for i in range(kind.shape[0]):
+        if kind[i] == K_MACD_SIGNAL or kind[i] == K_MACD_HIST:
+            macd[n_macd] = i
+            n_macd += 1
+        else:
+            other[n_other] = i
+            n_other += 1
+    return macd, n_macd, other, n_other
+
+
+@njit(cache=True)
+def _fill_item_nb(w, macd, n_macd, other, kind, p1, p2, p3, close, volume, emas, ema_index,
+                  out):
+    """Work item ``w`` of :func:`_plan_nb`'s plan."""
+    n_groups = (n_macd + 3) // 4
+    if w >= n_groups:
+        i = other[w - n_groups]
+        fill_row_nb(kind[i], p1[i], p2[i], p3[i], close, volume, emas, ema_index, out[i])
+        return
+    last = n_macd - 1
+    i0 = macd[4 * w]
+    i1 = macd[min(4 * w + 1, last)]
+    i2 = macd[min(4 * w + 2, last)]
+    i3 = macd[min(4 * w + 3, last)]
+    macd_signal_rows4_nb(
+        emas[ema_index[p1[i0]]], emas[ema_index[p2[i0]]], p3[i0], kind[i0] == K_MACD_HIST,
+        out[i0],
+        emas[ema_index[p1[i1]]], emas[ema_index[p2[i1]]], p3[i1], kind[i1] == K_MACD_HIST,
+        out[i1],
+        emas[ema_index[p1[i2]]], emas[ema_index[p2[i2]]], p3[i2], kind[i2] == K_MACD_HIST,
+        out[i2],
+        emas[ema_index[p1[i3]]], emas[ema_index[p2[i3]]], p3[i3], kind[i3] == K_MACD_HIST,
+        out[i3])
+
+
 @njit(cache=True, parallel=True)
 def fill_bank_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out):
     """Row ``i`` of ``out`` gets the indicator ``(kind[i], p1[i], p2[i], p3[i])``.
 
     ``emas`` holds EMA(close, p) in row ``ema_index[p]`` for every MACD period needed (each
-    distinct EMA computed once, by :func:`emas_nb`), so a MACD row costs one more pass.
+    distinct EMA computed once, by :func:`emas_nb`), so a MACD row costs one more pass —
+    four of them at a time (:func:`macd_signal_rows4_nb`).
     """
-    for i in prange(kind.shape[0]):
-        fill_row_nb(kind[i], p1[i], p2[i], p3[i], close, volume, emas, ema_index, out[i])
+    macd, n_macd, other, n_other = _plan_nb(kind)
+    for w in prange((n_macd + 3) // 4 + n_other):
+        _fill_item_nb(w, macd, n_macd, other, kind, p1, p2, p3, close, volume, emas,
+                      ema_index, out)
 
 
 @njit(cache=True)
 def fill_bank_serial_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out):
     """:func:`fill_bank_nb` on one thread (a few rows: no thread launch)."""
-    for i in range(kind.shape[0]):
-        fill_row_nb(kind[i], p1[i], p2[i], p3[i], close, volume, emas, ema_index, out[i])
+    macd, n_macd, other, n_other = _plan_nb(kind)
+    for w in range((n_macd + 3) // 4 + n_other):
+        _fill_item_nb(w, macd, n_macd, other, kind, p1, p2, p3, close, volume, emas,
+                      ema_index, out)

@@ -63,18 +63,32 @@ def batch_columns(strat: Strategy, resolved: Sequence[Mapping[str, Any]]
 def distinct_keys(strat: Strategy, cols: Mapping[str, np.ndarray]
                   ) -> tuple[list[IndicatorKey], list[tuple[int, np.ndarray]]]:
     """The distinct indicator keys of a batch, and per key template ``(offset, inverse)``:
-    set ``i``'s key of that template is ``keys[offset + inverse[i]]``."""
+    set ``i``'s key of that template is ``keys[offset + inverse[i]]``.
+
+    One ``np.unique`` over every template's codes (the template's number in the top bits,
+    so the unique codes come out grouped by template); a key that two templates share (the
+    genome's SMA of ``sma_long`` and of ``bb_period``) is listed once per template.
+    """
+    spec = strat.key_spec
+    m = len(cols[spec[0][1]])
+    code = np.empty((len(spec), m), np.int64)
+    for t, (_kind, *names) in enumerate(spec):
+        c = np.full(m, t << (3 * _BITS), np.int64)
+        for j, n in enumerate(names):
+            c |= cols[n].astype(np.int64) << (_BITS * j)
+        code[t] = c
+    uniq, inverse = np.unique(code.reshape(-1), return_inverse=True)
+    inverse = inverse.reshape(len(spec), m)
+    bounds = np.searchsorted(uniq >> (3 * _BITS), np.arange(len(spec) + 1))
+    mask = (1 << _BITS) - 1
     keys: list[IndicatorKey] = []
     parts: list[tuple[int, np.ndarray]] = []
-    for kind, *names in strat.key_spec:
-        code = np.zeros(len(cols[names[0]]), np.int64)
-        for j, n in enumerate(names):
-            code |= cols[n].astype(np.int64) << (_BITS * j)
-        uniq, inverse = np.unique(code, return_inverse=True)
-        mask = (1 << _BITS) - 1
-        parts.append((len(keys), inverse.reshape(-1)))
-        periods = [((uniq >> (_BITS * j)) & mask).tolist() for j in range(len(names))]
-        keys.extend(zip(itertools.repeat(kind, len(uniq)), *periods, strict=True))
+    for t, (kind, *names) in enumerate(spec):
+        lo, hi = int(bounds[t]), int(bounds[t + 1])
+        part = uniq[lo:hi]
+        periods = [((part >> (_BITS * j)) & mask).tolist() for j in range(len(names))]
+        parts.append((len(keys), inverse[t] - lo))
+        keys.extend(zip(itertools.repeat(kind, hi - lo), *periods, strict=True))
     return keys, parts
 
 

@@ -166,9 +166,11 @@ def evolve(run_id: int, generations: int | None = None, *,
                     action = _commit(run_id, run, windows, fresh)
                 done_now += 1
                 if on_progress is not None:  # it may take a while, or ask for a pause itself
+                    epoch = store.request_epoch()
                     report(on_progress, done_now, planned,
                            f"generation {run.generation}: best {run.best_score:.4f}")
-                    action = store.requested_action(run_id)
+                    if store.request_epoch() != epoch:  # a request made meanwhile
+                        action = store.requested_action(run_id)
         finally:
             if backend is not None:
                 backend.close()

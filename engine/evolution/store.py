@@ -157,9 +157,21 @@ def finish(run_id: int, status: str, error: str = "", seconds: float = 0.0) -> N
         s.add(row)
 
 
+#: How many requests this process has recorded (:func:`request_epoch`).
+_requests = 0
+
+
+def request_epoch() -> int:
+    """A number that changes whenever this process records a pause/stop request: a running
+    loop re-reads its request after a progress callback only when the callback (or another
+    thread) made one — a request from another process is read by the next commit."""
+    return _requests
+
+
 def set_request(run_id: int, action: str | None, *, allowed: tuple[str, ...],
                 status: str | None = None) -> EvolutionRun:
     """Record a pause/stop request (or change the status of an idle run)."""
+    global _requests
     with session_scope() as s:
         row = _get(s, run_id)
         if row.status not in allowed:
@@ -172,7 +184,8 @@ def set_request(run_id: int, action: str | None, *, allowed: tuple[str, ...],
             row.status = status
         row.updated_at = utcnow()
         s.add(row)
-        return row
+    _requests += 1  # after the commit: a loop that sees the new epoch reads the request
+    return row
 
 
 # ------------------------------------------------------------------------ generations
