@@ -231,3 +231,29 @@ def test_trade_genes_off_trades_the_genome_signals_without_stops_all_in(goog):
     assert with_genes.metrics["exposure_pct"] != res.metrics["exposure_pct"]
     assert "trade_genes" not in BacktestSettings().to_dict()  # JSON keys unchanged
     assert off.to_dict()["trade_genes"] is False
+
+
+@pytest.mark.parametrize("n_keys", [1, 3, 7, 50])  # MACD groups of four, padded ones too
+@pytest.mark.parametrize("path", ["serial", "parallel"])
+def test_grouped_macd_rows_are_the_one_row_kernel_bit_for_bit(goog, n_keys, path,
+                                                              monkeypatch):
+    """The bank fills MACD rows four at a time (interleaved recurrences): every row must be
+    exactly what the one-row kernel gives, whichever work path the size takes."""
+    from engine.backtest import bank as bank_module
+    from engine.backtest import indicators_nb as inb
+
+    monkeypatch.setattr(bank_module, "SERIAL_WORK", 10**12 if path == "serial" else 0)
+    keys = [k for k in GENOME_KEYS if k[0] in ("macd_signal", "macd_hist")][::7][:n_keys]
+    keys += [("sma", 20), ("rsi", 14)]  # other rows between the groups
+    rows = compute_rows(goog, keys)
+    close = goog.get_column("close").to_numpy().astype(np.float64)
+    for key, row in zip(keys, rows, strict=True):
+        if key[0] not in ("macd_signal", "macd_hist"):
+            continue
+        _, f, s, g = key
+        ef, es = np.empty_like(close), np.empty_like(close)
+        inb.ema_nb(close, f, ef)
+        inb.ema_nb(close, s, es)
+        one = np.empty_like(close)
+        inb.macd_signal_row_nb(ef, es, g, key[0] == "macd_hist", one)
+        np.testing.assert_array_equal(row, one, err_msg=str(key))
