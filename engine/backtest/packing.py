@@ -70,12 +70,18 @@ def distinct_keys(strat: Strategy, cols: Mapping[str, np.ndarray]
     genome's SMA of ``sma_long`` and of ``bb_period``) is listed once per template.
     """
     spec = strat.key_spec
+    if len(spec) > 7 or any(len(names) > 3 for _kind, *names in spec):
+        raise ValueError(f"strategy {strat.name}: at most 7 key templates of 3 periods")
     m = len(cols[spec[0][1]])
     code = np.empty((len(spec), m), np.int64)
     for t, (_kind, *names) in enumerate(spec):
         c = np.full(m, t << (3 * _BITS), np.int64)
         for j, n in enumerate(names):
-            c |= cols[n].astype(np.int64) << (_BITS * j)
+            periods = cols[n].astype(np.int64)
+            if m and not (periods.min() >= 0 and periods.max() < 1 << _BITS):
+                raise ValueError(f"{strat.name} parameter {n} holds a period outside "
+                                 f"0..{(1 << _BITS) - 1}; resolve the parameter sets first")
+            c |= periods << (_BITS * j)
         code[t] = c
     uniq, inverse = np.unique(code.reshape(-1), return_inverse=True)
     inverse = inverse.reshape(len(spec), m)

@@ -169,3 +169,12 @@ def test_resolve_many_agrees_with_resolve_on_any_input(sets):
         assert str(raised.value) == str(exc)
         return
     assert strat.resolve_many(sets)[0] == expected
+
+
+def test_a_period_too_large_for_a_key_code_is_refused_not_mixed_up():
+    # validated=True skips resolve: a period past 2**20 would bleed into the next period's
+    # bits of the key code, so the packing refuses it instead
+    strat = get_strategy("sma_cross")
+    cols = {"fast": np.array([5, 2**20 + 5]), "slow": np.array([40, 40])}
+    with pytest.raises(ValueError, match="sma_cross parameter fast holds a period outside"):
+        distinct_keys(strat, cols)
