@@ -182,11 +182,19 @@ def macd_signal_row_nb(ema_fast, ema_slow, signal, hist, out):
     ``e_t = e_{t-1} + alpha·(line_t - e_{t-1})``.
     """
     seed_at, prev = macd_seed_nb(ema_fast, ema_slow, signal, hist, out)
-    alpha = 2.0 / (signal + 1)
-    for t in range(seed_at + 1, ema_fast.shape[0]):
+    macd_steps_nb(ema_fast, ema_slow, 2.0 / (signal + 1), hist, out, prev, seed_at + 1,
+                  ema_fast.shape[0])
+
+
+@njit(cache=True)
+def macd_steps_nb(ema_fast, ema_slow, alpha, hist, out, prev, t0, t1):
+    """Bars ``t0 .. t1-1`` of a MACD signal row from the signal line ``prev`` before them;
+    returns the signal line after them."""
+    for t in range(t0, t1):
         line = ema_fast[t] - ema_slow[t]
         prev = prev + alpha * (line - prev)
         out[t] = line - prev if hist else prev
+    return prev
 
 
 @njit(cache=True)
@@ -205,22 +213,11 @@ def macd_signal_rows4_nb(f0, s0, g0, h0, o0, f1, s1, g1, h1, o1, f2, s2, g2, h2,
     a3, p3 = macd_seed_nb(f3, s3, g3, h3, o3)
     al0, al1, al2, al3 = 2.0 / (g0 + 1), 2.0 / (g1 + 1), 2.0 / (g2 + 1), 2.0 / (g3 + 1)
     start = min(m, max(max(a0, a1), max(a2, a3)) + 1)
-    for t in range(a0 + 1, start):  # each row up to the shared start
-        line = f0[t] - s0[t]
-        p0 = p0 + al0 * (line - p0)
-        o0[t] = line - p0 if h0 else p0
-    for t in range(a1 + 1, start):
-        line = f1[t] - s1[t]
-        p1 = p1 + al1 * (line - p1)
-        o1[t] = line - p1 if h1 else p1
-    for t in range(a2 + 1, start):
-        line = f2[t] - s2[t]
-        p2 = p2 + al2 * (line - p2)
-        o2[t] = line - p2 if h2 else p2
-    for t in range(a3 + 1, start):
-        line = f3[t] - s3[t]
-        p3 = p3 + al3 * (line - p3)
-        o3[t] = line - p3 if h3 else p3
+    # each row up to the shared start, then the four together
+    p0 = macd_steps_nb(f0, s0, al0, h0, o0, p0, a0 + 1, start)
+    p1 = macd_steps_nb(f1, s1, al1, h1, o1, p1, a1 + 1, start)
+    p2 = macd_steps_nb(f2, s2, al2, h2, o2, p2, a2 + 1, start)
+    p3 = macd_steps_nb(f3, s3, al3, h3, o3, p3, a3 + 1, start)
     for t in range(start, m):
         l0 = f0[t] - s0[t]
         l1 = f1[t] - s1[t]
