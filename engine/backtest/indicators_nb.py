@@ -204,7 +204,8 @@ def macd_signal_rows4_nb(f0, s0, g0, h0, o0, f1, s1, g1, h1, o1, f2, s2, g2, h2,
 
     Each row's recurrence is a chain of dependent operations (subtract, multiply, add: the
     CPU waits for each result); four independent chains in one loop keep it busy instead —
-    the bank's ~700 MACD rows for 1,000 genomes in about a third of the time.
+    the one-thread fill of 1,000 genomes' 854 rows (~700 of them MACD) took 6.1 ms one row
+    at a time and 4.1 ms with this.
     """
     m = f0.shape[0]
     a0, p0 = macd_seed_nb(f0, s0, g0, h0, o0)

@@ -27,7 +27,6 @@ from tests.browser.support import (  # skips this module without Chromium or pla
     no_exception,
     settle,
     shot,
-    start_browser,
     terminate,
 )
 
@@ -48,11 +47,6 @@ def server(tmp_path):
         yield proc, f"http://127.0.0.1:{port}"
     finally:
         terminate(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from start_browser()
 
 
 # ------------------------------------------------------------------------------ helpers

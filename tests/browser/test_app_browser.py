@@ -42,7 +42,6 @@ from tests.browser.support import (  # skips this module without Chromium or pla
     serve,
     settle,
     shot,
-    start_browser,
     sync_api,
     terminate,
 )
@@ -112,11 +111,6 @@ def test_every_page_and_one_backtest(server):
             shot(page, "05_overview_after_run")
         finally:
             browser.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from start_browser()
 
 
 def test_every_page_in_nav_renders(server, browser):

@@ -27,7 +27,6 @@ from tests.browser.support import (  # skips this module without Chromium or pla
     serve,
     settle,
     shot,
-    start_browser,
 )
 
 pytestmark = pytest.mark.browser
@@ -36,11 +35,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     yield from serve(tmp_path_factory, "journeys", "--server.fileWatcherType", "none")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from start_browser()
 
 
 def test_reload_deep_link_inputs_exports_and_promoted_strategy(server, browser):

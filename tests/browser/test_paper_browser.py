@@ -23,16 +23,10 @@ from tests.browser.support import (  # skips this module without Chromium or pla
     serve,
     settle,
     shot,
-    start_browser,
     sync_api,
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from start_browser()
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +45,14 @@ def _select(page, label: str, option: str) -> None:
         page.keyboard.type(option.split(" · ")[0])
     wanted.click()
     settle(page)
+
+
+def _press_and_see(page, button: str, notice: str) -> None:
+    """Press the open tab's first ``button``; its ``notice`` shows, with no exception."""
+    page.get_by_role("tabpanel").get_by_role("button", name=button).first.click()
+    settle(page)
+    page.get_by_text(notice).first.wait_for()
+    no_exception(page, f"after {button}")
 
 
 def _tab(page, name: str) -> None:
@@ -132,20 +134,14 @@ def test_create_book_add_two_sleeves_replay_a_year(server, browser):
         shot(page, "paper_06_orders_fills")
 
         _tab(page, "Sleeves")
-        page.get_by_role("tabpanel").get_by_role("button", name="Pause").first.click()
-        settle(page)
-        page.get_by_text("Paused").first.wait_for()
-        no_exception(page, "after Pause")
+        _press_and_see(page, "Pause", "Paused")
         _tab(page, "Sleeves")
         # the caption beside the sleeve (the table's cell of the same text is drawn on a
         # canvas: its DOM twin is hidden)
         page.locator("[data-testid='stCaptionContainer']",
                      has_text="paused by hand on the Paper Trading page").first.wait_for()
         shot(page, "paper_07_sleeve_paused")
-        page.get_by_role("tabpanel").get_by_role("button", name="Resume").first.click()
-        settle(page)
-        page.get_by_text("Resumed").first.wait_for()
-        no_exception(page, "after Resume")
+        _press_and_see(page, "Resume", "Resumed")
 
         _tab(page, "Backtest vs paper")
         page.get_by_role("tabpanel").get_by_role("button", name="Compare", exact=True).click()

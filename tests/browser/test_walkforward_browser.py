@@ -23,15 +23,9 @@ from tests.browser.support import (  # skips this module without Chromium or pla
     serve,
     settle,
     shot,
-    start_browser,
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from start_browser()
 
 
 @pytest.fixture(scope="module")
