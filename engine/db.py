@@ -23,9 +23,10 @@ import json
 import logging
 import operator
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -152,12 +153,31 @@ def bulk_insert(session: Session, table: sa.Table, rows: list[dict]) -> None:
     conn.exec_driver_sql(sql, params)
 
 
+def _sqlite_folder(database: str | None, query: Mapping[str, Any]) -> Path | None:
+    """The folder a SQLite URL's file will be created in, or None when none should be made.
+
+    In-memory databases have none. A URI filename (``file:/path?mode=ro&uri=true``) names
+    its path after ``file:`` (and may carry its own ``?`` options); a read-only one is never
+    created, so its folder is not made either (making it once left a ``file:`` folder in the
+    working directory).
+    """
+    if not database or database == ":memory:":
+        return None
+    if str(query.get("uri", "")).lower() in ("true", "1") and database.startswith("file:"):
+        path, _, options = database[len("file:"):].partition("?")
+        if "mode=ro" in options or query.get("mode") == "ro" or path in ("", ":memory:"):
+            return None
+        return Path(path).parent
+    return Path(database).parent
+
+
 def make_engine(url: str) -> Engine:
     """A new engine for ``url`` with the lab's options (no schema work; see init_db)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = _sqlite_folder(parsed.database, parsed.query)
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
         eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15},
                             json_serializer=_json_serializer)
         event.listen(eng, "connect", _sqlite_pragmas)

@@ -122,3 +122,23 @@ def test_table_modules_do_not_register_themselves():
     for path in (PROJECT_ROOT / "engine").rglob("*.py"):
         text = path.read_text()
         assert "TABLE_MODULES.append" not in text and "TABLE_MODULES +=" not in text, path
+
+
+@pytest.mark.parametrize(("url", "made"), [
+    ("sqlite:///{tmp}/plain/lab.db", "plain"),
+    ("sqlite:///file:{tmp}/uri/lab.db?uri=true", "uri"),
+    ("sqlite:///file:{tmp}/ro/lab.db?mode=ro&uri=true", None),
+    ("sqlite:///file:{tmp}/ro2/lab.db?uri=true&mode=ro", None),
+    ("sqlite://", None),
+], ids=["path", "uri", "read-only uri", "read-only uri, mode last", "memory"])
+def test_make_engine_creates_the_database_folder_only_where_sqlite_will_write(
+        monkeypatch, tmp_path, url, made):
+    # a URI filename's path starts after "file:"; taking the whole name as a path once left
+    # a "file:/tmp/..." folder tree in the working directory
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    db.make_engine(url.format(tmp=tmp_path.as_posix())).dispose()
+    assert list(work.iterdir()) == []
+    made_dirs = sorted(p.name for p in tmp_path.iterdir() if p.name != "cwd")
+    assert made_dirs == ([made] if made else [])
