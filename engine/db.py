@@ -37,6 +37,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from engine import migrations
 from engine.config import get_settings
 from engine.errors import StratLabError
+from engine.wal import AUTOCHECKPOINT_PAGES, checkpointer
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercise
     cur.execute("PRAGMA busy_timeout=15000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")  # see engine.wal
     cur.close()
 
 
@@ -153,13 +155,13 @@ def bulk_insert(session: Session, table: sa.Table, rows: list[dict]) -> None:
     conn.exec_driver_sql(sql, params)
 
 
-def _sqlite_folder(database: str | None, query: Mapping[str, Any]) -> Path | None:
-    """The folder a SQLite URL's file will be created in, or None when none should be made.
+def _sqlite_file(database: str | None, query: Mapping[str, Any]) -> Path | None:
+    """The file a SQLite URL writes, or None when it writes none.
 
     In-memory databases have none. A URI filename (``file:/path?mode=ro&uri=true``) names
-    its path after ``file:`` (and may carry its own ``?`` options); a read-only one is never
-    created, so its folder is not made either (making it once left a ``file:`` folder in the
-    working directory).
+    its path after ``file:`` (and may carry its own ``?`` options); a read-only one writes
+    nothing, so neither its folder is made nor its log checkpointed (taking the whole name
+    as a path once left a ``file:`` folder in the working directory).
     """
     if not database or database == ":memory:":
         return None
@@ -167,21 +169,24 @@ def _sqlite_folder(database: str | None, query: Mapping[str, Any]) -> Path | Non
         path, _, options = database[len("file:"):].partition("?")
         if "mode=ro" in options or query.get("mode") == "ro" or path in ("", ":memory:"):
             return None
-        return Path(path).parent
-    return Path(database).parent
+        return Path(path)
+    return Path(database)
 
 
 def make_engine(url: str) -> Engine:
     """A new engine for ``url`` with the lab's options (no schema work; see init_db)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        folder = _sqlite_folder(parsed.database, parsed.query)
-        if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+        file = _sqlite_file(parsed.database, parsed.query)
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
         eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15},
                             json_serializer=_json_serializer)
         event.listen(eng, "connect", _sqlite_pragmas)
         event.listen(eng, "begin", _sqlite_begin)
+        if file is not None:  # its log is checkpointed beside the writers (engine.wal)
+            wal = checkpointer()
+            event.listen(eng, "commit", lambda _conn: wal.written(eng, file))
         return eng
     return create_engine(url, pool_pre_ping=True, json_serializer=_json_serializer)
 
@@ -285,6 +290,7 @@ def dispose_all() -> None:
     """Close every engine (tests call this between isolated databases)."""
     with _lock:
         for eng in _engines.values():
+            checkpointer().forget(eng)
             eng.dispose()
         _engines.clear()
 

@@ -43,7 +43,7 @@ K_MACD_SIGNAL = 5  # seeded EWM(p3) of the line
 K_MACD_HIST = 6  # line - signal
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sma_nb(x, n, out):
     """SMA over ``n`` values into ``out``; NaN until ``n`` values after the leading NaN."""
     m = x.shape[0]
@@ -69,7 +69,7 @@ def sma_nb(x, n, out):
             out[t] = s / n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def std_nb(x, n, out):
     """Population standard deviation over ``n`` values (two passes per window)."""
     m = x.shape[0]
@@ -85,7 +85,7 @@ def std_nb(x, n, out):
         out[t] = math.sqrt(ss / n)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def seeded_ewm_nb(x, n, alpha, out):
     """Exponential smoothing seeded with the SMA of the first ``n`` defined values."""
     m = x.shape[0]
@@ -101,13 +101,13 @@ def seeded_ewm_nb(x, n, alpha, out):
         out[t] = prev
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ema_nb(x, n, out):
     """TA-Lib's EMA: seeded with the SMA of the first ``n`` values, alpha = 2/(n+1)."""
     seeded_ewm_nb(x, n, 2.0 / (n + 1), out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rsi_nb(close, n, out):
     """Wilder's RSI (0–100), defined from bar ``n``."""
     m = close.shape[0]
@@ -132,7 +132,7 @@ def rsi_nb(close, n, out):
             out[t] = 100.0 - 100.0 / (1.0 + ag[t] / al[t])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def macd_nb(ema_fast, ema_slow, signal, line, sig, hist):
     """MACD line, signal line and histogram from the two EMAs."""
     m = ema_fast.shape[0]
@@ -143,7 +143,7 @@ def macd_nb(ema_fast, ema_slow, signal, line, sig, hist):
         hist[t] = line[t] - sig[t]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def macd_seed_nb(ema_fast, ema_slow, signal, hist, out):
     """The warm-up NaN and the seed of a MACD signal (or histogram) row; returns ``(seed_at,
     prev)``: the bar of the seed and the signal line there (``seed_at >= len`` when the row
@@ -174,7 +174,7 @@ def macd_seed_nb(ema_fast, ema_slow, signal, hist, out):
     return seed_at, prev
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def macd_signal_row_nb(ema_fast, ema_slow, signal, hist, out):
     """The MACD signal line (or, with ``hist``, the histogram) in one pass, no allocation.
 
@@ -186,7 +186,7 @@ def macd_signal_row_nb(ema_fast, ema_slow, signal, hist, out):
                   ema_fast.shape[0])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def macd_steps_nb(ema_fast, ema_slow, alpha, hist, out, prev, t0, t1):
     """Bars ``t0 .. t1-1`` of a MACD signal row from the signal line ``prev`` before them;
     returns the signal line after them."""
@@ -197,7 +197,7 @@ def macd_steps_nb(ema_fast, ema_slow, alpha, hist, out, prev, t0, t1):
     return prev
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def macd_signal_rows4_nb(f0, s0, g0, h0, o0, f1, s1, g1, h1, o1, f2, s2, g2, h2, o2,
                          f3, s3, g3, h3, o3):
     """Four :func:`macd_signal_row_nb` rows at once, bit for bit the same values.
@@ -234,21 +234,21 @@ def macd_signal_rows4_nb(f0, s0, g0, h0, o0, f1, s1, g1, h1, o1, f2, s2, g2, h2,
         o3[t] = l3 - p3 if h3 else p3
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def emas_nb(close, periods, out):
     """``out[i] = EMA(close, periods[i])`` for each row, in parallel."""
     for i in prange(periods.shape[0]):
         ema_nb(close, periods[i], out[i])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def emas_serial_nb(close, periods, out):
     """:func:`emas_nb` on one thread (a few rows: no thread launch)."""
     for i in range(periods.shape[0]):
         ema_nb(close, periods[i], out[i])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fill_row_nb(k, p1, p2, p3, close, volume, emas, ema_index, row):
     """``row`` gets the indicator ``(k, p1, p2, p3)`` (see :func:`fill_bank_nb`)."""
     if k == K_SMA:
@@ -269,7 +269,7 @@ def fill_row_nb(k, p1, p2, p3, close, volume, emas, ema_index, row):
             macd_signal_row_nb(ef, es, p3, k == K_MACD_HIST, row)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _plan_nb(kind):
     """Work items of a bank fill: MACD signal/histogram rows in groups of four (the last
     group padded with its own last row), then every other row alone. Returns (macd rows,
@@ -288,7 +288,7 @@ def _plan_nb(kind):
     return macd, n_macd, other, n_other
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fill_item_nb(w, macd, n_macd, other, kind, p1, p2, p3, close, volume, emas, ema_index,
                   out):
     """Work item ``w`` of :func:`_plan_nb`'s plan."""
@@ -313,7 +313,7 @@ def _fill_item_nb(w, macd, n_macd, other, kind, p1, p2, p3, close, volume, emas,
         out[i3])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def fill_bank_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out):
     """Row ``i`` of ``out`` gets the indicator ``(kind[i], p1[i], p2[i], p3[i])``.
 
@@ -327,7 +327,7 @@ def fill_bank_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out):
                       ema_index, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fill_bank_serial_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out):
     """:func:`fill_bank_nb` on one thread (a few rows: no thread launch)."""
     macd, n_macd, other, n_other = _plan_nb(kind)

@@ -66,7 +66,7 @@ __all__ = ["PARALLEL_LOCK", "SERIAL_WORK", "evaluate_one_nb", "metrics_nb", "run
 # --------------------------------------------------------------------------------------
 # Signals
 # --------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _cross_signals_nb(a, b, out):
     """+1 where a crosses above b at t, -1 where it crosses below (strict on both bars)."""
     n = a.shape[0]
@@ -83,7 +83,7 @@ def _cross_signals_nb(a, b, out):
             out[t] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def signals_nb(strategy, bank, rows, vals, close, volume, out):
     """Fill ``out`` with the signals of one parameter set.
 
@@ -121,7 +121,7 @@ def signals_nb(strategy, bank, rows, vals, close, volume, out):
                     out[t] = -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _genome_signals_nb(r, fast, slow, hist, mid, sd, vsma, lo, hi, k, close, volume, out):
     """The genome's vote (module docstring of :mod:`engine.backtest.strategies`), without a
     branch so the loop vectorises (4x faster than the branching form, same signals).
@@ -147,7 +147,7 @@ def _genome_signals_nb(r, fast, slow, hist, mid, sd, vsma, lo, hi, k, close, vol
 # --------------------------------------------------------------------------------------
 # Single-instrument simulation: the one-symbol case of the shared bar step
 # --------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def simulate_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac, size_frac,
                 cash0, commission, whole_units, equity, pos_out, stats, record, trades):
     """Run one backtest; write the equity curve (and position) per bar.
@@ -171,7 +171,7 @@ def simulate_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac, 
 # --------------------------------------------------------------------------------------
 # Metrics
 # --------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def metrics_nb(equity, pos, stats, cash0, close, periods_per_year, out):
     """Fill ``out`` (length ``N_KERNEL_METRICS``, ``M_*`` slots) from an equity curve and
     the running trade statistics (``ST_*`` slots). ``pos`` is non-zero on bars that end with
@@ -253,7 +253,7 @@ def metrics_nb(equity, pos, stats, cash0, close, periods_per_year, out):
 # --------------------------------------------------------------------------------------
 # Batch: many parameter sets on one dataset, in parallel
 # --------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def evaluate_one_nb(strategy, bank, rows, vals, open_, high, low, close, volume, allow_short,
                     sl_frac, tp_frac, size_frac, cash0, commission, whole_units,
                     periods_per_year, out):
@@ -269,7 +269,7 @@ def evaluate_one_nb(strategy, bank, rows, vals, open_, high, low, close, volume,
     metrics_nb(eq, pos, stats, cash0, close, periods_per_year, out)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def run_batch_nb(strategy, bank, rows, vals, open_, high, low, close, volume, allow_short,
                  sl_frac, tp_frac, size_frac, cash0, commission, whole_units,
                  periods_per_year, out):
@@ -284,7 +284,7 @@ def run_batch_nb(strategy, bank, rows, vals, open_, high, low, close, volume, al
                         whole_units, periods_per_year, out[j])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_batch_serial_nb(strategy, bank, rows, vals, open_, high, low, close, volume,
                         allow_short, sl_frac, tp_frac, size_frac, cash0, commission,
                         whole_units, periods_per_year, out):

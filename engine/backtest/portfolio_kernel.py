@@ -13,7 +13,7 @@ from engine.backtest import numba_setup  # noqa: F401  (threading layer and cach
 from engine.backtest.step import simulate_bars_nb
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def simulate_portfolio_nb(open_, high, low, close, signal, allow_short, sl_frac, tp_frac,
                           size_frac, max_positions, cash0, commission, whole_units, equity,
                           pos_out, stats, trades):

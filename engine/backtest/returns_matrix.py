@@ -37,7 +37,7 @@ from engine.errors import ParameterError
 __all__ = ["buy_hold_returns", "returns_matrix"]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def returns_batch_nb(strategy, bank, rows, vals, open_, high, low, close, volume,
                      allow_short, sl_frac, tp_frac, size_frac, cash0, commission,
                      whole_units, out):

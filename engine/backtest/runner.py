@@ -198,34 +198,73 @@ def run_batch(
     constraints met — a sweep's grid, an evolution's repaired genes), so they are not
     checked again (a third of a genome batch's Python time).
     """
+    batch = prepare_batch(data, strategy, param_sets, settings, bank=bank,
+                          validated=validated)
+    batch.run(on_progress=on_progress, chunk_size=chunk_size)
+    return batch.result()
+
+
+class PendingBatch:
+    """A batch packed for the kernel (:func:`prepare_batch`): :meth:`run` is only compiled
+    code — it releases the GIL, so another thread may run it while this one does other
+    work (an evolution writes the previous generation meanwhile) — and :meth:`result`
+    gives the metrics once it ran."""
+
+    def __init__(self, strat: Strategy, resolved: list[dict[str, Any]], ppy: float,
+                 args: tuple | None, t0: float) -> None:
+        self.strat, self.resolved, self.ppy, self.args, self.t0 = strat, resolved, ppy, args, t0
+        self.out = np.empty((len(resolved), N_KERNEL_METRICS))
+
+    def run(self, *, on_progress: ProgressCallback | None = None, chunk_size: int = 0
+            ) -> None:
+        """The compiled backtests, one call per chunk (``chunk_size`` > 0 reports progress)."""
+        m, args, out = len(self.resolved), self.args, self.out
+        if args is None:
+            return
+        kernel_id, matrix, rows, vals, ohlcv, tail, (sl, tp, size), head = args
+        step = chunk_size if chunk_size > 0 else m
+        for start in range(0, m, step):
+            stop = min(m, start + step)
+            call = (kernel_id, matrix, rows[start:stop], vals[start:stop], *ohlcv, head,
+                    sl[start:stop], tp[start:stop], size[start:stop], *tail, out[start:stop])
+            if (stop - start) * ohlcv[3].shape[0] < kernel.SERIAL_WORK:
+                kernel.run_batch_serial_nb(*call)  # a small batch: no thread launch
+            else:
+                with kernel.PARALLEL_LOCK:
+                    kernel.run_batch_nb(*call)
+            report(on_progress, stop, m, f"{stop}/{m} backtests")
+
+    def result(self) -> BatchResult:
+        return BatchResult(self.strat.name, self.resolved, self.out, self.ppy,
+                           time.perf_counter() - self.t0)
+
+
+def prepare_batch(
+    data: pl.DataFrame,
+    strategy: str,
+    param_sets: Sequence[Mapping[str, Any]],
+    settings: BacktestSettings | None = None,
+    *,
+    bank: IndicatorBank | None = None,
+    validated: bool = False,
+) -> PendingBatch:
+    """:func:`run_batch` up to the kernel: the sets resolved, the indicators they need in
+    the bank, the kernel's arrays packed. Raises for bad input as ``run_batch`` does."""
     t0 = time.perf_counter()
     settings = settings or BacktestSettings()
     strat = get_strategy(strategy)
     resolved, cols = resolve_batch(strat, param_sets, validated=validated)
     require_bars(data)
-    m = len(resolved)
-    if m == 0:
-        ppy = periods_per_year(data.get_column("timestamp"))
-        return BatchResult(strat.name, [], np.empty((0, N_KERNEL_METRICS)), ppy, 0.0)
+    if not resolved:
+        return PendingBatch(strat, [], periods_per_year(data.get_column("timestamp")), None,
+                            t0)
     if bank is None:
         bank = IndicatorBank.build(data, [])
     packed = pack_batch(strat, resolved, cols, lambda keys: bank.rows_of(data, keys), settings)
-    rows, vals, sl, tp, size = packed.rows, packed.vals, packed.sl, packed.tp, packed.size
     # converted once per bank: an evolution's bank serves every generation of a window
-    o, h, lo, c, v = bank.memo(data, "ohlcv", lambda: ohlcv_arrays(data))
+    ohlcv = bank.memo(data, "ohlcv", lambda: ohlcv_arrays(data))
     ppy = bank.memo(data, "ppy", lambda: periods_per_year(data.get_column("timestamp")))
-    out = np.empty((m, N_KERNEL_METRICS))
-    step = chunk_size if chunk_size > 0 else m
-    for start in range(0, m, step):
-        stop = min(m, start + step)
-        args = (strat.kernel_id, bank.matrix, rows[start:stop], vals[start:stop], o, h, lo, c,
-                v, settings.allow_short, sl[start:stop], tp[start:stop], size[start:stop],
-                float(settings.cash), float(settings.commission), not settings.fractional,
-                ppy, out[start:stop])
-        if (stop - start) * c.shape[0] < kernel.SERIAL_WORK:
-            kernel.run_batch_serial_nb(*args)  # a small batch: no thread launch
-        else:
-            with kernel.PARALLEL_LOCK:
-                kernel.run_batch_nb(*args)
-        report(on_progress, stop, m, f"{stop}/{m} backtests")
-    return BatchResult(strat.name, resolved, out, ppy, time.perf_counter() - t0)
+    args = (strat.kernel_id, bank.matrix, packed.rows, packed.vals, ohlcv,
+            (float(settings.cash), float(settings.commission), not settings.fractional, ppy),
+            (packed.sl, packed.tp, packed.size), settings.allow_short)
+    return PendingBatch(strat, resolved, ppy, args, t0)

@@ -6,8 +6,11 @@
 ``"is"`` (in-sample, selection), ``"oos"`` (out-of-sample, reporting only) and, with
 walk-forward folds, ``"fold0"`` … ``"fold{K-1}"``.
 
-**Backends** (``EvolutionConfig.backend``), all with ``evaluate(param_sets) ->
-{window: [metrics, ...]}`` in the order given, so results never depend on the backend:
+**Backends** (``EvolutionConfig.backend``), all with ``submit(param_sets)``, whose handle's
+``result()`` is ``{window: [metrics, ...]}`` in the order given, so results never depend on
+the backend. The runner submits a generation and writes the previous one to the database
+while it is evaluated (``engine.evolution.runner``); ``evaluate(param_sets)`` is
+``submit(param_sets).result()``.
 
 - ``auto`` (default): ``process`` or ``inline`` by the size of a generation
   (:func:`choose_backend`).
@@ -18,7 +21,9 @@ walk-forward folds, ``"fold0"`` … ``"fold{K-1}"``.
   order. Workers use ``cores // workers`` numba threads each, die with their parent
   (``engine.processes.die_with_parent``), and the pool is written down under
   ``<data dir>/pools`` so the next start ends the workers of a pool whose owner was killed.
-- ``inline``: the same evaluator in this process (numba-parallel over the batch).
+- ``inline``: the same evaluator in this process (numba-parallel over the batch), run on
+  one helper thread so a generation's compiled backtests (which release the GIL) overlap the
+  previous generation's database commit.
 - ``ray``: one actor per worker, each built from the windows put in the object store once;
   connects to ``STRATLAB_RAY_ADDRESS`` when set, else uses the Ray already initialised in
   this process, else starts a local one.
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -135,18 +141,36 @@ def backtest_settings(cfg: EvolutionConfig):
 
 
 # ------------------------------------------------------------------------------ backends
+class _Overlapped:
+    """An inline generation whose compiled backtests run on the helper thread."""
+
+    def __init__(self, evaluator: Evaluator, prepared: dict[str, Any], ran: Future) -> None:
+        self.evaluator, self.prepared, self.ran = evaluator, prepared, ran
+
+    def result(self) -> dict[str, list[dict]]:
+        self.ran.result()
+        return self.evaluator.finish(self.prepared)
+
+
 class InlineBackend:
-    """Evaluate in this process."""
+    """Evaluate in this process, on one helper thread (see the module docstring)."""
 
     name = "inline"
 
     def __init__(self, cfg: EvolutionConfig, windows: Windows) -> None:
         self.evaluator = Evaluator(windows.frames, backtest_settings(cfg))
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evolution-eval")
+
+    def submit(self, param_sets: Sequence[Mapping[str, Any]]) -> _Overlapped:
+        prepared = self.evaluator.prepare(param_sets)
+        return _Overlapped(self.evaluator, prepared,
+                           self.thread.submit(self.evaluator.run, prepared))
 
     def evaluate(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, list[dict]]:
-        return self.evaluator.evaluate(param_sets)
+        return self.submit(param_sets).result()
 
     def close(self) -> None:
+        self.thread.shutdown(wait=True, cancel_futures=True)
         self.evaluator = None  # type: ignore[assignment]
 
 
@@ -179,6 +203,28 @@ def affinity(param_sets: Sequence[Mapping[str, Any]], k: int) -> list[list[int]]
     return groups
 
 
+class _Shares:
+    """A generation on the worker pool: one future per worker's share (input positions)."""
+
+    def __init__(self, owner: pool.WorkerPool, n: int,
+                 futures: list[tuple[list[int], Future]]) -> None:
+        self.owner, self.n, self.futures = owner, n, futures
+
+    def result(self) -> dict[str, list[dict]]:
+        """The shares' metrics reassembled in input order."""
+        merged: dict[str, list] = {}
+        try:
+            for g, fut in self.futures:
+                for name, rows in fut.result().items():
+                    slot = merged.setdefault(name, [None] * self.n)
+                    for i, row in zip(g, rows, strict=True):
+                        slot[i] = row
+        except BrokenProcessPool:
+            pool.discard_pool(self.owner)  # the next run starts a fresh one
+            raise
+        return merged
+
+
 class ProcessBackend:
     """The process's shared worker pool (:mod:`engine.evolution.pool`: started once, reused
     by every run), given this run's windows once per worker.
@@ -204,27 +250,28 @@ class ProcessBackend:
                     raise
         self.workers = self.pool.n
 
-    def evaluate(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, list[dict]]:
-        if not param_sets:
-            return {}
+    def submit(self, param_sets: Sequence[Mapping[str, Any]]) -> _Shares:
         params = [dict(p) for p in param_sets]
         groups = affinity(params, self.workers)
-        futures = [(g, self.pool.submit(i, self.key, [params[j] for j in g]))
-                   for i, g in enumerate(groups) if g]
-        merged: dict[str, list] = {}
-        try:
-            for g, fut in futures:
-                for name, rows in fut.result().items():
-                    slot = merged.setdefault(name, [None] * len(params))
-                    for i, row in zip(g, rows, strict=True):
-                        slot[i] = row
-        except BrokenProcessPool:
-            pool.discard_pool(self.pool)  # the next run starts a fresh one
-            raise
-        return merged
+        return _Shares(self.pool, len(params),
+                       [(g, self.pool.submit(i, self.key, [params[j] for j in g]))
+                        for i, g in enumerate(groups) if g])
+
+    def evaluate(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, list[dict]]:
+        return self.submit(param_sets).result()
 
     def close(self) -> None:
         """Nothing to end: the pool stays for the next run (``pool.shutdown_pool``)."""
+
+
+class _RayShares:
+    """A generation on the Ray actors: one object reference per actor's chunk."""
+
+    def __init__(self, ray: Any, refs: list[Any]) -> None:
+        self.ray, self.refs = ray, refs
+
+    def result(self) -> dict[str, list[dict]]:
+        return _merge(self.ray.get(self.refs)) if self.refs else {}
 
 
 class RayBackend:
@@ -249,12 +296,13 @@ class RayBackend:
         actor = ray.remote(num_cpus=1)(RayEvalActor)
         self.actors = [actor.remote(ref, _settings_dict(cfg)) for _ in range(n)]
 
-    def evaluate(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, list[dict]]:
-        if not param_sets:
-            return {}
+    def submit(self, param_sets: Sequence[Mapping[str, Any]]) -> _RayShares:
         chunks = _chunks([dict(p) for p in param_sets], len(self.actors))
-        futures = [a.evaluate.remote(c) for a, c in zip(self.actors, chunks, strict=False)]
-        return _merge(self.ray.get(futures))
+        return _RayShares(self.ray, [a.evaluate.remote(c)
+                                     for a, c in zip(self.actors, chunks, strict=False)])
+
+    def evaluate(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, list[dict]]:
+        return self.submit(param_sets).result()
 
     def close(self) -> None:
         for a in self.actors:

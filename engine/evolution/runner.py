@@ -82,23 +82,31 @@ class EvolutionSummary:
         }
 
 
-def _commit(run_id: int, run: RunState, windows: Windows, fresh: set[int]) -> str | None:
-    """Write the generation; returns the run's pending pause/stop request."""
+@dataclass
+class _Prepared:
+    """A generation's rows, checkpoint and run updates, taken from the state as soon as it
+    is evaluated — before the next generation's variation moves the state on."""
+
+    generation: int
+    best: float
+    rows: dict[str, Any]  # store.commit_generation's keyword arguments
+
+
+def _prepare(run: RunState, windows: Windows, fresh: set[int]) -> _Prepared:
     stats, inds = run.records(fresh)
     run.update_best()
     combined = stats[0]
-    split = windows.split_dict()
-    return store.commit_generation(
-        run_id, generation=run.generation, stats=stats, individuals=inds,
-        checkpoint=run.checkpoint(windows.fingerprint),
-        run_updates={
+    return _Prepared(run.generation, run.best_score, {
+        "generation": run.generation, "stats": stats, "individuals": inds,
+        "checkpoint": run.checkpoint(windows.fingerprint),
+        "run_updates": {
             "evaluations": run.evaluations, "best_fitness": run.best_score,
             "mean_fitness": combined["mean"], "best_uid": run.best_uid, "best": run.best_doc,
-            "split": split, "in_sample_end": windows.in_sample_end,
+            "split": windows.split_dict(), "in_sample_end": windows.in_sample_end,
             "out_of_sample_start": windows.out_of_sample_start,
             "data_fingerprint": windows.fingerprint,
         },
-    )
+    })
 
 
 def evolve(run_id: int, generations: int | None = None, *,
@@ -141,36 +149,50 @@ def evolve(run_id: int, generations: int | None = None, *,
         use_threshold = threshold is not None and not (reached_before and generations)
         planned = max(0, target - max(run.generation, 0)) + (1 if run.generation < 0 else 0)
         backend = None
+        prepared: _Prepared | None = None  # evaluated, not yet committed
+
+        def commit(p: _Prepared) -> str | None:
+            """Write ``p``, report it; the run's pause/stop request as of then."""
+            nonlocal done_now
+            action = store.commit_generation(run_id, **p.rows)
+            done_now += 1
+            if on_progress is not None:  # it may take a while, or ask for a pause itself
+                epoch = store.request_epoch()
+                report(on_progress, done_now, planned,
+                       f"generation {p.generation}: best {p.best:.4f}")
+                if store.request_epoch() != epoch:  # a request made meanwhile
+                    action = store.requested_action(run_id)
+            return action
+
         try:
             done_now = 0
             action = store.requested_action(run_id)  # then as of each generation's commit
-            while True:
+            while action not in ("pause", "stop"):
                 if run.generation >= 0 and (run.generation >= target or (
                         use_threshold and run.best_score is not None
                         and run.best_score >= threshold)):
                     break
-                if action in ("pause", "stop"):
-                    status = "paused" if action == "pause" else "stopped"
-                    break
                 if backend is None:
                     backend = make_backend(cfg, windows)
                 with gc_paused():  # a generation allocates much and frees it by refcount
-                    if run.generation < 0:
-                        run.initial(backend)
-                        fresh = {i.uid for pop in run.islands for i in pop}
-                    else:
-                        last_uid = run.next_uid
-                        run.step(backend)
-                        fresh = {i.uid for pop in run.islands for i in pop
-                                 if i.uid >= last_uid}
-                    action = _commit(run_id, run, windows, fresh)
-                done_now += 1
-                if on_progress is not None:  # it may take a while, or ask for a pause itself
-                    epoch = store.request_epoch()
-                    report(on_progress, done_now, planned,
-                           f"generation {run.generation}: best {run.best_score:.4f}")
-                    if store.request_epoch() != epoch:  # a request made meanwhile
-                        action = store.requested_action(run_id)
+                    try:
+                        flight = run.begin(backend)
+                    except BaseException:
+                        if prepared is not None:  # the generation before stays
+                            commit(prepared)
+                        raise
+                    if prepared is not None:
+                        # the previous generation is written while this one is evaluated
+                        action, prepared = commit(prepared), None
+                        if action in ("pause", "stop"):
+                            flight.discard()  # resumed, it is evaluated again, the same
+                            break
+                    fresh = run.complete(flight)
+                    prepared = _prepare(run, windows, fresh)
+            if prepared is not None:  # the last generation
+                commit(prepared)
+            elif action in ("pause", "stop"):
+                status = "paused" if action == "pause" else "stopped"
         finally:
             if backend is not None:
                 backend.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
 from typing import Any
 
 from engine.db import encode_json
@@ -30,6 +31,27 @@ CHECKPOINT_VERSION = 1
 
 class FitnessFailed(StratLabError):
     """The fitness function raised for every individual evaluated in a generation."""
+
+
+@dataclass
+class InFlight:
+    """A generation whose new individuals are being evaluated (:meth:`RunState.begin`)."""
+
+    generation: int
+    first_uid: int  # the uid of its first new individual (the others follow in order)
+    inds: list  # its new individuals, in the order submitted
+    pending: Any  # the backend's handle (``result()``); None when nothing was submitted
+    offspring_of: list[tuple[list, list]] | None  # per island (elites, kids); None: initial
+
+    def discard(self) -> None:
+        """Drop the generation (the run pauses before it is stored): wait for its
+        evaluation to end so nothing runs on after the backend closes; its outcome, an
+        error included, is not wanted (a resumed run evaluates it again, the same)."""
+        if self.pending is not None:
+            try:
+                self.pending.result()
+            except Exception:  # noqa: BLE001 - the generation is dropped either way
+                pass
 
 
 def checked_score(fn, metrics) -> tuple[float, str]:
@@ -96,12 +118,19 @@ class RunState:
         f.wvalues = fit.wvalues  # a tuple; empty when not evaluated (DEAP's invalid)
         return c
 
-    def evaluate(self, backend, inds: list, generation: int) -> None:
+    def submit(self, backend, inds: list) -> Any:
+        """Start evaluating ``inds`` on ``backend``; the handle's ``result()`` gives the
+        metrics (None when there is nothing to evaluate)."""
         if not inds:
-            return
+            return None
         for ind in inds:
             ind.params = to_params(ind)
-        res = backend.evaluate([ind.params for ind in inds])
+        return backend.submit([ind.params for ind in inds])
+
+    def absorb(self, inds: list, res: dict[str, list[dict]], generation: int) -> None:
+        """Give ``inds`` their metrics ``res`` (from the backend), scores and fitness."""
+        if not inds:
+            return
         cfg = self.cfg
         n_folds = cfg.walk_forward_folds or 0
         errors = []
@@ -141,15 +170,17 @@ class RunState:
         return d
 
     # ------------------------------------------------------------------ generations
-    def initial(self, backend) -> None:
-        self.generation = 0
-        for size in self.cfg.island_sizes:
-            self.islands.append([self.new(random_genes(self.rng), born=0, parents=[])
-                                 for _ in range(size)])
-        self.evaluate(backend, [i for pop in self.islands for i in pop], 0)
-
-    def step(self, backend) -> None:
-        cfg, g = self.cfg, self.generation + 1
+    def begin(self, backend) -> InFlight:
+        """Build the next generation's new individuals and start their evaluation: the
+        random initial population, or (step 1–3 of the loop) selection and variation.
+        Nothing else of the state changes until :meth:`complete`."""
+        cfg, g, first = self.cfg, self.generation + 1, self.next_uid
+        if g == 0:
+            for size in cfg.island_sizes:
+                self.islands.append([self.new(random_genes(self.rng), born=0, parents=[])
+                                     for _ in range(size)])
+            fresh = [i for pop in self.islands for i in pop]
+            return InFlight(g, first, fresh, self.submit(backend, fresh), None)
         fresh, offspring_of = [], []
         divs = self._diversity or [diversity(pop) for pop in self.islands]
         self._diversity = None
@@ -175,15 +206,32 @@ class RunState:
                     pu = [parents[j].uid]
                 fresh.append(self.renew(kid, born=g, parents=pu))
             offspring_of.append((elites, kids))
-        self.evaluate(backend, fresh, g)
-        for k, (elites, kids) in enumerate(offspring_of):
-            if self.multi:
-                self.islands[k] = nsga2_survivors(self.islands[k] + kids, len(self.islands[k]))
-            else:
-                self.islands[k] = list(elites) + kids
-        if should_migrate(g, cfg.islands, cfg.migration_interval, cfg.migration_size):
-            ring_migrate(self.islands, cfg.migration_size, multi=self.multi, clone=self.clone)
+        return InFlight(g, first, fresh, self.submit(backend, fresh), offspring_of)
+
+    def complete(self, flight: InFlight) -> set[int]:
+        """Finish the generation :meth:`begin` started: its metrics, then (steps 5–6)
+        survivors and migration. Returns the uids evaluated in it that are in the new
+        population."""
+        g = flight.generation
+        res = flight.pending.result() if flight.pending is not None else {}
+        self.absorb(flight.inds, res, g)
+        if flight.offspring_of is not None:
+            cfg = self.cfg
+            for k, (elites, kids) in enumerate(flight.offspring_of):
+                if self.multi:
+                    self.islands[k] = nsga2_survivors(self.islands[k] + kids,
+                                                      len(self.islands[k]))
+                else:
+                    self.islands[k] = list(elites) + kids
+            if should_migrate(g, cfg.islands, cfg.migration_interval, cfg.migration_size):
+                ring_migrate(self.islands, cfg.migration_size, multi=self.multi,
+                             clone=self.clone)
         self.generation = g
+        return {i.uid for pop in self.islands for i in pop if i.uid >= flight.first_uid}
+
+    def advance(self, backend) -> set[int]:
+        """One whole generation (:meth:`begin` then :meth:`complete`)."""
+        return self.complete(self.begin(backend))
 
     # ------------------------------------------------------------------ records
     def update_best(self) -> None:

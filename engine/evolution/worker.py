@@ -40,6 +40,12 @@ class WindowEvaluator:
 
     def metrics(self, param_sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """One metrics dict (``backtest`` keys) per parameter set, in order."""
+        return self.finish(self.prepare(param_sets), run=True)
+
+    def prepare(self, param_sets: Sequence[Mapping[str, Any]]) -> Any:
+        """The window's work for ``param_sets`` up to the compiled backtests: a
+        ``PendingBatch`` (one symbol), or the metrics themselves (several symbols: the
+        portfolio batch runs whole here)."""
         if not param_sets:
             return []
         if not self.single:
@@ -49,16 +55,30 @@ class WindowEvaluator:
                 self.portfolio = PortfolioBatch(self.frames, "genome", self.settings,
                                                 cache_bytes=CACHE_BYTES)
             return self.portfolio.metrics(param_sets, validated=True)
-        from engine.backtest.runner import run_batch
+        from engine.backtest.runner import prepare_batch
 
         if len(self.bank) * self.data.height * 8 > CACHE_BYTES:
             from engine.backtest.bank import IndicatorBank
 
             self.bank = IndicatorBank.build(self.data, [])  # bounded: restart the cache
         # the genes were repaired (engine.evolution.genome.repair): complete, typed, in range
-        batch = run_batch(self.data, "genome", param_sets, self.settings, bank=self.bank,
-                          validated=True)
-        return batch.all_metrics()
+        return prepare_batch(self.data, "genome", param_sets, self.settings, bank=self.bank,
+                             validated=True)
+
+    @staticmethod
+    def run(prepared: Any) -> None:
+        """The compiled backtests of :meth:`prepare`'s batch (GIL released; any thread)."""
+        if not isinstance(prepared, list):
+            prepared.run()
+
+    @staticmethod
+    def finish(prepared: Any, *, run: bool = False) -> list[dict[str, Any]]:
+        """The metrics dicts of a prepared batch (``run``: run its backtests first)."""
+        if isinstance(prepared, list):
+            return prepared
+        if run:
+            prepared.run()
+        return prepared.result().all_metrics()
 
 
 class Evaluator:
@@ -70,6 +90,20 @@ class Evaluator:
 
     def evaluate(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, list[dict]]:
         return {name: w.metrics(param_sets) for name, w in self.windows.items()}
+
+    def prepare(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Every window's :meth:`WindowEvaluator.prepare`."""
+        return {name: w.prepare(param_sets) for name, w in self.windows.items()}
+
+    @staticmethod
+    def run(prepared: Mapping[str, Any]) -> None:
+        """Every window's compiled backtests (no Python objects touched: any thread)."""
+        for p in prepared.values():
+            WindowEvaluator.run(p)
+
+    @staticmethod
+    def finish(prepared: Mapping[str, Any]) -> dict[str, list[dict]]:
+        return {name: WindowEvaluator.finish(p) for name, p in prepared.items()}
 
 
 # ------------------------------------------------------------------ process-pool worker

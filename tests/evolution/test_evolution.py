@@ -160,6 +160,37 @@ def test_pause_and_stop_are_honoured_between_generations(small):
     assert [h.generation for h in ev.history(run_id)] == [0, 1, 2, 3]
 
 
+def test_a_request_read_at_a_commit_drops_the_generation_in_flight(small):
+    """Generation g + 1 is evaluated while g is written. A pause made by another process (a
+    row update, unseen by this process's request epoch) is read by the next commit: the
+    run stops with that generation stored, drops the one in flight, and resumed it ends
+    exactly where an uninterrupted run does."""
+    from sqlalchemy import update
+
+    from engine.db import session_scope
+    from engine.evolution.tables import EvolutionRun
+
+    full = ev.run_evolution(small(generations=5))
+    rid = ev.create_run(small(generations=5))
+
+    def pause_from_outside(done, total, msg):
+        if done == 2:  # generation 1 is stored; generation 2 is being evaluated
+            with session_scope() as s:
+                s.execute(update(EvolutionRun).where(EvolutionRun.id == rid)
+                          .values(requested_action="pause"))
+
+    s = ev.evolve(rid, on_progress=pause_from_outside)
+    # generation 2's commit read the request; generation 3, in flight then, was dropped
+    assert (s.status, s.generations_done) == ("paused", 2)
+    assert [h.generation for h in ev.history(rid)] == [0, 1, 2]
+    assert store.load_checkpoint(rid)["generation"] == 2
+    assert {i.generation for i in store.individuals_of(rid)} == {2}
+    done = ev.evolve(rid)
+    assert done.generations_done == 5
+    assert _pop(rid) == _pop(full.run_id) and done.history == full.history
+    assert done.evaluations == full.evaluations  # the dropped generation is not counted
+
+
 def test_resume_in_process_equals_uninterrupted(small):
     full = ev.run_evolution(small(generations=4))
     rid = ev.create_run(small(generations=4))
