@@ -18,6 +18,7 @@ advisory lock around them; no SQLite-only SQL is used anywhere else.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
@@ -109,9 +110,9 @@ def _json_serializer(obj: object) -> str:
     return obj if type(obj) is EncodedJSON else json.dumps(obj)
 
 
-def bulk_insert(session: Session, table: sa.Table, rows: list[dict]) -> None:
+def bulk_insert(target: Session | Connection, table: sa.Table, rows: list[dict]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table`` with one DBAPI
-    ``executemany``, on the session's connection (so inside its transaction).
+    ``executemany``, on the session's (or the connection's) transaction.
 
     The fast path for a writer of many small rows (an evolution's generation): SQLAlchemy's
     per-row statement machinery is skipped; each column's own bind processor still converts
@@ -121,20 +122,14 @@ def bulk_insert(session: Session, table: sa.Table, rows: list[dict]) -> None:
     """
     if not rows:
         return
-    conn = session.connection()
-    dialect = conn.dialect
-    names = list(rows[0])
-    procs = [table.c[n].type._cached_bind_processor(dialect) for n in names]
-    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
-    if mark is None:  # pragma: no cover - every dialect the lab supports is listed
-        session.execute(sa.insert(table), rows)
+    conn = target.connection() if isinstance(target, Session) else target
+    names = tuple(rows[0])
+    plan = _insert_plan(table, names, conn.dialect)
+    if plan is None:  # pragma: no cover - every dialect the lab supports is listed
+        conn.execute(sa.insert(table), rows)
         return
-    q = dialect.identifier_preparer
-    sql = (f"INSERT INTO {q.format_table(table)} ({', '.join(q.quote(n) for n in names)}) "
-           f"VALUES ({', '.join([mark] * len(names))})")
-
+    sql, convert = plan
     get = operator.itemgetter(*names)
-    convert = [(j, p) for j, p in enumerate(procs) if p is not None]
     params = []
     memo: dict[int, tuple[object, object]] = {}  # a value shared by every row: convert once
     for r in rows:
@@ -153,6 +148,20 @@ def bulk_insert(session: Session, table: sa.Table, rows: list[dict]) -> None:
                     memo[j] = (v, t[j])
         params.append(tuple(t))
     conn.exec_driver_sql(sql, params)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_plan(table: sa.Table, names: tuple[str, ...], dialect: Any
+                 ) -> tuple[str, list[tuple[int, Any]]] | None:
+    """The INSERT text and the bind processors (by position) of one column list."""
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+    if mark is None:  # pragma: no cover
+        return None
+    procs = [table.c[n].type._cached_bind_processor(dialect) for n in names]
+    q = dialect.identifier_preparer
+    sql = (f"INSERT INTO {q.format_table(table)} ({', '.join(q.quote(n) for n in names)}) "
+           f"VALUES ({', '.join([mark] * len(names))})")
+    return sql, [(j, p) for j, p in enumerate(procs) if p is not None]
 
 
 def _sqlite_file(database: str | None, query: Mapping[str, Any]) -> Path | None:
@@ -274,6 +283,15 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def connection_scope() -> Iterator[Connection]:
+    """One transaction on a Core connection, without an ORM session: for a writer that
+    issues only statements (an evolution's generation); commit on success, roll back on
+    any error, as :func:`session_scope`."""
+    with get_engine().begin() as conn:
+        yield conn
 
 
 @contextmanager

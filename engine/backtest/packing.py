@@ -23,8 +23,8 @@ import numpy as np
 from engine.backtest.results import BacktestSettings
 from engine.backtest.strategies import IndicatorKey, Strategy
 
-__all__ = ["PackedBatch", "batch_columns", "distinct_keys", "pack_batch", "pack_levels",
-           "resolve_batch"]
+__all__ = ["BatchPlan", "PackedBatch", "batch_columns", "distinct_keys", "pack_batch",
+           "pack_levels", "plan_batch", "resolve_batch"]
 
 _BITS = 20  # each period of a key in 20 bits of its code (every range is below 2**20)
 
@@ -116,19 +116,45 @@ def pack_levels(strat: Strategy, cols: Mapping[str, np.ndarray], m: int,
     return out[0], out[1], out[2]
 
 
+@dataclass(frozen=True)
+class BatchPlan:
+    """The part of packing that does not depend on the data: the distinct indicator keys,
+    which of them each set reads, and the float values and trade levels. Windows or
+    symbols that evaluate the same sets share one plan; :meth:`pack` adds the bank rows."""
+
+    params: list[dict[str, Any]]
+    keys: list[IndicatorKey]
+    parts: list[tuple[int, np.ndarray]]  # see distinct_keys
+    vals: np.ndarray
+    sl: np.ndarray
+    tp: np.ndarray
+    size: np.ndarray
+
+    def pack(self, index_of) -> PackedBatch:
+        """The kernel arrays on one bank: ``index_of(keys)`` makes sure the bank holds the
+        keys and returns their rows (``IndicatorBank.rows_of``)."""
+        where = index_of(self.keys)
+        rows = np.zeros((len(self.params), max(1, len(self.parts))), np.int64)
+        for t, (offset, inverse) in enumerate(self.parts):
+            rows[:, t] = where[offset + inverse]
+        return PackedBatch(self.params, rows, self.vals, self.sl, self.tp, self.size)
+
+
+def plan_batch(strat: Strategy, resolved: list[dict[str, Any]],
+               cols: Mapping[str, np.ndarray], settings: BacktestSettings) -> BatchPlan:
+    """The :class:`BatchPlan` of resolved sets and their columns."""
+    m = len(resolved)
+    keys, parts = distinct_keys(strat, cols)
+    names = strat.value_names
+    vals = (np.column_stack([np.asarray(cols[n], np.float64) for n in names]) if names
+            else np.zeros((m, 1)))
+    sl, tp, size = pack_levels(strat, cols, m, settings)
+    return BatchPlan(resolved, keys, parts, np.ascontiguousarray(vals), sl, tp, size)
+
+
 def pack_batch(strat: Strategy, resolved: list[dict[str, Any]],
                cols: Mapping[str, np.ndarray], index_of, settings: BacktestSettings
                ) -> PackedBatch:
     """The kernel arrays; ``index_of(keys)`` makes sure a bank holds the keys and returns
     their rows (``IndicatorBank.rows_of``)."""
-    m = len(resolved)
-    keys, parts = distinct_keys(strat, cols)
-    where = index_of(keys)
-    rows = np.zeros((m, max(1, len(parts))), np.int64)
-    for t, (offset, inverse) in enumerate(parts):
-        rows[:, t] = where[offset + inverse]
-    names = strat.value_names
-    vals = (np.column_stack([np.asarray(cols[n], np.float64) for n in names]) if names
-            else np.zeros((m, 1)))
-    sl, tp, size = pack_levels(strat, cols, m, settings)
-    return PackedBatch(resolved, rows, np.ascontiguousarray(vals), sl, tp, size)
+    return plan_batch(strat, resolved, cols, settings).pack(index_of)

@@ -37,7 +37,7 @@ import polars as pl
 from engine.backtest import kernel
 from engine.backtest.enums import N_KERNEL_METRICS, N_STATS, new_trades
 from engine.backtest.metrics import metrics_dict, periods_per_year
-from engine.backtest.packing import pack_batch, resolve_batch
+from engine.backtest.packing import plan_batch, resolve_batch
 from engine.backtest.portfolio_kernel import simulate_portfolio_nb
 from engine.backtest.results import BacktestResult, BacktestSettings, equity_frame, trades_frame
 from engine.backtest.runner import compute_signals, trade_levels
@@ -180,14 +180,13 @@ class PortfolioBatch:
         if not resolved:
             return []
         n_bars = self.arrays["close"].shape[1]
+        plan = plan_batch(strat, resolved, cols, self.settings)  # the same for every symbol
         packs = []
         for j, df in enumerate(self.aligned.values()):
             if len(self.banks[j]) * n_bars * 8 > self.cache_bytes:
                 self.banks[j] = self._new_bank(df, [])  # bounded: restart the cache
             bank = self.banks[j]
-            packs.append(pack_batch(strat, resolved, cols,
-                                    lambda keys, b=bank, d=df: b.rows_of(d, keys),
-                                    self.settings))
+            packs.append(plan.pack(lambda keys, b=bank, d=df: b.rows_of(d, keys)))
         vals = packs[0].vals
         out = []
         sig = np.empty((len(self.symbols), n_bars), np.int8)

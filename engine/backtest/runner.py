@@ -26,7 +26,7 @@ from engine.backtest import kernel
 from engine.backtest.bank import IndicatorBank
 from engine.backtest.enums import N_KERNEL_METRICS, N_STATS, new_trades
 from engine.backtest.metrics import metrics_dict, metrics_dicts, periods_per_year
-from engine.backtest.packing import pack_batch, resolve_batch
+from engine.backtest.packing import BatchPlan, plan_batch, resolve_batch
 from engine.backtest.results import BacktestResult, BacktestSettings, equity_frame, trades_frame
 from engine.backtest.strategies import Strategy, get_strategy
 from engine.errors import DataError, ParameterError
@@ -247,20 +247,27 @@ def prepare_batch(
     *,
     bank: IndicatorBank | None = None,
     validated: bool = False,
+    plan: BatchPlan | None = None,
 ) -> PendingBatch:
     """:func:`run_batch` up to the kernel: the sets resolved, the indicators they need in
-    the bank, the kernel's arrays packed. Raises for bad input as ``run_batch`` does."""
+    the bank, the kernel's arrays packed. Raises for bad input as ``run_batch`` does.
+    ``plan``: the sets' :func:`~engine.backtest.packing.plan_batch` under ``settings``,
+    made once for several windows of the same sets (``param_sets`` is then not read)."""
     t0 = time.perf_counter()
     settings = settings or BacktestSettings()
     strat = get_strategy(strategy)
-    resolved, cols = resolve_batch(strat, param_sets, validated=validated)
     require_bars(data)
-    if not resolved:
+    if plan is None:
+        resolved, cols = resolve_batch(strat, param_sets, validated=validated)
+        if resolved:
+            plan = plan_batch(strat, resolved, cols, settings)
+    if plan is None or not plan.params:
         return PendingBatch(strat, [], periods_per_year(data.get_column("timestamp")), None,
                             t0)
+    resolved = plan.params
     if bank is None:
         bank = IndicatorBank.build(data, [])
-    packed = pack_batch(strat, resolved, cols, lambda keys: bank.rows_of(data, keys), settings)
+    packed = plan.pack(lambda keys: bank.rows_of(data, keys))
     # converted once per bank: an evolution's bank serves every generation of a window
     ohlcv = bank.memo(data, "ohlcv", lambda: ohlcv_arrays(data))
     ppy = bank.memo(data, "ppy", lambda: periods_per_year(data.get_column("timestamp")))

@@ -18,7 +18,7 @@ from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from engine import processes
-from engine.db import bulk_insert, encode_json, read_scope, session_scope
+from engine.db import bulk_insert, connection_scope, encode_json, read_scope, session_scope
 from engine.errors import StratLabError
 from engine.evolution.info import (  # noqa: F401  (re-exported)
     GenerationStats,
@@ -198,7 +198,7 @@ def commit_generation(run_id: int, *, generation: int, stats: list[dict[str, Any
     :class:`~engine.db.EncodedJSON` (the runner encodes each individual's once). Returns the
     run's pending pause/stop request, read in the same transaction."""
     now = utcnow()
-    with session_scope() as s:
+    with connection_scope() as s:
         if stats:
             bulk_insert(s, EvolutionGeneration.__table__,
                         [clean({**r, "run_id": run_id, "generation": generation})

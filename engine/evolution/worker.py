@@ -42,10 +42,11 @@ class WindowEvaluator:
         """One metrics dict (``backtest`` keys) per parameter set, in order."""
         return self.finish(self.prepare(param_sets), run=True)
 
-    def prepare(self, param_sets: Sequence[Mapping[str, Any]]) -> Any:
+    def prepare(self, param_sets: Sequence[Mapping[str, Any]], plan: Any = None) -> Any:
         """The window's work for ``param_sets`` up to the compiled backtests: a
         ``PendingBatch`` (one symbol), or the metrics themselves (several symbols: the
-        portfolio batch runs whole here)."""
+        portfolio batch runs whole here). ``plan``: the sets' ``BatchPlan``, shared by
+        the windows (:meth:`Evaluator.prepare`)."""
         if not param_sets:
             return []
         if not self.single:
@@ -63,7 +64,7 @@ class WindowEvaluator:
             self.bank = IndicatorBank.build(self.data, [])  # bounded: restart the cache
         # the genes were repaired (engine.evolution.genome.repair): complete, typed, in range
         return prepare_batch(self.data, "genome", param_sets, self.settings, bank=self.bank,
-                             validated=True)
+                             validated=True, plan=plan)
 
     @staticmethod
     def run(prepared: Any) -> None:
@@ -85,15 +86,28 @@ class Evaluator:
     """All windows of a run: ``{"is": frames, "oos": frames, "fold0": frames, ...}``."""
 
     def __init__(self, windows: Mapping[str, Mapping[str, Any]], settings: Any) -> None:
+        self.settings = settings
         self.windows = {name: WindowEvaluator(frames, settings)
                         for name, frames in windows.items()}
 
     def evaluate(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, list[dict]]:
-        return {name: w.metrics(param_sets) for name, w in self.windows.items()}
+        prepared = self.prepare(param_sets)
+        self.run(prepared)
+        return self.finish(prepared)
 
     def prepare(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """Every window's :meth:`WindowEvaluator.prepare`."""
-        return {name: w.prepare(param_sets) for name, w in self.windows.items()}
+        """Every window's :meth:`WindowEvaluator.prepare`, the single-symbol ones sharing
+        one ``BatchPlan`` (the same sets: the same keys, values and levels)."""
+        plan = None
+        if param_sets and any(w.single for w in self.windows.values()):
+            from engine.backtest.packing import batch_columns, plan_batch
+            from engine.backtest.strategies import get_strategy
+
+            strat, resolved = get_strategy("genome"), list(param_sets)  # repaired genes
+            plan = plan_batch(strat, resolved, batch_columns(strat, resolved),
+                              self.settings)
+        return {name: w.prepare(param_sets, plan if w.single else None)
+                for name, w in self.windows.items()}
 
     @staticmethod
     def run(prepared: Mapping[str, Any]) -> None:

@@ -178,3 +178,22 @@ def test_a_period_too_large_for_a_key_code_is_refused_not_mixed_up():
     cols = {"fast": np.array([5, 2**20 + 5]), "slow": np.array([40, 40])}
     with pytest.raises(ValueError, match="sma_cross parameter fast holds a period outside"):
         distinct_keys(strat, cols)
+
+
+def test_one_plan_packs_every_window_as_its_own_batch():
+    """An evolution packs its in-sample and out-of-sample windows from one plan: each window's
+    arrays equal packing that window alone."""
+    from engine.backtest.packing import plan_batch
+
+    data, strat, s = _frame(400), get_strategy("genome"), BacktestSettings()
+    windows = [data.slice(0, 250), data.slice(250, 150)]
+    resolved, cols = resolve_batch(strat, _genomes(120, seed=9))
+    plan = plan_batch(strat, resolved, cols, s)
+    for w in windows:
+        bank, alone_bank = IndicatorBank.build(w, []), IndicatorBank.build(w, [])
+        shared = plan.pack(lambda keys, b=bank, d=w: b.rows_of(d, keys))
+        alone = pack_batch(strat, resolved, cols, lambda keys, b=alone_bank, d=w:
+                           b.rows_of(d, keys), s)
+        np.testing.assert_array_equal(bank.matrix[shared.rows], alone_bank.matrix[alone.rows])
+        for name in ("vals", "sl", "tp", "size"):
+            np.testing.assert_array_equal(getattr(shared, name), getattr(alone, name))
