@@ -24,7 +24,7 @@ import json
 import logging
 import operator
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,13 @@ def encode_json(obj: object) -> EncodedJSON:
     """``obj`` as strict JSON, by orjson: a non-finite float becomes ``null`` (as
     PostgreSQL's JSON requires), NumPy scalars their values."""
     return EncodedJSON(orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY).decode())
+
+
+def encode_json_many(objs: Sequence[object]) -> list[EncodedJSON]:
+    """``[encode_json(o) for o in objs]`` in one call (a writer of many rows encodes several
+    documents per row: the per-call overhead was a quarter of it)."""
+    dumps, opt = orjson.dumps, orjson.OPT_SERIALIZE_NUMPY
+    return [EncodedJSON(dumps(o, option=opt).decode()) for o in objs]
 
 
 def _json_serializer(obj: object) -> str:

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from engine.db import encode_json
+from engine.db import encode_json_many
 from engine.errors import StratLabError
 from engine.evolution import store
 from engine.evolution.config import EvolutionConfig
@@ -247,13 +247,11 @@ class RunState:
         """The parts of an individual's row that never change once it is evaluated, its
         JSON encoded once: a survivor is stored again in every generation it lives."""
         if ind.row_json is None:
-            ind.row_json = {
-                "params": encode_json(ind.params),
-                "objectives": encode_json(self.objectives_doc(ind)),
-                "in_sample": encode_json(ind.is_m),
-                "out_of_sample": None if ind.oos_m is None else encode_json(ind.oos_m),
-                "parents": encode_json(list(ind.parents)),
-            }
+            params, objectives, is_m, parents, *oos = encode_json_many(
+                [ind.params, self.objectives_doc(ind), ind.is_m, list(ind.parents)]
+                + ([ind.oos_m] if ind.oos_m is not None else []))
+            ind.row_json = {"params": params, "objectives": objectives, "in_sample": is_m,
+                            "out_of_sample": oos[0] if oos else None, "parents": parents}
         return ind.row_json
 
     def records(self, fresh_uids: set[int]) -> tuple[list[dict], list[dict]]:
