@@ -18,11 +18,9 @@ advisory lock around them; no SQLite-only SQL is used anywhere else.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import logging
-import operator
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,6 +36,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from engine import migrations
 from engine.config import get_settings
 from engine.errors import StratLabError
+from engine.statements import EncodedJSON, insert_rows, run_on
 from engine.wal import AUTOCHECKPOINT_PAGES, checkpointer
 
 log = logging.getLogger(__name__)
@@ -90,14 +89,6 @@ def load_metadata() -> sa.MetaData:
     return SQLModel.metadata
 
 
-class EncodedJSON(str):
-    """A JSON document already encoded (:func:`encode_json`): a ``JSON`` column stores it as
-    it is. Lets a writer that stores the same document many times (an evolution stores an
-    individual's metrics in every generation it survives) encode it once."""
-
-    __slots__ = ()
-
-
 def encode_json(obj: object) -> EncodedJSON:
     """``obj`` as strict JSON, by orjson: a non-finite float becomes ``null`` (as
     PostgreSQL's JSON requires), NumPy scalars their values."""
@@ -122,53 +113,15 @@ def bulk_insert(target: Session | Connection, table: sa.Table, rows: list[dict])
     ``executemany``, on the session's (or the connection's) transaction.
 
     The fast path for a writer of many small rows (an evolution's generation): SQLAlchemy's
-    per-row statement machinery is skipped; each column's own bind processor still converts
-    its values (datetimes on SQLite, JSON documents), except :class:`EncodedJSON`, which the
-    database receives as the text it is. Same result as ``session.execute(insert(table),
-    rows)``.
+    per-row statement machinery is skipped (:mod:`engine.statements`); each column's own
+    bind processor still converts its values (datetimes on SQLite, JSON documents), except
+    :class:`EncodedJSON`, which the database receives as the text it is. Same result as
+    ``session.execute(insert(table), rows)``.
     """
     if not rows:
         return
     conn = target.connection() if isinstance(target, Session) else target
-    names = tuple(rows[0])
-    plan = _insert_plan(table, names, conn.dialect)
-    if plan is None:  # pragma: no cover - every dialect the lab supports is listed
-        conn.execute(sa.insert(table), rows)
-        return
-    sql, convert = plan
-    get = operator.itemgetter(*names)
-    params = []
-    memo: dict[int, tuple[object, object]] = {}  # a value shared by every row: convert once
-    for r in rows:
-        t = get(r) if len(names) > 1 else (r[names[0]],)
-        if convert:
-            t = list(t)
-            for j, proc in convert:
-                v = t[j]
-                if v is None or type(v) is EncodedJSON:
-                    continue
-                seen = memo.get(j)
-                if seen is not None and seen[0] is v:
-                    t[j] = seen[1]
-                else:
-                    t[j] = proc(v)
-                    memo[j] = (v, t[j])
-        params.append(tuple(t))
-    conn.exec_driver_sql(sql, params)
-
-
-@functools.lru_cache(maxsize=64)
-def _insert_plan(table: sa.Table, names: tuple[str, ...], dialect: Any
-                 ) -> tuple[str, list[tuple[int, Any]]] | None:
-    """The INSERT text and the bind processors (by position) of one column list."""
-    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
-    if mark is None:  # pragma: no cover
-        return None
-    procs = [table.c[n].type._cached_bind_processor(dialect) for n in names]
-    q = dialect.identifier_preparer
-    sql = (f"INSERT INTO {q.format_table(table)} ({', '.join(q.quote(n) for n in names)}) "
-           f"VALUES ({', '.join([mark] * len(names))})")
-    return sql, [(j, p) for j, p in enumerate(procs) if p is not None]
+    run_on(conn, [insert_rows(table, rows, conn.dialect)])
 
 
 def _sqlite_file(database: str | None, query: Mapping[str, Any]) -> Path | None:

@@ -73,3 +73,42 @@ def test_encode_json_is_strict_json():
                         "d": np.int64(7), "e": [1, "x"]}) == \
         '{"a":null,"b":null,"c":1.25,"d":7,"e":[1,"x"]}'
     assert type(encode_json([])) is EncodedJSON
+
+
+def test_update_delete_and_select_statements_match_sqlalchemys(probe):
+    """engine.statements' UPDATE / DELETE / SELECT (what an evolution's commit runs) change
+    and read exactly what SQLAlchemy's own statements do."""
+    from engine.db import connection_scope
+    from engine.statements import delete_where, run_on, select_where, update_where
+
+    later = datetime(2025, 1, 2, 3, 4, 5, 6)
+    change = {"x": 9.75, "ok": False, "at": later, "doc": encode_json({"z": [3]}),
+              "name": "new"}
+    with session_scope() as s:
+        bulk_insert(s, T, _rows())
+        s.execute(sa.update(T).where(T.c.n == 2).values(change | {"doc": {"z": [3]}}))
+        s.execute(sa.delete(T).where(T.c.n == 3))
+    reference = _read()
+    with session_scope() as s:
+        s.execute(sa.delete(T))
+    with connection_scope() as conn:
+        bulk_insert(conn, T, _rows())
+        name = run_on(conn, [update_where(T, change, "n", 2, conn.dialect),
+                             delete_where(T, "n", 3, conn.dialect),
+                             select_where(T, "name", "n", 2, conn.dialect)])
+    assert name == "new"  # the last statement's value, read in the same transaction
+    assert _read() == reference
+    assert reference == [(1, 0.5, True, datetime(2024, 5, 6, 7, 8, 9, 123456),
+                           {"a": [1, 2.5, None]}, "é"),
+                          (2, 9.75, False, later, {"z": [3]}, "new")]
+
+
+def test_statements_run_in_the_connections_transaction(probe):
+    from engine.db import connection_scope
+    from engine.statements import insert_rows, run_on
+
+    with pytest.raises(RuntimeError, match="abort"):
+        with connection_scope() as conn:
+            assert run_on(conn, [insert_rows(T, _rows(), conn.dialect)]) is None
+            raise RuntimeError("abort")
+    assert _read() == []

@@ -9,16 +9,15 @@ creation time differs). Every state but ``running``/``stopping`` can be evolved 
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlmodel import col, select
 
 from engine import processes
-from engine.db import bulk_insert, connection_scope, encode_json, read_scope, session_scope
+from engine.db import connection_scope, encode_json, read_scope, session_scope
 from engine.errors import StratLabError
 from engine.evolution.info import (  # noqa: F401  (re-exported)
     GenerationStats,
@@ -34,6 +33,14 @@ from engine.evolution.tables import (
     EvolutionRun,
 )
 from engine.processes import current_owner
+from engine.statements import (
+    Statement,
+    delete_where,
+    insert_rows,
+    run_on,
+    select_where,
+    update_where,
+)
 from engine.tables import utcnow
 
 ACTIVE = ("running", "stopping")
@@ -197,40 +204,44 @@ def commit_generation(run_id: int, *, generation: int, stats: list[dict[str, Any
     ``individuals`` are rows ready to store: finite numbers, JSON columns as documents or
     :class:`~engine.db.EncodedJSON` (the runner encodes each individual's once). Returns the
     run's pending pause/stop request, read in the same transaction."""
+    with connection_scope() as conn:
+        return run_on(conn, generation_statements(
+            run_id, conn.dialect, generation=generation, stats=stats,
+            individuals=individuals, checkpoint=checkpoint, run_updates=run_updates))
+
+
+def generation_statements(run_id: int, dialect: Any, *, generation: int,
+                          stats: list[dict[str, Any]], individuals: list[dict[str, Any]],
+                          checkpoint: dict[str, Any], run_updates: dict[str, Any]
+                          ) -> list[Statement]:
+    """The statements of :func:`commit_generation`, in order, for ``dialect`` (run them in
+    one transaction; the last reads the run's pending pause/stop request)."""
     now = utcnow()
-    with connection_scope() as s:
-        if stats:
-            bulk_insert(s, EvolutionGeneration.__table__,
-                        [clean({**r, "run_id": run_id, "generation": generation})
-                         | {"created_at": now} for r in stats])
-        if individuals:  # one executemany; rows come clean, their JSON encoded (EncodedJSON)
-            extra = {"run_id": run_id, "generation": generation, "created_at": now}
-            bulk_insert(s, EvolutionIndividual.__table__, [r | extra for r in individuals])
-        s.execute(_DELETE_CHECKPOINT, {"rid": run_id})
-        bulk_insert(s, EvolutionCheckpoint.__table__, [{
-            "run_id": run_id, "generation": generation, "state": encode_json(checkpoint),
-            "created_at": now}])
-        values = {k: encode_json(v) if type(v) is dict else clean(v)
-                  for k, v in run_updates.items()}
-        values.update(generations_done=generation, updated_at=now)
-        s.execute(_update_run(tuple(values)), {"rid": run_id, **{f"v_{k}": v
-                                                                 for k, v in values.items()}})
-        # the pause/stop request as of this commit, so the loop needs no read of its own
-        return s.execute(_PENDING_ACTION, {"rid": run_id}).scalar()
+    out: list[Statement] = []
+    if stats:
+        out.append(insert_rows(_GENERATIONS, [
+            clean({**r, "run_id": run_id, "generation": generation}) | {"created_at": now}
+            for r in stats], dialect))
+    if individuals:  # one executemany; rows come clean, their JSON encoded (EncodedJSON)
+        extra = {"run_id": run_id, "generation": generation, "created_at": now}
+        out.append(insert_rows(_INDIVIDUALS, [r | extra for r in individuals], dialect))
+    out.append(delete_where(_CHECKPOINTS, "run_id", run_id, dialect))
+    out.append(insert_rows(_CHECKPOINTS, [{
+        "run_id": run_id, "generation": generation, "state": encode_json(checkpoint),
+        "created_at": now}], dialect))
+    values = {k: encode_json(v) if type(v) is dict else clean(v)
+              for k, v in run_updates.items()}
+    values.update(generations_done=generation, updated_at=now)
+    out.append(update_where(_RUNS, values, "id", run_id, dialect))
+    # the pause/stop request as of this commit, so the loop needs no read of its own
+    out.append(select_where(_RUNS, "requested_action", "id", run_id, dialect))
+    return out
 
 
-# Statements built once: a generation's commit runs them every generation.
 _RUNS = EvolutionRun.__table__
-_DELETE_CHECKPOINT = delete(EvolutionCheckpoint.__table__).where(
-    EvolutionCheckpoint.__table__.c.run_id == sa.bindparam("rid"))
-_PENDING_ACTION = sa.select(_RUNS.c.requested_action).where(_RUNS.c.id == sa.bindparam("rid"))
-
-
-@functools.lru_cache(maxsize=8)
-def _update_run(columns: tuple[str, ...]) -> sa.Update:
-    """``UPDATE evolution_runs SET <columns> WHERE id = :rid`` (bound as ``v_<column>``)."""
-    return update(_RUNS).where(_RUNS.c.id == sa.bindparam("rid")).values(
-        {c: sa.bindparam(f"v_{c}", type_=_RUNS.c[c].type) for c in columns})
+_GENERATIONS = EvolutionGeneration.__table__
+_INDIVIDUALS = EvolutionIndividual.__table__
+_CHECKPOINTS = EvolutionCheckpoint.__table__
 
 
 def load_checkpoint(run_id: int) -> dict[str, Any] | None:
