@@ -24,6 +24,7 @@ from sqlmodel import select
 from engine.config import get_settings
 from engine.db import read_scope, session_scope
 from engine.errors import DataError, DatasetNotFound, ParameterError
+from engine.market.filecache import validated_file
 from engine.market.samples import DEFAULT_SYMBOL, ensure_samples
 from engine.market.validation import CANONICAL, ImportReport, read_file, validate_frame
 from engine.paths import resolve_stored, to_stored
@@ -328,7 +329,8 @@ def load_dataset(
 ) -> pl.DataFrame:
     """The canonical frame of a stored symbol (case-insensitive) or of a CSV/Parquet file.
 
-    A file is read and validated but not registered. ``start``/``end`` keep only the bars
+    A file is read and validated but not registered (once while it is unchanged:
+    :mod:`engine.market.filecache`). ``start``/``end`` keep only the bars
     inside, both ends included; an ``end`` given as a date includes that whole day.
     """
     text = str(symbol_or_path)
@@ -336,8 +338,7 @@ def load_dataset(
         path = Path(text)
         if not path.is_file():
             raise DatasetNotFound(f"file not found: {text}; check the path")
-        df, _ = validate_frame(read_file(path), symbol=path.stem)
-        return filter_window(df, start, end, label=path.name)
+        return filter_window(validated_file(path), start, end, label=path.name)
     try:
         info = get_dataset_info(text)
     except ParameterError:
