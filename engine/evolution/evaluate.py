@@ -9,8 +9,7 @@ walk-forward folds, ``"fold0"`` … ``"fold{K-1}"``.
 **Backends** (``EvolutionConfig.backend``), all with ``submit(param_sets)``, whose handle's
 ``result()`` is ``{window: [metrics, ...]}`` in the order given, so results never depend on
 the backend. The runner submits a generation and writes the previous one to the database
-while it is evaluated (``engine.evolution.runner``); ``evaluate(param_sets)`` is
-``submit(param_sets).result()``.
+while it is evaluated (``engine.evolution.runner``).
 
 - ``auto`` (default): ``process`` or ``inline`` by the size of a generation
   (:func:`choose_backend`).
@@ -166,9 +165,6 @@ class InlineBackend:
         return _Overlapped(self.evaluator, prepared,
                            self.thread.submit(self.evaluator.run, prepared))
 
-    def evaluate(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, list[dict]]:
-        return self.submit(param_sets).result()
-
     def close(self) -> None:
         self.thread.shutdown(wait=True, cancel_futures=True)
         self.evaluator = None  # type: ignore[assignment]
@@ -257,9 +253,6 @@ class ProcessBackend:
                        [(g, self.pool.submit(i, self.key, [params[j] for j in g]))
                         for i, g in enumerate(groups) if g])
 
-    def evaluate(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, list[dict]]:
-        return self.submit(param_sets).result()
-
     def close(self) -> None:
         """Nothing to end: the pool stays for the next run (``pool.shutdown_pool``)."""
 
@@ -300,9 +293,6 @@ class RayBackend:
         chunks = _chunks([dict(p) for p in param_sets], len(self.actors))
         return _RayShares(self.ray, [a.evaluate.remote(c)
                                      for a, c in zip(self.actors, chunks, strict=False)])
-
-    def evaluate(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, list[dict]]:
-        return self.submit(param_sets).result()
 
     def close(self) -> None:
         for a in self.actors:

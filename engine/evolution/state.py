@@ -229,10 +229,6 @@ class RunState:
         self.generation = g
         return {i.uid for pop in self.islands for i in pop if i.uid >= flight.first_uid}
 
-    def advance(self, backend) -> set[int]:
-        """One whole generation (:meth:`begin` then :meth:`complete`)."""
-        return self.complete(self.begin(backend))
-
     # ------------------------------------------------------------------ records
     def update_best(self) -> None:
         for pop in self.islands:

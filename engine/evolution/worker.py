@@ -38,10 +38,6 @@ class WindowEvaluator:
             self.data = next(iter(self.frames.values()))
             self.bank = IndicatorBank.build(self.data, [])
 
-    def metrics(self, param_sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """One metrics dict (``backtest`` keys) per parameter set, in order."""
-        return self.finish(self.prepare(param_sets), run=True)
-
     def prepare(self, param_sets: Sequence[Mapping[str, Any]], plan: Any = None) -> Any:
         """The window's work for ``param_sets`` up to the compiled backtests: a
         ``PendingBatch`` (one symbol), or the metrics themselves (several symbols: the
@@ -73,12 +69,10 @@ class WindowEvaluator:
             prepared.run()
 
     @staticmethod
-    def finish(prepared: Any, *, run: bool = False) -> list[dict[str, Any]]:
-        """The metrics dicts of a prepared batch (``run``: run its backtests first)."""
+    def finish(prepared: Any) -> list[dict[str, Any]]:
+        """The metrics dicts (``backtest`` keys) of a prepared batch that ran, in order."""
         if isinstance(prepared, list):
             return prepared
-        if run:
-            prepared.run()
         return prepared.result().all_metrics()
 
 
