@@ -112,3 +112,17 @@ def test_statements_run_in_the_connections_transaction(probe):
             assert run_on(conn, [insert_rows(T, _rows(), conn.dialect)]) is None
             raise RuntimeError("abort")
     assert _read() == []
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys_and_the_transaction_rolls_back(probe):
+    """run_on executes on the driver's cursor; a constraint violation still arrives as
+    SQLAlchemy's IntegrityError (callers catch that), naming the statement, and nothing of
+    the transaction is stored."""
+    rows = [r | {"id": k + 1} for k, r in enumerate(_rows())]
+    with pytest.raises(sa.exc.IntegrityError) as err:
+        with session_scope() as s:
+            bulk_insert(s, T, rows[:2])
+            bulk_insert(s, T, rows[1:])  # id 2 again
+    assert "INSERT INTO bulk_probe" in str(err.value)
+    assert isinstance(err.value.orig, db.get_engine().dialect.loaded_dbapi.IntegrityError)
+    assert _read() == []
