@@ -22,6 +22,7 @@ import importlib
 import json
 import logging
 import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -142,6 +143,20 @@ def _sqlite_file(database: str | None, query: Mapping[str, Any]) -> Path | None:
     return Path(database)
 
 
+#: The SQLite file of each engine whose log the checkpointer copies.
+_WAL_FILES: weakref.WeakKeyDictionary[Engine, Path] = weakref.WeakKeyDictionary()
+
+
+def wal_written(eng: Engine) -> None:
+    """A commit on ``eng`` added to its SQLite log: the checkpointer copies it later
+    (:mod:`engine.wal`). SQLAlchemy's commit event calls this; so does a writer that commits
+    on the driver's connection (:class:`engine.writer.Writer`). Nothing for other
+    databases."""
+    file = _WAL_FILES.get(eng)
+    if file is not None:
+        checkpointer().written(eng, file)
+
+
 def make_engine(url: str) -> Engine:
     """A new engine for ``url`` with the lab's options (no schema work; see init_db)."""
     parsed = make_url(url)
@@ -154,8 +169,8 @@ def make_engine(url: str) -> Engine:
         event.listen(eng, "connect", _sqlite_pragmas)
         event.listen(eng, "begin", _sqlite_begin)
         if file is not None:  # its log is checkpointed beside the writers (engine.wal)
-            wal = checkpointer()
-            event.listen(eng, "commit", lambda _conn: wal.written(eng, file))
+            _WAL_FILES[eng] = file
+            event.listen(eng, "commit", lambda _conn: wal_written(eng))
         return eng
     return create_engine(url, pool_pre_ping=True, json_serializer=_json_serializer)
 

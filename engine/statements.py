@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-__all__ = ["EncodedJSON", "Statement", "delete_where", "insert_rows", "run_on",
+__all__ = ["EncodedJSON", "Statement", "delete_where", "execute_on", "insert_rows", "run_on",
            "select_where", "update_where"]
 
 #: SQL text and one parameter tuple per execution (several: an ``executemany``).
@@ -123,16 +123,11 @@ def select_where(table: sa.Table, column: str, key: str, key_value: Any, dialect
             f"{_mark(dialect)}", [(key_value,)])
 
 
-def run_on(conn: Connection, statements: Sequence[Statement]) -> Any:
-    """Run ``statements`` in order on ``conn``'s DBAPI cursor, inside its transaction; the
-    first column of the last one's first row, or None.
-
-    The cursor is the driver's own: SQLAlchemy's execution context (about 60 µs a
-    statement, a third of an evolution's commit) is skipped; the transaction, its begin and
-    commit events, stay SQLAlchemy's. A driver error is raised as SQLAlchemy raises it
-    (``sqlalchemy.exc.IntegrityError`` and so on, the driver's error as ``.orig``)."""
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    cursor = conn.connection.cursor()
+def execute_on(cursor: Any, statements: Sequence[Statement], dbapi_error: type) -> Any:
+    """Run ``statements`` in order on a DBAPI ``cursor``; the first column of the last
+    one's first row, or None. A driver error (``dbapi_error``, the driver's base class) is
+    raised as SQLAlchemy raises it (``sqlalchemy.exc.IntegrityError`` and so on, the
+    driver's error as ``.orig``)."""
     sql, params = "", None
     try:
         for sql, params in statements:
@@ -143,6 +138,17 @@ def run_on(conn: Connection, statements: Sequence[Statement]) -> Any:
         row = cursor.fetchone() if cursor.description is not None else None
     except dbapi_error as exc:
         raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi_error) from exc
+    return row[0] if row else None
+
+
+def run_on(conn: Connection, statements: Sequence[Statement]) -> Any:
+    """:func:`execute_on` the driver's cursor of ``conn``, inside its transaction.
+
+    SQLAlchemy's execution context (about 60 µs a statement, a third of an evolution's
+    commit) is skipped; the transaction, its begin and commit events, stay SQLAlchemy's.
+    (:class:`engine.writer.Writer` also holds the connection and runs the transaction.)"""
+    cursor = conn.connection.cursor()
+    try:
+        return execute_on(cursor, statements, conn.dialect.loaded_dbapi.Error)
     finally:
         cursor.close()
-    return row[0] if row else None

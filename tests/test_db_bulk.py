@@ -126,3 +126,40 @@ def test_a_driver_error_is_raised_as_sqlalchemys_and_the_transaction_rolls_back(
     assert "INSERT INTO bulk_probe" in str(err.value)
     assert isinstance(err.value.orig, db.get_engine().dialect.loaded_dbapi.IntegrityError)
     assert _read() == []
+
+
+def test_a_writer_holds_one_connection_and_commits_each_transaction(probe, monkeypatch):
+    """engine.writer.Writer: every transaction is committed (another connection reads it),
+    on the one connection it checked out, and the WAL checkpointer hears of each commit."""
+    from engine.statements import insert_rows, select_where
+    from engine.wal import checkpointer
+    from engine.writer import Writer
+
+    told = []
+    monkeypatch.setattr(checkpointer(), "written", lambda eng, path: told.append(path.name))
+    eng = db.get_engine()
+    rows = _rows()
+    with Writer() as w:
+        for k, row in enumerate(rows):
+            told.clear()
+            value = w.transaction([insert_rows(T, [row], w.dialect),
+                                   select_where(T, "n", "n", row["n"], w.dialect)])
+            assert told == ["lab.db"]  # its log is to be checkpointed
+            assert value == row["n"]  # the last statement's first column
+            assert [r[0] for r in _read()] == [r["n"] for r in rows[:k + 1]]  # committed
+            assert eng.pool.checkedout() == 1  # the writer's, held between transactions
+    assert eng.pool.checkedout() == 0  # given back
+
+
+def test_a_writers_failed_transaction_leaves_nothing_and_the_writer_goes_on(probe):
+    from engine.statements import insert_rows
+    from engine.writer import Writer
+
+    rows = [r | {"id": k + 1} for k, r in enumerate(_rows())]
+    with Writer() as w:
+        with pytest.raises(sa.exc.IntegrityError, match="UNIQUE constraint failed"):
+            w.transaction([insert_rows(T, rows[:2], w.dialect),
+                           insert_rows(T, rows[1:2], w.dialect)])  # id 2 twice
+        assert _read() == []  # the first insert was rolled back with it
+        w.transaction([insert_rows(T, rows, w.dialect)])
+    assert [r[0] for r in _read()] == [1, 2, 3]

@@ -46,6 +46,7 @@ from engine.evolution.evaluate import Windows, load_windows, make_backend
 from engine.evolution.state import FitnessFailed, RunState
 from engine.gcpause import gc_paused
 from engine.progress import ProgressCallback, report
+from engine.writer import Writer
 
 __all__ = ["EvolutionSummary", "FitnessFailed", "evolve", "run_evolution", "summary"]
 
@@ -149,12 +150,13 @@ def evolve(run_id: int, generations: int | None = None, *,
         use_threshold = threshold is not None and not (reached_before and generations)
         planned = max(0, target - max(run.generation, 0)) + (1 if run.generation < 0 else 0)
         backend = None
+        writer = Writer()  # one connection for all of the call's commits
         prepared: _Prepared | None = None  # evaluated, not yet committed
 
         def commit(p: _Prepared) -> str | None:
             """Write ``p``, report it; the run's pause/stop request as of then."""
             nonlocal done_now
-            action = store.commit_generation(run_id, **p.rows)
+            action = store.commit_generation(run_id, writer=writer, **p.rows)
             done_now += 1
             if on_progress is not None:  # it may take a while, or ask for a pause itself
                 epoch = store.request_epoch()
@@ -194,6 +196,7 @@ def evolve(run_id: int, generations: int | None = None, *,
             elif action in ("pause", "stop"):
                 status = "paused" if action == "pause" else "stopped"
         finally:
+            writer.close()
             if backend is not None:
                 backend.close()
     except BaseException as exc:

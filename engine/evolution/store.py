@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 
 from engine import processes
-from engine.db import connection_scope, encode_json, read_scope, session_scope
+from engine.db import encode_json, read_scope, session_scope
 from engine.errors import StratLabError
 from engine.evolution.info import (  # noqa: F401  (re-exported)
     GenerationStats,
@@ -37,11 +37,11 @@ from engine.statements import (
     Statement,
     delete_where,
     insert_rows,
-    run_on,
     select_where,
     update_where,
 )
 from engine.tables import utcnow
+from engine.writer import Writer
 
 ACTIVE = ("running", "stopping")
 
@@ -198,16 +198,23 @@ def set_request(run_id: int, action: str | None, *, allowed: tuple[str, ...],
 # ------------------------------------------------------------------------ generations
 def commit_generation(run_id: int, *, generation: int, stats: list[dict[str, Any]],
                       individuals: list[dict[str, Any]], checkpoint: dict[str, Any],
-                      run_updates: dict[str, Any]) -> str | None:
+                      run_updates: dict[str, Any], writer: Writer | None = None
+                      ) -> str | None:
     """Write one generation — statistics, individuals, checkpoint, run row — atomically.
 
     ``individuals`` are rows ready to store: finite numbers, JSON columns as documents or
-    :class:`~engine.db.EncodedJSON` (the runner encodes each individual's once). Returns the
-    run's pending pause/stop request, read in the same transaction."""
-    with connection_scope() as conn:
-        return run_on(conn, generation_statements(
-            run_id, conn.dialect, generation=generation, stats=stats,
+    :class:`~engine.db.EncodedJSON` (the runner encodes each individual's once). ``writer``:
+    the connection the run holds (:class:`engine.writer.Writer`; default: one for this
+    commit). Returns the run's pending pause/stop request, read in the same transaction."""
+    own = writer is None
+    w = Writer() if own else writer
+    try:
+        return w.transaction(generation_statements(
+            run_id, w.dialect, generation=generation, stats=stats,
             individuals=individuals, checkpoint=checkpoint, run_updates=run_updates))
+    finally:
+        if own:
+            w.close()
 
 
 def generation_statements(run_id: int, dialect: Any, *, generation: int,
