@@ -208,25 +208,26 @@ def evolve(run_id: int, generations: int | None = None, *,
                      error=error, seconds=time.perf_counter() - t0)
         raise
     store.finish(run_id, status, seconds=time.perf_counter() - t0)
-    return summary(run_id)
+    # a run begun in this call whose fitness never raised has no failure to look up
+    return summary(run_id, failures=cp is not None or run.fitness_failures > 0)
 
 
-def summary(run_id: int) -> EvolutionSummary:
-    """The summary of a run as stored (best individual, split, history)."""
+def summary(run_id: int, *, failures: bool = True) -> EvolutionSummary:
+    """The summary of a run as stored (best individual, split, history). ``failures=False``:
+    the caller knows no fitness function raised in the run (nothing to look up)."""
     row = store.get_run_row(run_id)
-    failures = store.fitness_failures(run_id)
-    hist = [{"generation": r.generation, "best": r.best, "mean": r.mean, "worst": r.worst,
-             "diversity": r.diversity,
-             **({"fitness_failures": failures[r.generation]["count"],
-                 "fitness_error": failures[r.generation]["error"]}
-                if r.generation in failures else {})}
-            for r in store.generation_rows(run_id) if r.island == -1]
-    last = failures[max(failures)]["error"] if failures else ""
+    failed = store.fitness_failures(run_id) if failures else {}
+    hist = [{"generation": g, "best": best, "mean": mean, "worst": worst,
+             "diversity": diversity,
+             **({"fitness_failures": failed[g]["count"], "fitness_error": failed[g]["error"]}
+                if g in failed else {})}
+            for g, best, mean, worst, diversity in store.history_rows(run_id)]
+    last = failed[max(failed)]["error"] if failed else ""
     return EvolutionSummary(
         run_id=run_id, status=row.status, generations_done=row.generations_done,
         evaluations=row.evaluations, seconds=row.seconds, split=dict(row.split or {}),
         best=dict(row.best or {}), history=hist,
-        fitness_failures=sum(f["count"] for f in failures.values()), fitness_error=last,
+        fitness_failures=sum(f["count"] for f in failed.values()), fitness_error=last,
     )
 
 

@@ -336,10 +336,20 @@ def fitness_failures(run_id: int) -> dict[int, dict[str, Any]]:
 
 
 def generation_rows(run_id: int) -> list[EvolutionGeneration]:
-    with session_scope() as s:
+    with read_scope() as s:
         q = (select(EvolutionGeneration).where(EvolutionGeneration.run_id == run_id)
              .order_by(col(EvolutionGeneration.generation), col(EvolutionGeneration.island)))
         return list(s.exec(q).all())
+
+
+def history_rows(run_id: int) -> list[tuple[int, float, float, float, float]]:
+    """``(generation, best, mean, worst, diversity)`` of the whole population (island −1),
+    generation by generation: the summary's history, read without building ORM objects."""
+    g = _GENERATIONS.c
+    with read_scope() as s:
+        return [tuple(r) for r in s.execute(
+            sa.select(g.generation, g.best, g.mean, g.worst, g.diversity)
+            .where(g.run_id == run_id, g.island == -1).order_by(g.generation))]
 
 
 def clear_run(run_id: int) -> None:
