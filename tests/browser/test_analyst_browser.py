@@ -98,9 +98,27 @@ def train(page, model: str) -> None:
     pick(page, "Model size", "Small")
     button(page, "Train").click()
     settle(page)  # the new run is picked and active: no result on the page until it ends
-    # the job trains in a subprocess; the page polls the run and draws the result itself
-    page.get_by_text("Test period").first.wait_for(timeout=300_000)
+    # the job trains in a subprocess; the page polls the run and draws it again when it
+    # ends. Until this page's rerun the previous model's result can still be on screen, so
+    # wait for the picker to name a completed run of this model, then for its result.
+    end = time.monotonic() + 300
+    while not (f"· {model.lower()} ·" in (label := picked_run(page).lower())
+               and "· completed ·" in label):
+        assert time.monotonic() < end, f"no completed {model} run picked: {label}"
+        page.wait_for_timeout(500)
+    page.get_by_text("Test period").first.wait_for(timeout=60_000)
     settle(page, timeout=90_000)
+
+
+def picked_run(page) -> str:
+    """The Training run picker's text: the label of the run it shows ("" while a rerun
+    shows two — the picker's key follows the runs' statuses, so a status change briefly
+    leaves the old one beside the new)."""
+    pickers = page.locator("[data-testid='stSelectbox']").filter(has_text="Training run").all()
+    if len(pickers) != 1:
+        return ""
+    return pickers[0].inner_text() + " " + " ".join(
+        i.input_value() for i in pickers[0].locator("input").all())
 
 
 def truncated(page, selector: str) -> list[str]:
@@ -130,9 +148,8 @@ def test_train_deploy_roll_back_retrain_analyse_screen_replay_system(server, bro
         train(page, "LSTM")
         train(page, "Transformer")
         shot(page, "analyst_01_neural_models")
-        picker = page.locator("[data-testid='stSelectbox']").filter(has_text="Training run")
-        label = picker.inner_text() + " " + " ".join(
-            i.input_value() for i in picker.locator("input").all())
+        label = picked_run(page)
+        assert "completed" in label and "· transformer ·" in label.lower()
         assert "completed" in label and "queued" not in label and "running" not in label, label
         no_exception(page, "Neural Models after training")
 
