@@ -261,15 +261,6 @@ def session_scope() -> Iterator[Session]:
 
 
 @contextmanager
-def connection_scope() -> Iterator[Connection]:
-    """One transaction on a Core connection, without an ORM session: for a writer that
-    issues only statements (an evolution's generation); commit on success, roll back on
-    any error, as :func:`session_scope`."""
-    with get_engine().begin() as conn:
-        yield conn
-
-
-@contextmanager
 def read_scope() -> Iterator[Session]:
     """A transaction for reads only: on SQLite a deferred ``BEGIN``, so it never waits for
     (or blocks) a writer's lock, and sees the last committed state. Nothing is committed;

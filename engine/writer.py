@@ -44,14 +44,13 @@ class Writer:
         raw, dbapi_error = self._raw, self.dialect.loaded_dbapi.Error
         cursor = raw.cursor()
         try:
-            try:
-                if self._begin is not None:  # pysqlite begins nothing itself (engine.db)
-                    cursor.execute(self._begin)
-                value = execute_on(cursor, statements, dbapi_error)
-                raw.commit()
-            except BaseException:
-                self._rollback()
-                raise
+            if self._begin is not None:  # pysqlite begins nothing itself (engine.db)
+                cursor.execute(self._begin)
+            value = execute_on(cursor, statements, dbapi_error)
+            raw.commit()
+        except BaseException:
+            self._rollback()
+            raise
         finally:
             cursor.close()
         wal_written(self.engine)
@@ -75,4 +74,3 @@ class Writer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

@@ -78,7 +78,6 @@ def test_encode_json_is_strict_json():
 def test_update_delete_and_select_statements_match_sqlalchemys(probe):
     """engine.statements' UPDATE / DELETE / SELECT (what an evolution's commit runs) change
     and read exactly what SQLAlchemy's own statements do."""
-    from engine.db import connection_scope
     from engine.statements import delete_where, run_on, select_where, update_where
 
     later = datetime(2025, 1, 2, 3, 4, 5, 6)
@@ -91,7 +90,7 @@ def test_update_delete_and_select_statements_match_sqlalchemys(probe):
     reference = _read()
     with session_scope() as s:
         s.execute(sa.delete(T))
-    with connection_scope() as conn:
+    with db.get_engine().begin() as conn:
         bulk_insert(conn, T, _rows())
         name = run_on(conn, [update_where(T, change, "n", 2, conn.dialect),
                              delete_where(T, "n", 3, conn.dialect),
@@ -104,11 +103,10 @@ def test_update_delete_and_select_statements_match_sqlalchemys(probe):
 
 
 def test_statements_run_in_the_connections_transaction(probe):
-    from engine.db import connection_scope
     from engine.statements import insert_rows, run_on
 
     with pytest.raises(RuntimeError, match="abort"):
-        with connection_scope() as conn:
+        with db.get_engine().begin() as conn:
             assert run_on(conn, [insert_rows(T, _rows(), conn.dialect)]) is None
             raise RuntimeError("abort")
     assert _read() == []

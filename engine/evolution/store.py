@@ -10,6 +10,7 @@ creation time differs). Every state but ``running``/``stopping`` can be evolved 
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from typing import Any
 
 import sqlalchemy as sa
@@ -206,15 +207,10 @@ def commit_generation(run_id: int, *, generation: int, stats: list[dict[str, Any
     :class:`~engine.db.EncodedJSON` (the runner encodes each individual's once). ``writer``:
     the connection the run holds (:class:`engine.writer.Writer`; default: one for this
     commit). Returns the run's pending pause/stop request, read in the same transaction."""
-    own = writer is None
-    w = Writer() if own else writer
-    try:
+    with Writer() if writer is None else nullcontext(writer) as w:
         return w.transaction(generation_statements(
             run_id, w.dialect, generation=generation, stats=stats,
             individuals=individuals, checkpoint=checkpoint, run_updates=run_updates))
-    finally:
-        if own:
-            w.close()
 
 
 def generation_statements(run_id: int, dialect: Any, *, generation: int,
