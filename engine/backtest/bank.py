@@ -22,7 +22,7 @@ bank holds at most ``max(max_bytes, one call's indicators)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,11 +87,20 @@ def compute_rows(data: pl.DataFrame, keys: list[tuple], *, close: np.ndarray | N
     """A ``(len(keys), data.height)`` float64 matrix of the keys' indicators (compiled);
     ``close``/``volume``: the data's columns as float64 arrays when the caller has them;
     ``out``: a C-contiguous matrix of that shape to fill (a bank's free rows)."""
+    out = np.empty((len(keys), data.height)) if out is None else out
+    rows_filler(data, keys, out, close=close, volume=volume)()
+    return out
+
+
+def rows_filler(data: pl.DataFrame, keys: list[tuple], out: np.ndarray, *,
+                close: np.ndarray | None = None, volume: np.ndarray | None = None
+                ) -> Callable[[], None]:
+    """:func:`compute_rows` in two steps: the keys checked and planned now (Python), and
+    the returned call that fills ``out`` (compiled code only, the GIL released: an
+    evolution runs it on its helper thread with the backtests, issue 11)."""
     n = data.height
-    if out is None:
-        out = np.empty((len(keys), n))
     if not keys:
-        return out
+        return _nothing
     spec = np.array([_check_key(k) for k in keys], np.int64).reshape(len(keys), 4)
     close = _float_column(data, "close") if close is None else close
     if (spec[:, 0] == inb.K_VOL_SMA).any():
@@ -103,18 +112,26 @@ def compute_rows(data: pl.DataFrame, keys: list[tuple], *, close: np.ndarray | N
     periods = np.ascontiguousarray(periods, np.int64)
     ema_index = np.full(int(periods.max()) + 1 if periods.size else 1, -1, np.int64)
     ema_index[periods] = np.arange(periods.size)
-    emas = np.empty((periods.size, n))
     kind, p1, p2, p3 = (np.ascontiguousarray(spec[:, j]) for j in range(4))
-    if len(keys) * n < SERIAL_WORK:  # a few rows (a generation's new keys): no threads
-        if periods.size:
-            inb.emas_serial_nb(close, periods, emas)
-        inb.fill_bank_serial_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out)
-        return out
-    with PARALLEL_LOCK:
-        if periods.size:
-            inb.emas_nb(close, periods, emas)
-        inb.fill_bank_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out)
-    return out
+    serial = len(keys) * n < SERIAL_WORK  # a few rows (a generation's new keys): no threads
+
+    def fill() -> None:
+        emas = np.empty((periods.size, n))
+        if serial:
+            if periods.size:
+                inb.emas_serial_nb(close, periods, emas)
+            inb.fill_bank_serial_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out)
+            return
+        with PARALLEL_LOCK:
+            if periods.size:
+                inb.emas_nb(close, periods, emas)
+            inb.fill_bank_nb(kind, p1, p2, p3, close, volume, emas, ema_index, out)
+
+    return fill
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass
@@ -144,11 +161,14 @@ class IndicatorBank:
         return int(self._buf.nbytes) if self._buf is not None else int(self.matrix.nbytes)
 
     def ensure(self, data: pl.DataFrame, keys: Iterable[tuple], *,
-               max_bytes: int | None = None) -> None:
+               max_bytes: int | None = None,
+               deferred: list[Callable[[], None]] | None = None) -> None:
         """Compute and append the keys not in the bank yet.
 
         A bank that would grow past ``max_bytes`` (default: the bank's own bound) restarts
-        from ``keys`` alone.
+        from ``keys`` alone. ``deferred``: the new rows are indexed now but computed by the
+        call appended to this list (:func:`rows_filler`), which must run before the bank's
+        matrix is read.
         """
         bound = self.max_bytes if max_bytes is None else max_bytes
         wanted = list(dict.fromkeys(keys))
@@ -178,15 +198,30 @@ class IndicatorBank:
             grown[:base] = self.matrix
             buf = self._buf = grown
         # computed straight into the bank's free rows (no second copy of the new rows)
-        compute_rows(data, new, out=buf[base:need], close=self.memo(
+        fill = rows_filler(data, new, buf[base:need], close=self.memo(
             data, "close", lambda: _float_column(data, "close")), volume=self.memo(
             data, "volume", lambda: _float_column(data, "volume")))
+        if deferred is None:
+            fill()
+        else:
+            deferred.append(lambda: self._fill_or_forget(fill, data.height))
         self.matrix = buf[:need]
         self.index.update({k: base + i for i, k in enumerate(new)})
 
-    def rows_of(self, data: pl.DataFrame, keys: list[tuple]) -> np.ndarray:
-        """The bank rows of ``keys`` (int64, in order), computing the ones it lacks."""
-        self.ensure(data, keys)
+    def _fill_or_forget(self, fill: Callable[[], None], height: int) -> None:
+        """A deferred fill; should it fail, the bank forgets everything rather than keep
+        rows indexed but never computed."""
+        try:
+            fill()
+        except BaseException:
+            self.matrix, self.index, self._buf = np.empty((0, height)), {}, None
+            raise
+
+    def rows_of(self, data: pl.DataFrame, keys: list[tuple], *,
+                deferred: list[Callable[[], None]] | None = None) -> np.ndarray:
+        """The bank rows of ``keys`` (int64, in order), computing the ones it lacks
+        (``deferred``: as :meth:`ensure`)."""
+        self.ensure(data, keys, deferred=deferred)
         index = self.index
         return np.fromiter((index[k] for k in keys), np.int64, len(keys))
 

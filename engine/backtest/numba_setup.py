@@ -1,8 +1,9 @@
 """numba configuration for every compiled kernel of the backtester: threading layer, cache.
 
 Imported first by each module that defines ``@njit(cache=True)`` kernels (``step``,
-``kernel``, ``portfolio_kernel``, ``indicators_nb``), because both settings must be in place
-before the first decorator runs.
+``kernel``, ``portfolio_kernel``, ``indicators_nb``, and the evolution's
+``engine.evolution.variation``), because both settings must be in place before the first
+decorator runs.
 
 **Threading layer.** The "workqueue" layer does not spin-wait: on a 2-core desktop shared
 with the UI it runs a 1,000-backtest batch about 3x faster than OpenMP when the machine is

@@ -15,7 +15,7 @@ and result types live in :mod:`engine.backtest.results`, grid sweeps in
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,14 +211,20 @@ class PendingBatch:
     gives the metrics once it ran."""
 
     def __init__(self, strat: Strategy, resolved: list[dict[str, Any]], ppy: float,
-                 args: tuple | None, t0: float) -> None:
+                 args: tuple | None, t0: float, fills: Sequence[Callable[[], None]] = ()
+                 ) -> None:
         self.strat, self.resolved, self.ppy, self.args, self.t0 = strat, resolved, ppy, args, t0
+        self.fills = list(fills)  # the bank's new rows (IndicatorBank.ensure's deferred)
         self.out = np.empty((len(resolved), N_KERNEL_METRICS))
 
     def run(self, *, on_progress: ProgressCallback | None = None, chunk_size: int = 0
             ) -> None:
-        """The compiled backtests, one call per chunk (``chunk_size`` > 0 reports progress)."""
+        """The bank's new indicator rows, then the compiled backtests, one call per chunk
+        (``chunk_size`` > 0 reports progress). Run it once."""
         m, args, out = len(self.resolved), self.args, self.out
+        fills, self.fills = self.fills, []
+        for fill in fills:
+            fill()
         if args is None:
             return
         kernel_id, matrix, rows, vals, ohlcv, tail, (sl, tp, size), head = args
@@ -267,11 +273,12 @@ def prepare_batch(
     resolved = plan.params
     if bank is None:
         bank = IndicatorBank.build(data, [])
-    packed = plan.pack(lambda keys: bank.rows_of(data, keys))
+    fills: list = []  # the new indicator rows, computed by run() with the backtests
+    packed = plan.pack(lambda keys: bank.rows_of(data, keys, deferred=fills))
     # converted once per bank: an evolution's bank serves every generation of a window
     ohlcv = bank.memo(data, "ohlcv", lambda: ohlcv_arrays(data))
     ppy = bank.memo(data, "ppy", lambda: periods_per_year(data.get_column("timestamp")))
     args = (strat.kernel_id, bank.matrix, packed.rows, packed.vals, ohlcv,
             (float(settings.cash), float(settings.commission), not settings.fractional, ppy),
             (packed.sl, packed.tp, packed.size), settings.allow_short)
-    return PendingBatch(strat, resolved, ppy, args, t0)
+    return PendingBatch(strat, resolved, ppy, args, t0, fills)

@@ -15,6 +15,7 @@ below ``b``. With the foundation's ranges only the SMA pair can ever collide.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -120,6 +121,8 @@ def diversity(population: Sequence[Sequence[Any]]) -> float:
     """
     if len(population) < 2:
         return 0.0
-    x = np.array(population, dtype=np.float64)  # individuals are lists of numbers
+    n = len(population)  # individuals are lists of N_GENES numbers
+    x = np.fromiter(itertools.chain.from_iterable(population), np.float64,
+                    count=n * N_GENES).reshape(n, N_GENES)
     z = (x - _LOW) / _SPAN
     return float(np.mean(z.std(axis=0)) / _UNIFORM_STD)

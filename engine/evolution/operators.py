@@ -40,6 +40,7 @@ population before its variation step; ``adaptive_mutation=False`` keeps the base
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import types
@@ -110,24 +111,17 @@ class Operators:
         n = len(offspring)
         if n == 0:
             return [], []
-        before = np.array(offspring, np.float64)
+        before = np.fromiter(itertools.chain.from_iterable(offspring), np.float64,
+                             count=n * len(offspring[0])).reshape(n, -1)
         pairs, g = n // 2, before.shape[1]
-        u_pair, u_gene, u_rand, u_order, m_gene, m_rand = variation.uniforms(
+        u_pair, *uniform = variation.uniforms(
             self.rng, (pairs,), (pairs, g), (pairs, g), (pairs, g), (n, g), (n, g))
-        x = before.copy()
-        crossed = [False] * n
-        on = u_pair < crossover_rate
-        if on.any():
-            first = np.arange(0, 2 * pairs, 2)[on]
-            x[first], x[first + 1] = variation.sbx(x[first], x[first + 1], self.sbx_eta,
-                                                   u_gene[on], u_rand[on], u_order[on])
-            for i in first.tolist():
-                crossed[i] = crossed[i + 1] = True
-        x = variation.repair_many(variation.polynomial(x, self.mutation_eta, mutation_rate,
-                                                       m_gene, m_rand))
+        x, crossed, changed = variation.vary(
+            before, u_pair < crossover_rate, uniform, sbx_eta=self.sbx_eta,
+            mutation_eta=self.mutation_eta, mutation_rate=mutation_rate)
         for ind, genes in zip(offspring, variation.as_gene_lists(x), strict=True):
             ind[:] = genes
-        return crossed, (x != before).any(axis=1).tolist()
+        return crossed.tolist(), changed.tolist()
 
     # ---------------------------------------------------------------- selection
     def tournament(self, population: Sequence, k: int) -> list:

@@ -46,6 +46,7 @@ from engine.evolution.evaluate import Windows, load_windows, make_backend
 from engine.evolution.state import FitnessFailed, RunState
 from engine.gcpause import gc_paused
 from engine.progress import ProgressCallback, report
+from engine.statements import Statement
 from engine.writer import Writer
 
 __all__ = ["EvolutionSummary", "FitnessFailed", "evolve", "run_evolution", "summary"]
@@ -85,29 +86,34 @@ class EvolutionSummary:
 
 @dataclass
 class _Prepared:
-    """A generation's rows, checkpoint and run updates, taken from the state as soon as it
-    is evaluated — before the next generation's variation moves the state on."""
+    """A generation's statements — statistics, individuals, checkpoint, run updates
+    (:func:`engine.evolution.store.generation_statements`) — taken from the state as soon as
+    it is evaluated, before the next generation's variation moves the state on. They are
+    built before that variation starts the next backtests, so that once the backtests are
+    submitted this thread's commit is the database's own work, which releases the GIL: the
+    helper thread's few Python steps between its compiled calls then get it at once instead
+    of waiting for this thread's Python (issue 11)."""
 
     generation: int
     best: float
-    rows: dict[str, Any]  # store.commit_generation's keyword arguments
+    statements: list[Statement]
 
 
-def _prepare(run: RunState, windows: Windows, fresh: set[int]) -> _Prepared:
+def _prepare(run: RunState, windows: Windows, fresh: set[int], run_id: int,
+             dialect: Any) -> _Prepared:
     stats, inds = run.records(fresh)
     run.update_best()
     combined = stats[0]
-    return _Prepared(run.generation, run.best_score, {
-        "generation": run.generation, "stats": stats, "individuals": inds,
-        "checkpoint": run.checkpoint(windows.fingerprint),
-        "run_updates": {
+    return _Prepared(run.generation, run.best_score, store.generation_statements(
+        run_id, dialect, generation=run.generation, stats=stats, individuals=inds,
+        checkpoint=run.checkpoint(windows.fingerprint),
+        run_updates={
             "evaluations": run.evaluations, "best_fitness": run.best_score,
             "mean_fitness": combined["mean"], "best_uid": run.best_uid, "best": run.best_doc,
             "split": windows.split_dict(), "in_sample_end": windows.in_sample_end,
             "out_of_sample_start": windows.out_of_sample_start,
             "data_fingerprint": windows.fingerprint,
-        },
-    })
+        }))
 
 
 def evolve(run_id: int, generations: int | None = None, *,
@@ -156,7 +162,7 @@ def evolve(run_id: int, generations: int | None = None, *,
         def commit(p: _Prepared) -> str | None:
             """Write ``p``, report it; the run's pause/stop request as of then."""
             nonlocal done_now
-            action = store.commit_generation(run_id, writer=writer, **p.rows)
+            action = writer.transaction(p.statements)  # store.commit_generation's
             done_now += 1
             if on_progress is not None:  # it may take a while, or ask for a pause itself
                 epoch = store.request_epoch()
@@ -190,7 +196,7 @@ def evolve(run_id: int, generations: int | None = None, *,
                             flight.discard()  # resumed, it is evaluated again, the same
                             break
                     fresh = run.complete(flight)
-                    prepared = _prepare(run, windows, fresh)
+                    prepared = _prepare(run, windows, fresh, run_id, writer.dialect)
             if prepared is not None:  # the last generation
                 commit(prepared)
             elif action in ("pause", "stop"):

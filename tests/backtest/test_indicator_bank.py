@@ -120,6 +120,51 @@ def test_bank_grows_only_by_missing_keys_and_keeps_rows(goog):
     assert b.matrix.flags.c_contiguous and b.matrix.shape == (3, goog.height)
 
 
+def test_deferred_rows_are_indexed_now_and_computed_by_the_returned_call(goog):
+    # an evolution's helper thread computes a generation's new rows with its backtests
+    b = IndicatorBank.build(goog, [("sma", 10)])
+    fills: list = []
+    b.ensure(goog, [("sma", 10), ("rsi", 14), ("macd_hist", 12, 26, 9)], deferred=fills)
+    assert len(fills) == 1 and len(b) == 3  # indexed at once, one call for the new rows
+    b.matrix[1:] = -1.0  # not computed yet: whatever was in the buffer
+    fills[0]()
+    close = goog["close"].to_numpy()
+    np.testing.assert_allclose(b.matrix[b.index[("rsi", 14)]][14:],
+                               talib.RSI(close, 14)[14:], atol=TOL)
+    np.testing.assert_array_equal(b.matrix[2], compute_rows(goog, [("macd_hist", 12, 26, 9)])[0])
+    b.ensure(goog, [("rsi", 14)], deferred=fills)  # nothing new: nothing deferred
+    assert len(fills) == 1
+
+
+def test_a_failed_deferred_fill_leaves_an_empty_bank_not_unfilled_rows(goog, monkeypatch):
+    from engine.backtest import indicators_nb
+
+    b = IndicatorBank.build(goog, [("sma", 10)])
+    fills: list = []
+    b.ensure(goog, [("rsi", 14)], deferred=fills)
+
+    def broken(*args):
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(indicators_nb, "fill_bank_serial_nb", broken)
+    with pytest.raises(MemoryError, match="no room"):
+        fills[0]()
+    assert len(b) == 0 and b.matrix.shape == (0, goog.height)
+
+
+def test_a_pending_batch_computes_its_new_rows_when_it_runs(goog):
+    from engine.backtest import BacktestSettings, run_batch
+    from engine.backtest.runner import prepare_batch
+
+    genomes = _random_genomes(6, seed=5)
+    bank = IndicatorBank.build(goog, [])
+    pending = prepare_batch(goog, "genome", genomes, BacktestSettings(), bank=bank)
+    assert len(pending.fills) == 1 and len(bank) > 0
+    pending.run()
+    assert pending.fills == []
+    assert pending.result().all_metrics() == run_batch(goog, "genome", genomes).all_metrics()
+
+
 def test_bank_is_bounded(goog):
     row = goog.height * 8
     b = IndicatorBank.build(goog, [("sma", n) for n in range(5, 10)], max_bytes=8 * row)

@@ -118,3 +118,25 @@ def test_vary_keeps_types_bounds_and_reports_what_changed():
                    for i, v in enumerate(k))
     _, unchanged = ops.vary(kids, 0.0, 0.0)
     assert unchanged == [False] * 9
+
+
+def test_vary_is_sbx_on_the_chosen_pairs_then_mutation_then_repair():
+    from engine.evolution.variation import vary
+
+    x = _parents(21, 11)  # odd: the last row has no mate
+    pairs, g = 5, N_GENES
+    u_pair, *uniform = uniforms(random.Random(8), (pairs,), (pairs, g), (pairs, g),
+                                (pairs, g), (11, g), (11, g))
+    on = u_pair < 0.6
+    got, crossed, changed = vary(x, on, uniform, sbx_eta=15.0, mutation_eta=20.0,
+                                 mutation_rate=0.2)
+    u_gene, u_rand, u_order, m_gene, m_rand = uniform
+    want = x.copy()
+    first = np.arange(0, 2 * pairs, 2)[on]
+    want[first], want[first + 1] = sbx(want[first], want[first + 1], 15.0, u_gene[on],
+                                       u_rand[on], u_order[on])
+    want = repair_many(polynomial(want, 20.0, 0.2, m_gene, m_rand))
+    np.testing.assert_array_equal(got, want)
+    assert crossed.tolist() == [bool(on[i // 2]) if i < 10 else False for i in range(11)]
+    assert changed.tolist() == (want != x).any(axis=1).tolist()
+    assert 0 < on.sum() < pairs  # both kinds of pair were seen
