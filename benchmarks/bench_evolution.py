@@ -3,14 +3,16 @@
     python benchmarks/bench_evolution.py [--backends auto,inline,process] [--repeat 3] [--quick]
 
 Data: ../shared/data/GOOG_1d.csv when present, else backtesting.py's bundled GOOG (the same
-bars). Early stop is off so every generation runs. A tiny run first compiles (or loads from
-numba's on-disk cache) the kernels and is reported apart. Then per backend and size,
-``--repeat`` runs in this process: total seconds (including the per-generation database
-commits and, for the first ``process`` run only, starting the worker pool — later runs
-reuse it, as the app's runs do), evaluations, evaluations per second, and resident memory
-(RSS) at the first and last generation plus the peak sampled once per generation — memory
-must stay flat over the generations. ``auto`` prints the backend it chose. Last, issue 11's
-two evolution targets for the default backend: every run, the best and the median.
+bars). Early stop is off so every generation runs. Two small runs first compile (or load from
+numba's on-disk cache) the kernels and are reported apart: 8 × 1 for the serial kernels and
+200 × 1 for the parallel ones (a batch past ``SERIAL_WORK``), which 500 × 20 uses. Then
+per backend and size, ``--repeat`` runs in this process: total seconds (including the
+per-generation database commits and, for the first ``process`` run only, starting the worker
+pool — later runs reuse it, as the app's runs do), evaluations, evaluations per second, and
+resident memory (RSS) at the first and last generation plus the peak sampled once per
+generation — memory must stay flat over the generations. ``auto`` prints the backend it
+chose. Last, issue 11's two evolution targets for the default backend: every run, the best
+and the median.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def main() -> None:
     print(f"data: {path}; cores: {os.cpu_count()}; load average {load[0]:.2f} {load[1]:.2f} "
           f"{load[2]:.2f}")
     t0 = time.perf_counter()
-    bench(path, "inline", 8, 1, seed=1)
+    bench(path, "inline", 8, 1, seed=1)  # the serial kernels (a 50-genome generation's)
+    bench(path, "inline", 200, 1, seed=1)  # the parallel ones (past SERIAL_WORK)
     print(f"first call (kernels compiled or loaded from numba's disk cache, tables created): "
           f"{time.perf_counter() - t0:.2f} s")
     print(f"{'backend':15s} {'run':>3s} {'pop×gen':>9s} {'evals':>7s} {'seconds':>8s} "
