@@ -113,6 +113,14 @@ _SPAN = np.asarray(UP) - _LOW
 _UNIFORM_STD = 1.0 / math.sqrt(12.0)
 
 
+def gene_matrix(population: Sequence[Sequence[Any]]) -> np.ndarray:
+    """The individuals' genes as an ``(n, N_GENES)`` float64 matrix (one pass over the
+    numbers: twice as fast as ``np.array`` over DEAP's list subclasses)."""
+    n = len(population)
+    return np.fromiter(itertools.chain.from_iterable(population), np.float64,
+                       count=n * N_GENES).reshape(n, N_GENES)
+
+
 def diversity(population: Sequence[Sequence[Any]]) -> float:
     """Mean over genes of the population's standard deviation of the gene scaled to [0, 1],
     divided by that of a uniform distribution (1/sqrt(12)).
@@ -121,8 +129,5 @@ def diversity(population: Sequence[Sequence[Any]]) -> float:
     """
     if len(population) < 2:
         return 0.0
-    n = len(population)  # individuals are lists of N_GENES numbers
-    x = np.fromiter(itertools.chain.from_iterable(population), np.float64,
-                    count=n * N_GENES).reshape(n, N_GENES)
-    z = (x - _LOW) / _SPAN
+    z = (gene_matrix(population) - _LOW) / _SPAN
     return float(np.mean(z.std(axis=0)) / _UNIFORM_STD)

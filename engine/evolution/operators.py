@@ -40,18 +40,16 @@ population before its variation step; ``adaptive_mutation=False`` keeps the base
 
 from __future__ import annotations
 
-import itertools
 import random
 import threading
 import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 from deap import base, creator, tools
 
 from engine.evolution import variation
-from engine.evolution.genome import diversity
+from engine.evolution.genome import diversity, gene_matrix
 
 _lock = threading.Lock()
 
@@ -111,8 +109,7 @@ class Operators:
         n = len(offspring)
         if n == 0:
             return [], []
-        before = np.fromiter(itertools.chain.from_iterable(offspring), np.float64,
-                             count=n * len(offspring[0])).reshape(n, -1)
+        before = gene_matrix(offspring)
         pairs, g = n // 2, before.shape[1]
         u_pair, *uniform = variation.uniforms(
             self.rng, (pairs,), (pairs, g), (pairs, g), (pairs, g), (n, g), (n, g))
