@@ -198,31 +198,57 @@ def metrics_nb(equity, pos, stats, cash0, close, periods_per_year, out):
             rets[cnt] = r
             m += r
             cnt += 1
+    # drawdown without a division per bar: the deepest point of each fall is its trough (the
+    # lowest equity since the peak), and trough / peak - 1 is monotone in the trough, so
+    # dividing once per fall gives bit for bit the minimum of dividing every bar
     peak = equity[0]
     peak_i = 0
+    trough = np.inf
     worst = 0.0
     longest = 0
     for t in range(n):
         e = equity[t]
         if e >= peak:
+            if trough < peak:
+                worst = min(worst, trough / peak - 1.0 if peak > 0 else -1.0)
+                longest = max(longest, t - 1 - peak_i)
+                trough = np.inf
             peak = e
             peak_i = t
-        else:
-            d = e / peak - 1.0 if peak > 0 else -1.0
-            worst = min(worst, d)
-            longest = max(longest, t - peak_i)
+        elif e < trough:
+            trough = e
+    if trough < peak:
+        worst = min(worst, trough / peak - 1.0 if peak > 0 else -1.0)
+        longest = max(longest, n - 1 - peak_i)
     exposed = 0
     for t in range(n):
         exposed += pos[t] != 0.0
     mean = m / cnt if cnt > 0 else 0.0
-    # pass 2: dispersion around the mean (two passes for accuracy)
-    ss = 0.0
+    # pass 2: dispersion around the mean (two passes for accuracy); four partial sums break
+    # the chain of dependent additions (pairwise summation, no less accurate) and the
+    # downside term is selected, not branched on
+    s0 = s1 = s2 = s3 = 0.0
     dss = 0.0
+    i = 0
+    while i + 4 <= cnt:
+        d0 = rets[i] - mean
+        d1 = rets[i + 1] - mean
+        d2 = rets[i + 2] - mean
+        d3 = rets[i + 3] - mean
+        s0 += d0 * d0
+        s1 += d1 * d1
+        s2 += d2 * d2
+        s3 += d3 * d3
+        i += 4
+    while i < cnt:
+        d0 = rets[i] - mean
+        s0 += d0 * d0
+        i += 1
+    ss = (s0 + s1) + (s2 + s3)
     for i in range(cnt):
         r = rets[i]
-        ss += (r - mean) * (r - mean)
-        if r < 0:
-            dss += r * r
+        q = r if r < 0 else 0.0
+        dss += q * q
     sd = math.sqrt(ss / (cnt - 1)) if cnt > 1 else 0.0
     dd = math.sqrt(dss / cnt) if cnt > 0 else 0.0
     ann = math.sqrt(periods_per_year) if periods_per_year > 0 else 0.0
