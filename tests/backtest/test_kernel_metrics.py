@@ -8,8 +8,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.backtest import BacktestSettings, run_backtest
+from engine.backtest.enums import N_STATS
 from tests.backtest.kernel_scenarios import approx, frame, kernel_metrics, sim
 
 
@@ -89,3 +93,38 @@ def test_run_backtest_metrics_match_hand_numbers():
     assert m["exposure_pct"] == approx(100 * 2 / 6)
     assert m["max_drawdown_pct"] == approx((90 / 120 - 1) * 100)
     assert m["buy_hold_return_pct"] == approx(10.0)
+
+
+def longest_run(below: np.ndarray) -> int:
+    """The longest stretch of consecutive True values (0 when there is none)."""
+    best = run = 0
+    for b in below:
+        run = run + 1 if b else 0
+        best = max(best, run)
+    return best
+
+
+# equity on a coarse grid (ties with the running peak are common) or any positive float
+EQUITY = st.lists(st.one_of(st.integers(1, 12).map(float),
+                            st.floats(1.0, 1e6, allow_nan=False)), min_size=2, max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(EQUITY)
+def test_drawdown_and_dispersion_equal_a_bar_by_bar_reference(values):
+    """The kernel finds the drawdown from each fall's trough and sums the dispersion in four
+    partial sums; numpy's bar-by-bar drawdown (every bar divided by the running peak) must
+    give the same minimum bit for bit, the same longest stretch below the peak, and the same
+    volatility and Sortino ratio to rounding."""
+    eq = np.array(values)
+    m = kernel_metrics(eq, np.zeros_like(eq), np.zeros(N_STATS), eq[0], eq)
+    peak = np.maximum.accumulate(eq)
+    assert m["max_drawdown_pct"] == min(0.0, float((eq / peak - 1.0).min())) * 100.0
+    assert m["max_drawdown_duration_bars"] == longest_run(eq < peak)
+    r = eq[1:] / eq[:-1] - 1.0
+    if r.size > 1:
+        vol = r.std(ddof=1) * math.sqrt(252) * 100
+        assert m["volatility_ann_pct"] == pytest.approx(vol, rel=1e-12, abs=1e-12)
+    downside = math.sqrt(np.mean(np.minimum(r, 0.0) ** 2))
+    if downside > 0:
+        assert m["sortino"] == pytest.approx(r.mean() / downside * math.sqrt(252), rel=1e-12)
