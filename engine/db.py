@@ -21,7 +21,9 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -62,12 +64,32 @@ _lock = threading.Lock()
 _PG_MIGRATION_LOCK = 815_2026  # pg_advisory_xact_lock key: one migrating process at a time
 
 
+#: How long a SQLite connection waits for another's lock before "database is locked".
+BUSY_TIMEOUT_S = 15
+
+
+def _wal_mode(cur: sqlite3.Cursor) -> None:
+    """Switch the file to WAL. Several connections switching a new file at once can get
+    SQLITE_BUSY at once, without SQLite calling the busy handler (it would deadlock: each
+    holds the shared lock the other waits on), so the switch is retried here until the
+    busy timeout — the failed statement has released its lock, so one of them gets through.
+    A file already in WAL mode (every lab after its first connection) returns at once."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.002)
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via engine
     # pysqlite's own transaction handling is switched off so BEGIN IMMEDIATE below is ours.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=15000")
+    _wal_mode(cur)
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")  # see engine.wal
@@ -164,7 +186,8 @@ def make_engine(url: str) -> Engine:
         file = _sqlite_file(parsed.database, parsed.query)
         if file is not None:
             file.parent.mkdir(parents=True, exist_ok=True)
-        eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15},
+        eng = create_engine(url, connect_args={"check_same_thread": False,
+                                                 "timeout": BUSY_TIMEOUT_S},
                             json_serializer=_json_serializer)
         event.listen(eng, "connect", _sqlite_pragmas)
         event.listen(eng, "begin", _sqlite_begin)

@@ -221,9 +221,13 @@ def test_an_old_lab_missing_tables_gets_them(old_lab):
     assert set(db.load_metadata().tables) <= names
 
 
-def test_processes_opening_a_new_lab_at_once_migrate_it_once(tmp_path):
+@pytest.mark.parametrize("attempt", range(20))
+def test_processes_opening_a_new_lab_at_once_migrate_it_once(tmp_path, attempt):
     """Four engines (as four processes would) create the same new database concurrently:
-    BEGIN IMMEDIATE lets one build it; the others find it at head."""
+    BEGIN IMMEDIATE lets one build it; the others find it at head. Their first connections
+    also switch the new file to WAL at once, where SQLite answers "database is locked"
+    without waiting (engine.db._wal_mode retries): before that retry about one attempt in
+    ten failed, hence twenty attempts."""
     import threading
 
     url = f"sqlite:///{tmp_path / 'race.db'}"
@@ -246,6 +250,7 @@ def test_processes_opening_a_new_lab_at_once_migrate_it_once(tmp_path):
     assert errors == []
     with engines[0].connect() as conn:
         versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     assert [v[0] for v in versions] == [migrations.HEAD]
     for e in engines:
         e.dispose()
